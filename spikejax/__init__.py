@@ -1,0 +1,8 @@
+"""spikejax: spiking neural networks in JAX, trained by surrogate gradients, deployed to integer chips."""
+
+from spikejax import neurons as neurons, surrogate as surrogate
+from spikejax._unroll import truncated_unroll as truncated_unroll, unroll as unroll
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "neurons", "surrogate", "truncated_unroll", "unroll"]

@@ -1,0 +1,52 @@
+"""Frozen dataclasses that are JAX pytrees.
+
+A field is a pytree leaf unless declared with :func:`static`. Leaves are numbers the optimizer or a chip
+may change (decays, thresholds, weights); static fields are discrete choices (reset mode, surrogate) that
+select code paths and must be hashable.
+
+``__post_init__`` runs when a user constructs an object, never when JAX rebuilds one during a
+transformation: unflattening bypasses ``__init__``. Constructors are therefore the boundary where
+concrete parameter values are checked (see :mod:`spikejax._errors`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, TypeVar
+
+import jax
+
+__all__ = ["pytree_dataclass", "static"]
+
+T = TypeVar("T")
+
+
+def static(default: Any = dataclasses.MISSING, **kwargs: Any) -> Any:
+    """A dataclass field that is part of the treedef (static), not a leaf."""
+    return dataclasses.field(default=default, metadata={"static": True}, **kwargs)
+
+
+def pytree_dataclass(cls: type[T]) -> type[T]:
+    """Make ``cls`` a frozen dataclass registered as a pytree with keyed leaves."""
+    cls = dataclasses.dataclass(frozen=True, eq=False, repr=True)(cls)
+    fields = dataclasses.fields(cls)
+    data_names = tuple(f.name for f in fields if not f.metadata.get("static", False))
+    meta_names = tuple(f.name for f in fields if f.metadata.get("static", False))
+
+    def flatten_with_keys(obj):
+        children = tuple((jax.tree_util.GetAttrKey(n), getattr(obj, n)) for n in data_names)
+        return children, tuple(getattr(obj, n) for n in meta_names)
+
+    def flatten(obj):
+        return tuple(getattr(obj, n) for n in data_names), tuple(getattr(obj, n) for n in meta_names)
+
+    def unflatten(meta, children):
+        obj = object.__new__(cls)
+        for name, value in zip(data_names, children):
+            object.__setattr__(obj, name, value)
+        for name, value in zip(meta_names, meta):
+            object.__setattr__(obj, name, value)
+        return obj
+
+    jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
+    return cls

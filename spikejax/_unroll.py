@@ -1,0 +1,153 @@
+"""``unroll``: the one place where neurons meet ``lax.scan``."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from spikejax._errors import check_floating
+from spikejax.neurons._base import AbstractNeuron
+
+__all__ = ["truncated_unroll", "unroll"]
+
+
+def _check_inputs(fn: str, neuron: Any, state0: Any, xs: Any) -> None:
+    if not isinstance(neuron, AbstractNeuron):
+        raise TypeError(f"`{fn}`: `neuron` must be a spikejax neuron (AbstractNeuron); got {neuron!r}.")
+    if not hasattr(xs, "shape") or not hasattr(xs, "dtype"):
+        raise TypeError(f"`{fn}`: `xs` must be an array [T, *shape]; got {type(xs).__name__}.")
+    check_floating(fn, "xs", xs)
+    if xs.ndim == 0:
+        raise ValueError(f"`{fn}`: `xs` must be time-major [T, *shape]; got a scalar.")
+    if xs.shape[0] == 0:
+        raise ValueError(f"`{fn}`: `xs` must have at least one time step (T >= 1); got shape {xs.shape}.")
+    for path, leaf in jax.tree_util.tree_leaves_with_path(state0):
+        if tuple(leaf.shape) != tuple(xs.shape[1:]):
+            raise ValueError(
+                f"`{fn}`: `xs` must be time-major [T, *shape] matching state shape "
+                f"{tuple(leaf.shape)} (state{jax.tree_util.keystr(path)}); got {tuple(xs.shape)}."
+            )
+        if leaf.dtype != xs.dtype:
+            raise TypeError(
+                f"`{fn}`: state{jax.tree_util.keystr(path)} has dtype {leaf.dtype} but `xs` has "
+                f"{xs.dtype}; create the state with `neuron.init_state(shape, xs.dtype)`."
+            )
+
+
+def _in_windows(window_fn, state0, xs: Float[Array, "T ..."], length: int):
+    """Apply ``window_fn(state, xs_window) -> (state, ys)`` to consecutive windows of ``length`` steps.
+
+    Full windows run under one ``lax.scan``; the last ``T mod length`` steps run as a shorter window.
+    """
+    T = xs.shape[0]
+    n_full, tail = divmod(T, length)
+    outputs = []
+    state = state0
+    if n_full:
+        windows = xs[: n_full * length].reshape((n_full, length) + xs.shape[1:])
+        state, ys = jax.lax.scan(window_fn, state, windows)
+        outputs.append(jax.tree_util.tree_map(lambda y: y.reshape((-1,) + y.shape[2:]), ys))
+    if tail:
+        state, ys = window_fn(state, xs[n_full * length :])
+        outputs.append(ys)
+    if len(outputs) == 1:
+        return state, outputs[0]
+    return state, jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), *outputs)
+
+
+def _run(neuron: AbstractNeuron, state0: Any, xs, remat: bool | int, n_unroll: int):
+    def scan(state, window_xs):
+        return jax.lax.scan(neuron.step, state, window_xs, unroll=n_unroll)
+
+    if remat is False:
+        return scan(state0, xs)
+    # Checkpointed BPTT: only the state at chunk boundaries is kept for the backward pass; each chunk
+    # is recomputed when its gradient is needed, so residual memory is O(T/chunk + chunk).
+    if remat is True:
+        chunk = max(1, math.isqrt(xs.shape[0] - 1) + 1)  # ceil(sqrt(T))
+    else:
+        chunk = remat
+    return _in_windows(jax.checkpoint(scan), state0, xs, chunk)
+
+
+def _check_positive_int(fn: str, arg: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{fn}`: `{arg}` must be a positive int; got {value!r}.")
+
+
+def _check_remat(fn: str, remat: Any) -> None:
+    if remat is not True and remat is not False:
+        if isinstance(remat, bool) or not isinstance(remat, int) or remat < 1:
+            raise ValueError(
+                f"`{fn}`: `remat` must be a bool or a positive int chunk length; got {remat!r}."
+            )
+
+
+def unroll(
+    neuron: AbstractNeuron,
+    state0: Any,
+    xs: Float[Array, "time ..."],
+    *,
+    remat: bool | int = False,
+    unroll: int = 1,
+) -> tuple[Any, Float[Array, "time ..."]]:
+    """Run ``neuron.step`` over the leading (time) axis of ``xs``.
+
+    Args:
+        neuron: any spikejax neuron.
+        state0: its state for one time step, e.g. ``neuron.init_state(xs.shape[1:], xs.dtype)``;
+            every leaf must have shape ``xs.shape[1:]`` and the dtype of ``xs``.
+        xs: time-major input ``[T, *batch, *neurons]``, floating, ``T >= 1``.
+        remat: checkpointed BPTT. ``False`` stores every step's intermediates for the backward pass
+            (memory O(T)). ``True`` splits time into chunks of ``ceil(sqrt(T))`` steps and stores only
+            the state at chunk boundaries, recomputing one chunk at a time in the backward pass
+            (residual memory O(sqrt T), about one extra forward pass of compute). An ``int`` sets the
+            chunk length. Results and gradients are identical either way.
+        unroll: how many steps ``lax.scan`` unrolls per loop iteration (speed; results identical).
+
+    Returns:
+        ``(final_state, outputs)`` with ``outputs`` of shape ``[T, *batch, *neurons]``.
+
+    Example:
+        >>> import jax.numpy as jnp, spikejax as sj
+        >>> lif = sj.neurons.LIF(beta=0.9)
+        >>> xs = jnp.full((4, 2), 0.4)                       # [T, neurons]
+        >>> state, spikes = sj.unroll(lif, lif.init_state((2,)), xs)
+        >>> spikes[:, 0]
+        Array([0., 0., 1., 0.], dtype=float32)
+    """
+    _check_inputs("unroll", neuron, state0, xs)
+    _check_positive_int("unroll", "unroll", unroll)
+    _check_remat("unroll", remat)
+    return _run(neuron, state0, xs, remat, unroll)
+
+
+def truncated_unroll(
+    neuron: AbstractNeuron,
+    state0: Any,
+    xs: Float[Array, "time ..."],
+    *,
+    window: int,
+    remat: bool | int = False,
+    unroll: int = 1,
+) -> tuple[Any, Float[Array, "time ..."]]:
+    """Truncated BPTT: like :func:`unroll`, but gradients flow back at most ``window`` steps.
+
+    Time is cut into consecutive windows of ``window`` steps (the last may be shorter). The state
+    entering each window is ``stop_gradient``-ed, so the forward values are exactly those of
+    :func:`unroll` while the gradient of an output at step t only reaches inputs and parameters
+    through steps of its own window. Parameter gradients from all windows are summed.
+    """
+    _check_inputs("truncated_unroll", neuron, state0, xs)
+    _check_positive_int("truncated_unroll", "window", window)
+    _check_positive_int("truncated_unroll", "unroll", unroll)
+    _check_remat("truncated_unroll", remat)
+
+    def run_window(state, window_xs):
+        return _run(neuron, jax.lax.stop_gradient(state), window_xs, remat, unroll)
+
+    return _in_windows(run_window, state0, xs, window)

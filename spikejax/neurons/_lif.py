@@ -1,0 +1,105 @@
+"""Leaky integrate-and-fire neuron."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from spikejax._errors import check_choice
+from spikejax._pytree import pytree_dataclass, static
+from spikejax.neurons._base import AbstractNeuron
+from spikejax.neurons._common import Reset, as_param, as_reset, as_surrogate, fire, like
+from spikejax.surrogate import AbstractSurrogate, ATan
+
+__all__ = ["LIF", "LIFState", "decay_from_tau"]
+
+
+class LIFState(NamedTuple):
+    """State of :class:`LIF`. ``v``: membrane potential (threshold units)."""
+
+    v: Float[Array, "..."]
+
+
+def decay_from_tau(fn: str, tau: Any, dt: Any, discretization: str) -> Float[Array, "..."]:
+    """Per-step decay of a leaky variable with time constant ``tau`` sampled every ``dt``.
+
+    ``"exact"``: ``exp(-dt/τ)`` (the exact solution of ``τ dv/dt = -v`` over one step; snnTorch, Norse).
+    ``"euler"``: ``1 - dt/τ`` (forward Euler; SpikingJelly's ``1 - 1/τ`` for ``dt = 1``).
+    """
+    check_choice(fn, "discretization", discretization, ("exact", "euler"))
+    tau = as_param(fn, "tau", tau, low=0.0, low_open=True)
+    dt = as_param(fn, "dt", dt, low=0.0, low_open=True)
+    if discretization == "exact":
+        return jnp.exp(-dt / tau)
+    decay = 1.0 - dt / tau
+    return as_param(fn, "1 - dt/tau", decay, low=0.0, high=1.0)
+
+
+@pytree_dataclass
+class LIF(AbstractNeuron):
+    r"""Leaky integrate-and-fire neuron.
+
+    One step, in implementation order (``x`` is the input current of this step, in threshold units
+    per step; time is in steps):
+
+    .. math::
+        h_t &= \beta\, v_{t-1} + x_t                  &&\text{(integrate; } \texttt{decay\_input=False}\text{)}\\
+        h_t &= \beta\, v_{t-1} + (1 - \beta)\, x_t    &&\text{(integrate; } \texttt{decay\_input=True}\text{)}\\
+        s_t &= \Theta(h_t - \theta)                   &&\text{(fire; } \Theta(0) = 1\text{)}\\
+        v_t &= h_t - s_t\theta \;\big|\; h_t(1 - s_t) \;\big|\; h_t &&\text{(reset: subtract | zero | none)}
+
+    ``decay_input=False`` is snnTorch's ``Leaky`` form (``v = βv + x``, applied before the fire
+    decision). ``decay_input=True`` is SpikingJelly's ``LIFNode(decay_input=True, v_reset=0)``:
+    ``H = V + (X - V)/τ`` with ``β = 1 - 1/τ``. In the reset, ``s`` is ``stop_gradient(s)`` when
+    ``detach_reset`` is true.
+
+    Reference: Gerstner, Kistler, Naud & Paninski, *Neuronal Dynamics* (2014), ch. 1.3 (discretised).
+
+    Args:
+        beta: membrane decay per step, in ``[0, 1]``; scalar or per neuron.
+        threshold: firing threshold ``θ > 0``; scalar or per neuron.
+        reset: ``"subtract"`` (default), ``"zero"`` or ``"none"``.
+        surrogate: gradient of the spike (default ``ATan(alpha=2)``).
+        detach_reset: no gradient through the reset term (default true).
+        decay_input: scale the input by ``1 - β`` (default false).
+
+    Example:
+        >>> import jax.numpy as jnp, spikejax as sj
+        >>> lif = sj.neurons.LIF(beta=0.5)
+        >>> state, s = lif.step(lif.init_state((3,)), jnp.array([0.5, 1.0, 2.0]))
+        >>> s, state.v
+        (Array([0., 1., 1.], dtype=float32), Array([0.5, 0. , 1. ], dtype=float32))
+    """
+
+    beta: Float[Array, "..."]
+    threshold: Float[Array, "..."] = 1.0
+    reset: Reset = static(Reset.SUBTRACT)
+    surrogate: AbstractSurrogate = static(ATan())
+    detach_reset: bool = static(True)
+    decay_input: bool = static(False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "beta", as_param("LIF", "beta", self.beta, low=0.0, high=1.0))
+        threshold = as_param("LIF", "threshold", self.threshold, low=0.0, low_open=True)
+        object.__setattr__(self, "threshold", threshold)
+        object.__setattr__(self, "reset", as_reset("LIF", self.reset))
+        object.__setattr__(self, "surrogate", as_surrogate("LIF", self.surrogate))
+
+    @classmethod
+    def from_tau(
+        cls, tau: Any, dt: Any = 1.0, *, discretization: str = "exact", **kwargs: Any
+    ) -> LIF:
+        """``β`` from the membrane time constant: ``exp(-dt/τ)`` or, with ``"euler"``, ``1 - dt/τ``."""
+        return cls(beta=decay_from_tau("LIF.from_tau", tau, dt, discretization), **kwargs)
+
+    def init_state(self, shape: tuple[int, ...], dtype: Any = jnp.float32) -> LIFState:
+        return LIFState(v=jnp.zeros(shape, dtype))
+
+    def step(self, state: LIFState, x: Float[Array, "..."]) -> tuple[LIFState, Float[Array, "..."]]:
+        beta = like(self.beta, x)
+        drive = (1 - beta) * x if self.decay_input else x
+        h = beta * state.v + drive
+        v, s = fire(h, like(self.threshold, x), self.reset, self.surrogate, self.detach_reset)
+        return LIFState(v), s
