@@ -1,0 +1,28 @@
+# Two commands do everything: `make demo` (the main job) and `make test` (the test suite).
+# Each creates .venv from this project's files on first use and refreshes it when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,data,train]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python experiments/digits_lif_mlp/train.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check spikejax tests experiments benchmarks
+	$(BIN)/ruff format --check spikejax tests experiments benchmarks
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache
