@@ -1,0 +1,74 @@
+"""Integrate-and-fire neuron (no leak)."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from spikejax._pytree import pytree_dataclass, static
+from spikejax.neurons._base import AbstractNeuron
+from spikejax.neurons._common import Reset, as_param, as_reset, as_surrogate, fire, like
+from spikejax.surrogate import AbstractSurrogate, ATan
+
+__all__ = ["IF", "IFState"]
+
+
+class IFState(NamedTuple):
+    """State of :class:`IF`. ``v``: membrane potential (threshold units)."""
+
+    v: Float[Array, "..."]
+
+
+@pytree_dataclass
+class IF(AbstractNeuron):
+    r"""Integrate-and-fire neuron: a perfect integrator with a threshold.
+
+    One step, in implementation order (``x`` is the input current of this step, in threshold units
+    per step; time is in steps):
+
+    .. math::
+        h_t &= v_{t-1} + x_t                              &&\text{(integrate)}\\
+        s_t &= \Theta(h_t - \theta)                       &&\text{(fire; } \Theta(0) = 1\text{)}\\
+        v_t &= h_t - s_t\theta \,|\, h_t(1 - s_t) \,|\, h_t &&\text{(reset: subtract | zero | none)}
+
+    In the reset, ``s`` is ``stop_gradient(s)`` when ``detach_reset`` is true. With the subtractive
+    reset the spike count over ``T`` steps approximates ``Σ x / θ`` (the basis of ANN→SNN
+    conversion).
+
+    Reference: Burkitt, "A review of the integrate-and-fire neuron model: I. Homogeneous synaptic
+    input", *Biological Cybernetics* 95 (2006), discretised.
+
+    Args:
+        threshold: firing threshold ``θ > 0``; scalar or per neuron.
+        reset: ``"subtract"`` (default), ``"zero"`` or ``"none"``.
+        surrogate: gradient of the spike (default ``ATan(alpha=2)``).
+        detach_reset: no gradient through the reset term (default true).
+
+    Example:
+        >>> import jax.numpy as jnp, spikejax as sj
+        >>> neuron = sj.neurons.IF()
+        >>> state, s = neuron.step(neuron.init_state((3,)), jnp.array([0.5, 1.0, 2.0]))
+        >>> s, state.v
+        (Array([0., 1., 1.], dtype=float32), Array([0.5, 0. , 1. ], dtype=float32))
+    """
+
+    threshold: Float[Array, "..."] = 1.0
+    reset: Reset = static(Reset.SUBTRACT)
+    surrogate: AbstractSurrogate = static(ATan())
+    detach_reset: bool = static(True)
+
+    def __post_init__(self):
+        threshold = as_param("IF", "threshold", self.threshold, low=0.0, low_open=True)
+        object.__setattr__(self, "threshold", threshold)
+        object.__setattr__(self, "reset", as_reset("IF", self.reset))
+        object.__setattr__(self, "surrogate", as_surrogate("IF", self.surrogate))
+
+    def init_state(self, shape: tuple[int, ...], dtype: Any = jnp.float32) -> IFState:
+        return IFState(v=jnp.zeros(shape, dtype))
+
+    def step(self, state: IFState, x: Float[Array, "..."]) -> tuple[IFState, Float[Array, "..."]]:
+        h = state.v + x
+        v, s = fire(h, like(self.threshold, x), self.reset, self.surrogate, self.detach_reset)
+        return IFState(v), s

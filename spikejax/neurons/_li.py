@@ -1,0 +1,76 @@
+"""Leaky integrator: a non-spiking membrane readout."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, NamedTuple
+
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from spikejax._pytree import pytree_dataclass, static
+from spikejax.neurons._base import AbstractNeuron
+from spikejax.neurons._common import as_param, like
+from spikejax.neurons._lif import decay_from_tau
+
+__all__ = ["LI", "LIState"]
+
+
+class LIState(NamedTuple):
+    """State of :class:`LI`. ``v``: membrane potential (input units)."""
+
+    v: Float[Array, "..."]
+
+
+@pytree_dataclass
+class LI(AbstractNeuron):
+    r"""Leaky integrator: a membrane that never spikes, used as a readout layer.
+
+    One step (``x`` is the input of this step; time is in steps):
+
+    .. math::
+        v_t &= \beta\, v_{t-1} + x_t                  &&\text{(decay\_input=False)}\\
+        v_t &= \beta\, v_{t-1} + (1 - \beta)\, x_t    &&\text{(decay\_input=True)}
+
+    The output of each step is the membrane ``v_t`` itself (``spiking = False``); readouts such as
+    the maximum or mean over time are applied to it afterwards.
+
+    Reference: Cramer, Stradmann, Schemmel & Zenke, "The Heidelberg spiking data sets for the
+    systematic evaluation of spiking neural networks", *IEEE TNNLS* 33(7) (2022), the non-spiking
+    readout.
+
+    Args:
+        beta: membrane decay per step, in ``[0, 1]``; scalar or per neuron.
+        decay_input: scale the input by ``1 - β`` (default false).
+
+    Example:
+        >>> import jax.numpy as jnp, spikejax as sj
+        >>> li = sj.neurons.LI(beta=0.5)
+        >>> state, v = li.step(li.init_state((2,)), jnp.array([1.0, 2.0]))
+        >>> state, v = li.step(state, jnp.array([1.0, 0.0]))
+        >>> v
+        Array([1.5, 1. ], dtype=float32)
+    """
+
+    spiking: ClassVar[bool] = False
+
+    beta: Float[Array, "..."]
+    decay_input: bool = static(False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "beta", as_param("LI", "beta", self.beta, low=0.0, high=1.0))
+
+    @classmethod
+    def from_tau(
+        cls, tau: Any, dt: Any = 1.0, *, discretization: str = "exact", **kwargs: Any
+    ) -> LI:
+        """``β`` from the time constant: ``exp(-dt/τ)`` or, with ``"euler"``, ``1 - dt/τ``."""
+        return cls(beta=decay_from_tau("LI.from_tau", tau, dt, discretization), **kwargs)
+
+    def init_state(self, shape: tuple[int, ...], dtype: Any = jnp.float32) -> LIState:
+        return LIState(v=jnp.zeros(shape, dtype))
+
+    def step(self, state: LIState, x: Float[Array, "..."]) -> tuple[LIState, Float[Array, "..."]]:
+        beta = like(self.beta, x)
+        drive = (1 - beta) * x if self.decay_input else x
+        v = beta * state.v + drive
+        return LIState(v), v
