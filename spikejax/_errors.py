@@ -57,7 +57,9 @@ def check_finite(fn: str, arg: str, x: Any) -> None:
         if not np.all(np.isfinite(values)):
             where = f"{arg}{jax.tree_util.keystr(path)}"
             bad = values[~np.isfinite(values)].ravel()[:3]
-            raise ValueError(f"`{fn}`: `{where}` must be finite; got non-finite values {bad.tolist()}.")
+            raise ValueError(
+                f"`{fn}`: `{where}` must be finite; got non-finite values {bad.tolist()}."
+            )
 
 
 def check_range(
@@ -85,6 +87,8 @@ def check_range(
     if not np.all(ok):
         left = "(" if low_open else "["
         right = ")" if high_open else "]"
-        interval = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+        interval = (
+            f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+        )
         bad = values[~ok].ravel()[:3]
         raise ValueError(f"`{fn}`: `{arg}` must lie in {interval}; got {bad.tolist()}.")

@@ -38,7 +38,9 @@ def pytree_dataclass(cls: type[T]) -> type[T]:
         return children, tuple(getattr(obj, n) for n in meta_names)
 
     def flatten(obj):
-        return tuple(getattr(obj, n) for n in data_names), tuple(getattr(obj, n) for n in meta_names)
+        return tuple(getattr(obj, n) for n in data_names), tuple(
+            getattr(obj, n) for n in meta_names
+        )
 
     def unflatten(meta, children):
         obj = object.__new__(cls)

@@ -17,14 +17,18 @@ __all__ = ["truncated_unroll", "unroll"]
 
 def _check_inputs(fn: str, neuron: Any, state0: Any, xs: Any) -> None:
     if not isinstance(neuron, AbstractNeuron):
-        raise TypeError(f"`{fn}`: `neuron` must be a spikejax neuron (AbstractNeuron); got {neuron!r}.")
+        raise TypeError(
+            f"`{fn}`: `neuron` must be a spikejax neuron (AbstractNeuron); got {neuron!r}."
+        )
     if not hasattr(xs, "shape") or not hasattr(xs, "dtype"):
         raise TypeError(f"`{fn}`: `xs` must be an array [T, *shape]; got {type(xs).__name__}.")
     check_floating(fn, "xs", xs)
     if xs.ndim == 0:
         raise ValueError(f"`{fn}`: `xs` must be time-major [T, *shape]; got a scalar.")
     if xs.shape[0] == 0:
-        raise ValueError(f"`{fn}`: `xs` must have at least one time step (T >= 1); got shape {xs.shape}.")
+        raise ValueError(
+            f"`{fn}`: `xs` must have at least one time step (T >= 1); got shape {xs.shape}."
+        )
     for path, leaf in jax.tree_util.tree_leaves_with_path(state0):
         if tuple(leaf.shape) != tuple(xs.shape[1:]):
             raise ValueError(

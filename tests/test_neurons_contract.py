@@ -35,7 +35,9 @@ def test_jit_equals_eager(name):
     neuron, xs = REGISTRY[name], random_inputs(30, (3,))
     eager = _run(neuron, xs)
     jitted = jax.jit(_run)(neuron, xs)
-    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6), eager, jitted)
+    jax.tree_util.tree_map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6), eager, jitted
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -48,7 +50,9 @@ def test_unroll_equals_python_loop(name):
         outs.append(out)
     final, outputs = _run(neuron, xs)
     np.testing.assert_allclose(outputs, jnp.stack(outs), rtol=1e-6, atol=1e-6)
-    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6), final, state)
+    jax.tree_util.tree_map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6), final, state
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -56,7 +60,9 @@ def test_vmap_equals_broadcasting(name):
     neuron, xs = REGISTRY[name], random_inputs(20, (4,))
     batched = _run(neuron, xs)
     per_sample = jax.vmap(_run, in_axes=(None, 1), out_axes=(0, 1))(neuron, xs)
-    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6), batched, per_sample)
+    jax.tree_util.tree_map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6), batched, per_sample
+    )
 
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
@@ -93,7 +99,9 @@ def test_gradients_of_smooth_twin_match_finite_differences(name):
 
         def loss(neuron, xs):
             final, out = _run(neuron, xs)
-            return (out * weights).sum() + sum(leaf.sum() for leaf in jax.tree_util.tree_leaves(final))
+            return (out * weights).sum() + sum(
+                leaf.sum() for leaf in jax.tree_util.tree_leaves(final)
+            )
 
         check_grads(loss, (twin, xs), order=1, modes=["rev"], eps=1e-6, atol=1e-5, rtol=1e-5)
 

@@ -16,11 +16,15 @@ from spikejax import surrogate as sg
 # The derivative each docstring states, written independently of `smooth`.
 DOCUMENTED_DERIVATIVE = {
     sg.ATan: lambda s, x: (s.alpha / 2) / (1 + (math.pi / 2 * s.alpha * x) ** 2),
-    sg.Sigmoid: lambda s, x: s.alpha * special.expit(s.alpha * x) * (1 - special.expit(s.alpha * x)),
+    sg.Sigmoid: lambda s, x: (
+        s.alpha * special.expit(s.alpha * x) * (1 - special.expit(s.alpha * x))
+    ),
     sg.FastSigmoid: lambda s, x: 1 / (1 + s.slope * np.abs(x)) ** 2,
     sg.Triangle: lambda s, x: np.maximum(0.0, s.alpha - s.alpha**2 * np.abs(x)),
     sg.Rectangle: lambda s, x: (np.abs(x) < s.width / 2) / s.width,
-    sg.Gaussian: lambda s, x: np.exp(-(x**2) / (2 * s.sigma**2)) / (s.sigma * math.sqrt(2 * math.pi)),
+    sg.Gaussian: lambda s, x: (
+        np.exp(-(x**2) / (2 * s.sigma**2)) / (s.sigma * math.sqrt(2 * math.pi))
+    ),
     sg.Erf: lambda s, x: s.alpha / math.sqrt(math.pi) * np.exp(-(s.alpha**2) * x**2),
     sg.StraightThrough: lambda s, x: np.ones_like(x),
 }
@@ -135,9 +139,16 @@ def test_smooth_twin_forward_is_smooth():
 
 
 @pytest.mark.parametrize(
-    "cls, field", [(sg.ATan, "alpha"), (sg.Sigmoid, "alpha"), (sg.FastSigmoid, "slope"),
-                   (sg.Triangle, "alpha"), (sg.Rectangle, "width"), (sg.Gaussian, "sigma"),
-                   (sg.Erf, "alpha")],
+    "cls, field",
+    [
+        (sg.ATan, "alpha"),
+        (sg.Sigmoid, "alpha"),
+        (sg.FastSigmoid, "slope"),
+        (sg.Triangle, "alpha"),
+        (sg.Rectangle, "width"),
+        (sg.Gaussian, "sigma"),
+        (sg.Erf, "alpha"),
+    ],
 )
 @pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), float("inf")])
 def test_non_positive_parameters_are_rejected(cls, field, bad):

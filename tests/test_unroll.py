@@ -31,7 +31,9 @@ def test_remat_matches_plain_forward_and_gradients(remat):
     jax.tree_util.tree_map(np.testing.assert_array_equal, plain, checkpointed)
     g_plain = jax.grad(_loss, argnums=(0, 1))(neuron, xs)
     g_remat = jax.grad(_loss, argnums=(0, 1))(neuron, xs, remat=remat)
-    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), g_plain, g_remat)
+    jax.tree_util.tree_map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), g_plain, g_remat
+    )
 
 
 @pytest.mark.parametrize("n_unroll", [2, 5, 23])

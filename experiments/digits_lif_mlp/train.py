@@ -37,7 +37,9 @@ class DigitsSNN(nnx.Module):
 def load(seed: int):
     digits = load_digits()
     x = (digits.data / 16.0).astype(np.float32)
-    return train_test_split(x, digits.target, test_size=0.2, stratify=digits.target, random_state=seed)
+    return train_test_split(
+        x, digits.target, test_size=0.2, stratify=digits.target, random_state=seed
+    )
 
 
 def encode(x, num_steps):
@@ -89,7 +91,9 @@ def main(argv=None):
     predictions = predict(model, jnp.asarray(x_test), args.num_steps)
     accuracy = float((np.asarray(predictions) == y_test).mean())
     elapsed = time.perf_counter() - start
-    print(f"test accuracy {accuracy:.4f} on {len(y_test)} held-out digits ({elapsed:.1f} s training)")
+    print(
+        f"test accuracy {accuracy:.4f} on {len(y_test)} held-out digits ({elapsed:.1f} s training)"
+    )
     return accuracy
 
 

@@ -95,10 +95,8 @@ class ALIF(AbstractNeuron):
         """``β`` and ``ρ`` from the membrane and adaptation time constants (same units as ``dt``):
         ``exp(-dt/τ)`` or, with ``"euler"``, ``1 - dt/τ``."""
         fn = "ALIF.from_tau"
-        tau_mem = as_param(fn, "tau_mem", tau_mem, low=0.0, low_open=True)
-        tau_adapt = as_param(fn, "tau_adapt", tau_adapt, low=0.0, low_open=True)
-        beta = decay_from_tau(fn, tau_mem, dt, discretization)
-        rho = decay_from_tau(fn, tau_adapt, dt, discretization)
+        beta = decay_from_tau(fn, tau_mem, dt, discretization, name="tau_mem")
+        rho = decay_from_tau(fn, tau_adapt, dt, discretization, name="tau_adapt")
         return cls(beta=beta, rho=rho, **kwargs)
 
     def init_state(self, shape: tuple[int, ...], dtype: Any = jnp.float32) -> ALIFState:

@@ -93,10 +93,8 @@ class CubaLIF(AbstractNeuron):
         """``α`` and ``β`` from the synaptic and membrane time constants (same units as ``dt``):
         ``exp(-dt/τ)`` or, with ``"euler"``, ``1 - dt/τ``."""
         fn = "CubaLIF.from_tau"
-        tau_syn = as_param(fn, "tau_syn", tau_syn, low=0.0, low_open=True)
-        tau_mem = as_param(fn, "tau_mem", tau_mem, low=0.0, low_open=True)
-        alpha = decay_from_tau(fn, tau_syn, dt, discretization)
-        beta = decay_from_tau(fn, tau_mem, dt, discretization)
+        alpha = decay_from_tau(fn, tau_syn, dt, discretization, name="tau_syn")
+        beta = decay_from_tau(fn, tau_mem, dt, discretization, name="tau_mem")
         return cls(alpha=alpha, beta=beta, **kwargs)
 
     def init_state(self, shape: tuple[int, ...], dtype: Any = jnp.float32) -> CubaLIFState:

@@ -22,19 +22,21 @@ class LIFState(NamedTuple):
     v: Float[Array, "..."]
 
 
-def decay_from_tau(fn: str, tau: Any, dt: Any, discretization: str) -> Float[Array, "..."]:
+def decay_from_tau(
+    fn: str, tau: Any, dt: Any, discretization: str, *, name: str = "tau"
+) -> Float[Array, "..."]:
     """Per-step decay of a leaky variable with time constant ``tau`` sampled every ``dt``.
 
     ``"exact"``: ``exp(-dt/τ)`` (the exact solution of ``τ dv/dt = -v`` over one step; snnTorch, Norse).
-    ``"euler"``: ``1 - dt/τ`` (forward Euler; SpikingJelly's ``1 - 1/τ`` for ``dt = 1``).
+    ``"euler"``: ``1 - dt/τ`` (forward Euler; SpikingJelly's ``1 - 1/τ`` for ``dt = 1``), which must
+    lie in [0, 1], i.e. ``τ >= dt``. ``name`` is the argument named in errors.
     """
     check_choice(fn, "discretization", discretization, ("exact", "euler"))
-    tau = as_param(fn, "tau", tau, low=0.0, low_open=True)
+    tau = as_param(fn, name, tau, low=0.0, low_open=True)
     dt = as_param(fn, "dt", dt, low=0.0, low_open=True)
     if discretization == "exact":
         return jnp.exp(-dt / tau)
-    decay = 1.0 - dt / tau
-    return as_param(fn, "1 - dt/tau", decay, low=0.0, high=1.0)
+    return as_param(fn, f"1 - dt/{name}", 1.0 - dt / tau, low=0.0, high=1.0)
 
 
 @pytree_dataclass

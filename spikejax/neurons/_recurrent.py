@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -73,7 +73,10 @@ class Recurrent(AbstractNeuron):
         (Array([1., 0.], dtype=float32), Array([0., 1.], dtype=float32))
     """
 
-    trainable: ClassVar[tuple[str, ...]] = ("weight",)
+    @property
+    def trainable(self) -> tuple[str, ...]:
+        """``weight`` and the wrapped neuron's trainable leaves, e.g. ``neuron.w`` for PLIF."""
+        return ("weight", *(f"neuron.{name}" for name in self.neuron.trainable))
 
     neuron: AbstractNeuron
     weight: Float[Array, "n n"]
@@ -95,8 +98,8 @@ class Recurrent(AbstractNeuron):
         n = self.weight.shape[0]
         if len(shape) == 0 or shape[-1] != n:
             raise ValueError(
-                f"`{fn}`: `{arg}` must have shape (*batch, n) with n = {n} (the size of `weight`); "
-                f"got shape {tuple(shape)}."
+                f"`{fn}`: `{arg}` must have a last axis of size {n}, matching `weight` of shape "
+                f"({n}, {n}); got shape {tuple(shape)}."
             )
 
     def init_state(self, shape: tuple[int, ...], dtype: Any = jnp.float32) -> RecurrentState:

@@ -92,7 +92,9 @@ class SmoothTwin(AbstractSurrogate):
 
     def __post_init__(self):
         if not isinstance(self.base, AbstractSurrogate):
-            raise TypeError(f"`SmoothTwin`: `base` must be an AbstractSurrogate; got {self.base!r}.")
+            raise TypeError(
+                f"`SmoothTwin`: `base` must be an AbstractSurrogate; got {self.base!r}."
+            )
 
     def smooth(self, x):
         return self.base.smooth(x)

@@ -1,0 +1,11 @@
+"""NNX layers: spiking neurons over time, time folding, sequence batch norm and dropout."""
+
+from spikejax.layers._batchnorm import SeqBatchNorm as SeqBatchNorm
+from spikejax.layers._dropout import SeqDropout as SeqDropout
+from spikejax.layers._fold import TimeFolded as TimeFolded
+from spikejax.layers._fold import fold as fold
+from spikejax.layers._fold import unfold as unfold
+from spikejax.layers._spiking import Fixed as Fixed
+from spikejax.layers._spiking import Spiking as Spiking
+
+__all__ = ["Fixed", "SeqBatchNorm", "SeqDropout", "Spiking", "TimeFolded", "fold", "unfold"]

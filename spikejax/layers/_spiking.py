@@ -1,0 +1,187 @@
+"""``Spiking``: an NNX layer that holds a neuron's parameters and runs it over time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+from jaxtyping import Array, Float
+
+from spikejax._unroll import _check_positive_int, _check_remat, unroll
+from spikejax.neurons._base import AbstractNeuron
+
+__all__ = ["Fixed", "Spiking"]
+
+TimeMajor = Float[Array, "time ..."]  # [T, *batch, *neurons]
+
+
+class Fixed(nnx.Variable):
+    """A neuron parameter that is held fixed during training.
+
+    ``nnx.state(model, nnx.Param)`` leaves it out (no gradient, no optimizer state), while
+    ``nnx.state(model)`` keeps it, so a chip target still sees and quantizes it.
+    """
+
+
+def _leaf_name(path: tuple[Any, ...]) -> str:
+    parts = []
+    for key in path:
+        if isinstance(key, jax.tree_util.GetAttrKey):
+            parts.append(key.name)
+        elif isinstance(key, jax.tree_util.SequenceKey):
+            parts.append(str(key.idx))
+        elif isinstance(key, jax.tree_util.DictKey):
+            parts.append(str(key.key))
+        else:
+            parts.append(str(key))
+    return ".".join(parts)
+
+
+def _is_variable(x: Any) -> bool:
+    return isinstance(x, nnx.Variable)
+
+
+class Spiking(nnx.Module):
+    """A layer of spiking neurons: the parameters of ``neuron`` as NNX variables, run by ``unroll``.
+
+    The neuron's array leaves are stored under ``params`` in the neuron's own tree structure:
+    leaves named in ``trainable`` as ``nnx.Param``, every other leaf as :class:`Fixed`. The static
+    parts of the neuron (reset mode, surrogate, ...) stay in the tree definition; they are never
+    variables. So ``nnx.state(model, nnx.Param)`` holds exactly the trainable numbers and
+    ``nnx.state(model)`` every number of the neuron.
+
+    Each call rebuilds the neuron from the current variable values, starts it from rest,
+    ``neuron.init_state(xs.shape[1:], xs.dtype)``, and runs :func:`spikejax.unroll` over the
+    leading time axis. Nothing is carried from one call to the next: there is no hidden state to
+    reset.
+
+    Args:
+        neuron: any spikejax neuron (an instance of ``spikejax.neurons.AbstractNeuron``). Its
+            parameters may be scalars or per-neuron arrays.
+        trainable: names of the leaves to train. Default: the neuron class's ``trainable``
+            attribute. Leaves of nested neurons are named by their dotted path, e.g.
+            ``"neuron.beta"``.
+        remat: checkpointed BPTT, passed to :func:`spikejax.unroll`.
+        unroll: scan steps unrolled per loop iteration, passed to :func:`spikejax.unroll`.
+
+    Example:
+        >>> import jax.numpy as jnp, spikejax as sj
+        >>> from flax import nnx
+        >>> from spikejax import layers
+        >>> layer = layers.Spiking(sj.neurons.LIF(beta=jnp.full((2,), 0.9)), trainable=("beta",))
+        >>> layer(jnp.full((4, 1, 2), 0.4))[:, 0, 0]          # [T, batch, neurons]
+        Array([0., 0., 1., 0.], dtype=float32)
+        >>> sorted(nnx.state(layer, nnx.Param)["params"].keys())
+        ['beta']
+        >>> sorted(nnx.state(layer)["params"].keys())
+        ['beta', 'threshold']
+    """
+
+    def __init__(
+        self,
+        neuron: AbstractNeuron,
+        *,
+        trainable: Sequence[str] | None = None,
+        remat: bool | int = False,
+        unroll: int = 1,
+    ):
+        if not isinstance(neuron, AbstractNeuron):
+            raise TypeError(
+                "`Spiking`: `neuron` must be a spikejax neuron (an instance of "
+                f"spikejax.neurons.AbstractNeuron); got {neuron!r}."
+            )
+        if trainable is None:
+            trainable = neuron.trainable
+        if isinstance(trainable, str) or not isinstance(trainable, Sequence):
+            raise TypeError(
+                "`Spiking`: `trainable` must be a tuple of leaf names, e.g. ('beta',); "
+                f"got {trainable!r}."
+            )
+        for name in trainable:
+            if not isinstance(name, str):
+                raise TypeError(
+                    f"`Spiking`: `trainable` must contain leaf names (str); got {name!r}."
+                )
+        _check_remat("Spiking", remat)
+        _check_positive_int("Spiking", "unroll", unroll)
+
+        paths_leaves, treedef = jax.tree_util.tree_flatten_with_path(neuron)
+        names = [_leaf_name(path) for path, _ in paths_leaves]
+        unknown = [name for name in trainable if name not in names]
+        if unknown:
+            raise ValueError(
+                f"`Spiking`: `trainable` must name leaves of {type(neuron).__name__}, one of "
+                f"{tuple(names)}; got unknown {tuple(unknown)}."
+            )
+        variables = []
+        for name, (_, leaf) in zip(names, paths_leaves, strict=True):
+            if not isinstance(leaf, jax.Array | np.ndarray | np.generic):
+                raise TypeError(
+                    f"`Spiking`: every leaf of `neuron` must be an array; leaf `{name}` is "
+                    f"{leaf!r}."
+                )
+            leaf = jnp.asarray(leaf)
+            if name in trainable:
+                if not jnp.issubdtype(leaf.dtype, jnp.floating):
+                    raise TypeError(
+                        f"`Spiking`: trainable leaf `{name}` must have a floating dtype; "
+                        f"got {leaf.dtype}."
+                    )
+                variables.append(nnx.Param(leaf))
+            else:
+                variables.append(Fixed(leaf))
+        self.params = nnx.data(jax.tree_util.tree_unflatten(treedef, variables))
+        self.trainable = tuple(trainable)
+        self.remat = remat
+        self.unroll = unroll
+
+    @property
+    def neuron(self) -> AbstractNeuron:
+        """The neuron with the current values of the variables (a plain pytree, no variables)."""
+        return jax.tree_util.tree_map(lambda v: v[...], self.params, is_leaf=_is_variable)
+
+    def __call__(self, xs: TimeMajor) -> TimeMajor:
+        """Run the neuron from rest over ``xs`` (time-major ``[T, *batch, *neurons]``).
+
+        Returns:
+            The neuron's outputs (spikes or readout) for every step, ``[T, *batch, *neurons]``.
+        """
+        if not hasattr(xs, "shape") or not hasattr(xs, "dtype"):
+            raise TypeError(
+                f"`Spiking`: `xs` must be an array [T, *batch, *neurons]; got {type(xs).__name__}."
+            )
+        neuron = self.neuron
+        if xs.ndim >= 1 and xs.shape[0] >= 1 and jnp.issubdtype(xs.dtype, jnp.floating):
+            _check_step(neuron, xs)
+        state0 = neuron.init_state(tuple(xs.shape[1:]), xs.dtype)
+        _, outputs = unroll(neuron, state0, xs, remat=self.remat, unroll=self.unroll)
+        return outputs
+
+
+def _check_step(neuron: AbstractNeuron, xs: Any) -> None:
+    """Trace one step abstractly, so that a shape mismatch between ``xs`` and the neuron's
+    parameters is reported by name instead of from deep inside ``lax.scan``."""
+    abstract = jax.tree_util.tree_map(
+        lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype), neuron
+    )
+    x = jax.ShapeDtypeStruct(tuple(xs.shape[1:]), xs.dtype)
+
+    def one_step(neuron, x):
+        return neuron.step(neuron.init_state(x.shape, x.dtype), x)
+
+    try:
+        jax.eval_shape(one_step, abstract, x)
+    except (ValueError, TypeError) as error:
+        shapes = ", ".join(
+            f"{_leaf_name(path)} {tuple(leaf.shape)}"
+            for path, leaf in jax.tree_util.tree_leaves_with_path(neuron)
+        )
+        raise ValueError(
+            f"`Spiking`: `xs` must be time-major [T, *batch, *neurons] with a step shape that the "
+            f"neuron's parameters ({shapes}) broadcast against; got shape {tuple(xs.shape)} "
+            f"({error})."
+        ) from error
