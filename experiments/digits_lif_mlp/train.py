@@ -42,17 +42,13 @@ def load(seed: int):
     )
 
 
-def encode(x, num_steps):
-    return jnp.broadcast_to(x, (num_steps, *x.shape))  # direct encoding: the same current each step
-
-
 @nnx.jit(static_argnums=3)
 def train_step(model, optimizer, batch, num_steps):
     x, y = batch
 
     def loss_fn(model):
-        logits = model(encode(x, num_steps)).mean(axis=0)
-        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+        membrane = model(sj.encoding.direct(x, num_steps))  # the same current at every step
+        return sj.losses.ce_membrane(membrane, y, reduce="mean")
 
     loss, grads = nnx.value_and_grad(loss_fn)(model)
     optimizer.update(model, grads)
@@ -61,7 +57,7 @@ def train_step(model, optimizer, batch, num_steps):
 
 @nnx.jit(static_argnums=2)
 def predict(model, x, num_steps):
-    return model(encode(x, num_steps)).mean(axis=0).argmax(-1)
+    return sj.readout.membrane_mean(model(sj.encoding.direct(x, num_steps))).argmax(-1)
 
 
 def main(argv=None):

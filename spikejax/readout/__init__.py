@@ -1,0 +1,17 @@
+"""Readouts: time-major outputs ``[T, *batch, classes]`` reduced over time."""
+
+from spikejax.readout._readouts import first_spike_time as first_spike_time
+from spikejax.readout._readouts import membrane_last as membrane_last
+from spikejax.readout._readouts import membrane_max as membrane_max
+from spikejax.readout._readouts import membrane_mean as membrane_mean
+from spikejax.readout._readouts import spike_count as spike_count
+from spikejax.readout._readouts import spike_rate as spike_rate
+
+__all__ = [
+    "first_spike_time",
+    "membrane_last",
+    "membrane_max",
+    "membrane_mean",
+    "spike_count",
+    "spike_rate",
+]
