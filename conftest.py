@@ -1,4 +1,4 @@
-"""Doctests (library docstrings and README.md) run under the same strict JAX settings as the tests."""
+"""Doctests (library docstrings, README.md) run under the same strict JAX settings as the tests."""
 
 import jax
 

@@ -1,7 +1,8 @@
 """Memory and time of BPTT through a 512-neuron LIF layer, plain vs checkpointed (`remat=True`).
 
-For each T: XLA's compiled temporary memory of the gradient (from `memory_analysis`), the part of it
-beyond the unavoidable [T, B, N] spike output ("residual"), and the median wall time of one gradient.
+For each T: XLA's compiled temporary memory of the gradient (from `memory_analysis`), the part of
+it beyond the unavoidable [T, B, N] spike output ("residual"), and the median wall time of one
+gradient.
 Prints one JSON record per (T, remat).
 
     .venv/bin/python benchmarks/remat_memory.py [--T 500 2000 8000]

@@ -1,14 +1,13 @@
 """spikejax: spiking neural networks in JAX, deployed bit-exactly to integer neuromorphic chips."""
 
-from spikejax import (
-    encoding as encoding,
-    layers as layers,
-    losses as losses,
-    neurons as neurons,
-    readout as readout,
-    surrogate as surrogate,
-)
-from spikejax._unroll import truncated_unroll as truncated_unroll, unroll as unroll
+from spikejax import encoding as encoding
+from spikejax import layers as layers
+from spikejax import losses as losses
+from spikejax import neurons as neurons
+from spikejax import readout as readout
+from spikejax import surrogate as surrogate
+from spikejax._unroll import truncated_unroll as truncated_unroll
+from spikejax._unroll import unroll as unroll
 
 __version__ = "0.1.0"
 

@@ -1,8 +1,8 @@
 """Frozen dataclasses that are JAX pytrees.
 
-A field is a pytree leaf unless declared with :func:`static`. Leaves are numbers the optimizer or a chip
-may change (decays, thresholds, weights); static fields are discrete choices (reset mode, surrogate) that
-select code paths and must be hashable.
+A field is a pytree leaf unless declared with :func:`static`. Leaves are numbers the optimizer or a
+chip may change (decays, thresholds, weights); static fields are discrete choices (reset mode,
+surrogate) that select code paths and must be hashable.
 
 ``__post_init__`` runs when a user constructs an object, never when JAX rebuilds one during a
 transformation: unflattening bypasses ``__init__``. Constructors are therefore the boundary where
@@ -44,9 +44,9 @@ def pytree_dataclass(cls: type[T]) -> type[T]:
 
     def unflatten(meta, children):
         obj = object.__new__(cls)
-        for name, value in zip(data_names, children):
+        for name, value in zip(data_names, children, strict=True):
             object.__setattr__(obj, name, value)
-        for name, value in zip(meta_names, meta):
+        for name, value in zip(meta_names, meta, strict=True):
             object.__setattr__(obj, name, value)
         return obj
 

@@ -43,18 +43,19 @@ def _check_inputs(fn: str, neuron: Any, state0: Any, xs: Any) -> None:
 
 
 def _in_windows(window_fn, state0, xs: Float[Array, "T ..."], length: int):
-    """Apply ``window_fn(state, xs_window) -> (state, ys)`` to consecutive windows of ``length`` steps.
+    """Apply ``window_fn(state, xs_window) -> (state, ys)`` to consecutive ``length``-step windows.
 
-    Full windows run under one ``lax.scan``; the last ``T mod length`` steps run as a shorter window.
+    Full windows run under one ``lax.scan``; the last ``T mod length`` steps run as a shorter
+    window.
     """
     T = xs.shape[0]
     n_full, tail = divmod(T, length)
     outputs = []
     state = state0
     if n_full:
-        windows = xs[: n_full * length].reshape((n_full, length) + xs.shape[1:])
+        windows = xs[: n_full * length].reshape((n_full, length, *xs.shape[1:]))
         state, ys = jax.lax.scan(window_fn, state, windows)
-        outputs.append(jax.tree_util.tree_map(lambda y: y.reshape((-1,) + y.shape[2:]), ys))
+        outputs.append(jax.tree_util.tree_map(lambda y: y.reshape((-1, *y.shape[2:])), ys))
     if tail:
         state, ys = window_fn(state, xs[n_full * length :])
         outputs.append(ys)
@@ -69,8 +70,8 @@ def _run(neuron: AbstractNeuron, state0: Any, xs, remat: bool | int, n_unroll: i
 
     if remat is False:
         return scan(state0, xs)
-    # Checkpointed BPTT: only the state at chunk boundaries is kept for the backward pass; each chunk
-    # is recomputed when its gradient is needed, so residual memory is O(T/chunk + chunk).
+    # Checkpointed BPTT: only the state at chunk boundaries is kept for the backward pass; each
+    # chunk is recomputed when its gradient is needed, so residual memory is O(T/chunk + chunk).
     if remat is True:
         chunk = max(1, math.isqrt(xs.shape[0] - 1) + 1)  # ceil(sqrt(T))
     else:
@@ -106,11 +107,11 @@ def unroll(
         state0: its state for one time step, e.g. ``neuron.init_state(xs.shape[1:], xs.dtype)``;
             every leaf must have shape ``xs.shape[1:]`` and the dtype of ``xs``.
         xs: time-major input ``[T, *batch, *neurons]``, floating, ``T >= 1``.
-        remat: checkpointed BPTT. ``False`` stores every step's intermediates for the backward pass
-            (memory O(T)). ``True`` splits time into chunks of ``ceil(sqrt(T))`` steps and stores only
-            the state at chunk boundaries, recomputing one chunk at a time in the backward pass
-            (residual memory O(sqrt T), about one extra forward pass of compute). An ``int`` sets the
-            chunk length. Results and gradients are identical either way.
+        remat: checkpointed BPTT. ``False`` stores every step's intermediates for the backward
+            pass (memory O(T)). ``True`` splits time into chunks of ``ceil(sqrt(T))`` steps and
+            stores only the state at chunk boundaries, recomputing one chunk at a time in the
+            backward pass (residual memory O(sqrt T), about one extra forward pass of compute). An
+            ``int`` sets the chunk length. Results and gradients are identical either way.
         unroll: how many steps ``lax.scan`` unrolls per loop iteration (speed; results identical).
 
     Returns:

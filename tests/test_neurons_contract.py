@@ -73,7 +73,9 @@ def test_dtype_and_tree_structure_are_stable(name, dtype):
     state1, out = neuron.step(state0, random_inputs(1, (2,), dtype)[0])
     assert out.dtype == dtype and out.shape == (2, N)
     assert jax.tree_util.tree_structure(state1) == jax.tree_util.tree_structure(state0)
-    for a, b in zip(jax.tree_util.tree_leaves(state0), jax.tree_util.tree_leaves(state1)):
+    for a, b in zip(
+        jax.tree_util.tree_leaves(state0), jax.tree_util.tree_leaves(state1), strict=True
+    ):
         assert a.dtype == b.dtype == dtype and a.shape == b.shape
     # Parameters are a pytree whose structure survives flatten/unflatten and jit.
     leaves, treedef = jax.tree_util.tree_flatten(neuron)

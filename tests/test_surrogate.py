@@ -1,4 +1,4 @@
-"""Every surrogate: exact Heaviside forward, backward == grad(smooth) == the documented derivative."""
+"""Every surrogate: exact Heaviside forward; backward == grad(smooth) == documented derivative."""
 
 import dataclasses
 import inspect

@@ -45,7 +45,7 @@ def test_loop_unrolling_changes_nothing(n_unroll):
 
 
 def _residual_bytes(T: int, remat: bool) -> int:
-    """Temporary memory of the compiled BPTT gradient minus the unavoidable [T, B, N] spike output."""
+    """Temporary memory of the compiled BPTT gradient, less the unavoidable [T, B, N] spikes."""
     shape = (T, 8, 64)
 
     def loss(beta, xs):
@@ -89,7 +89,8 @@ def test_truncated_unroll_forward_equals_unroll_and_cuts_gradients():
     g_full = jax.grad(membrane_at, argnums=1)(8, xs, 100)
     g_cut = jax.grad(membrane_at, argnums=1)(8, xs, 3)
     assert np.all(np.asarray(g_full[:9]) != 0)
-    # Window boundaries at 0, 3, 6, 9: step 8 lies in window [6, 9), so only inputs 6..8 get gradient.
+    # Window boundaries at 0, 3, 6, 9: step 8 lies in window [6, 9), so only inputs 6..8 get a
+    # gradient.
     np.testing.assert_array_equal(g_cut[:6], 0)
     np.testing.assert_allclose(g_cut[6:9], g_full[6:9], rtol=1e-6)
 

@@ -27,9 +27,9 @@ def decay_from_tau(
 ) -> Float[Array, "..."]:
     """Per-step decay of a leaky variable with time constant ``tau`` sampled every ``dt``.
 
-    ``"exact"``: ``exp(-dt/τ)`` (the exact solution of ``τ dv/dt = -v`` over one step; snnTorch, Norse).
-    ``"euler"``: ``1 - dt/τ`` (forward Euler; SpikingJelly's ``1 - 1/τ`` for ``dt = 1``), which must
-    lie in [0, 1], i.e. ``τ >= dt``. ``name`` is the argument named in errors.
+    ``"exact"``: ``exp(-dt/τ)`` (the exact solution of ``τ dv/dt = -v`` over one step; snnTorch,
+    Norse). ``"euler"``: ``1 - dt/τ`` (forward Euler; SpikingJelly's ``1 - 1/τ`` for ``dt = 1``),
+    which must lie in [0, 1], i.e. ``τ >= dt``. ``name`` is the argument named in errors.
     """
     check_choice(fn, "discretization", discretization, ("exact", "euler"))
     tau = as_param(fn, name, tau, low=0.0, low_open=True)
@@ -47,17 +47,22 @@ class LIF(AbstractNeuron):
     per step; time is in steps):
 
     .. math::
-        h_t &= \beta\, v_{t-1} + x_t                  &&\text{(integrate; } \texttt{decay\_input=False}\text{)}\\
-        h_t &= \beta\, v_{t-1} + (1 - \beta)\, x_t    &&\text{(integrate; } \texttt{decay\_input=True}\text{)}\\
-        s_t &= \Theta(h_t - \theta)                   &&\text{(fire; } \Theta(0) = 1\text{)}\\
-        v_t &= h_t - s_t\theta \;\big|\; h_t(1 - s_t) \;\big|\; h_t &&\text{(reset: subtract | zero | none)}
+        h_t &= \beta\, v_{t-1} + x_t
+            &&\text{(integrate; } \texttt{decay\_input=False}\text{)}\\
+        h_t &= \beta\, v_{t-1} + (1 - \beta)\, x_t
+            &&\text{(integrate; } \texttt{decay\_input=True}\text{)}\\
+        s_t &= \Theta(h_t - \theta)
+            &&\text{(fire; } \Theta(0) = 1\text{)}\\
+        v_t &= h_t - s_t\theta \;\big|\; h_t(1 - s_t) \;\big|\; h_t
+            &&\text{(reset: subtract | zero | none)}
 
     ``decay_input=False`` is snnTorch's ``Leaky`` form (``v = βv + x``, applied before the fire
     decision). ``decay_input=True`` is SpikingJelly's ``LIFNode(decay_input=True, v_reset=0)``:
     ``H = V + (X - V)/τ`` with ``β = 1 - 1/τ``. In the reset, ``s`` is ``stop_gradient(s)`` when
     ``detach_reset`` is true.
 
-    Reference: Gerstner, Kistler, Naud & Paninski, *Neuronal Dynamics* (2014), ch. 1.3 (discretised).
+    Reference: Gerstner, Kistler, Naud & Paninski, *Neuronal Dynamics* (2014), ch. 1.3
+    (discretised).
 
     Args:
         beta: membrane decay per step, in ``[0, 1]``; scalar or per neuron.
@@ -93,7 +98,7 @@ class LIF(AbstractNeuron):
     def from_tau(
         cls, tau: Any, dt: Any = 1.0, *, discretization: str = "exact", **kwargs: Any
     ) -> LIF:
-        """``β`` from the membrane time constant: ``exp(-dt/τ)`` or, with ``"euler"``, ``1 - dt/τ``."""
+        """``β`` from the membrane time constant: ``exp(-dt/τ)``; ``1 - dt/τ`` with ``"euler"``."""
         return cls(beta=decay_from_tau("LIF.from_tau", tau, dt, discretization), **kwargs)
 
     def init_state(self, shape: tuple[int, ...], dtype: Any = jnp.float32) -> LIFState:

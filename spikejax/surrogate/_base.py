@@ -16,9 +16,9 @@ __all__ = ["AbstractSurrogate", "SmoothTwin", "heaviside", "spike"]
 class AbstractSurrogate(abc.ABC):
     """A surrogate gradient for the spike nonlinearity, defined by one function ``smooth(x)``.
 
-    The forward pass of :func:`spike` is always the exact Heaviside step; the backward pass multiplies
-    the incoming cotangent by ``d smooth / dx``. So a surrogate *is* its documented ``smooth``: there is
-    no separately written derivative that could disagree with it.
+    The forward pass of :func:`spike` is always the exact Heaviside step; the backward pass
+    multiplies the incoming cotangent by ``d smooth / dx``. So a surrogate *is* its documented
+    ``smooth``: there is no separately written derivative that could disagree with it.
 
     Concrete surrogates are frozen, hashable dataclasses: they are static choices, not parameters.
     To define your own, subclass and implement ``smooth``::
@@ -68,8 +68,8 @@ def spike(x: Float[Array, "..."], surrogate: AbstractSurrogate) -> Float[Array, 
     Forward: ``Θ(x) = 1 if x >= 0 else 0`` exactly (so ``x = v - threshold`` fires at threshold).
     Backward: ``dL/dx = dL/ds · smooth'(x)``.
 
-    With a :class:`SmoothTwin` the forward is ``smooth(x)`` itself and ordinary autodiff applies: the
-    differentiable twin used to check gradients of whole neuron models with finite differences.
+    With a :class:`SmoothTwin` the forward is ``smooth(x)`` itself and ordinary autodiff applies:
+    the differentiable twin used to check gradients of whole neuron models with finite differences.
 
     Example:
         >>> import jax, jax.numpy as jnp, spikejax as sj
@@ -86,7 +86,7 @@ def spike(x: Float[Array, "..."], surrogate: AbstractSurrogate) -> Float[Array, 
 
 @dataclasses.dataclass(frozen=True)
 class SmoothTwin(AbstractSurrogate):
-    """Replace the spike by ``base.smooth`` in the forward pass (for gradient checks, not training)."""
+    """Replace the spike by ``base.smooth`` in the forward pass (for gradient checks only)."""
 
     base: AbstractSurrogate
 

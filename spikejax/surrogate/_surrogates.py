@@ -35,8 +35,8 @@ def _positive(cls_name: str, name: str, value: float) -> None:
 class ATan(AbstractSurrogate):
     r"""Arctangent surrogate (Fang et al., ICCV 2021; SpikingJelly ``ATan``).
 
-    .. math:: \mathrm{smooth}(x) = \frac{1}{\pi}\arctan\!\left(\frac{\pi}{2}\alpha x\right) + \frac12,
-              \qquad \mathrm{smooth}'(x) = \frac{\alpha/2}{1 + (\frac{\pi}{2}\alpha x)^2}
+    .. math:: \mathrm{smooth}(x) = \frac{1}{\pi}\arctan\!\left(\frac{\pi}{2}\alpha x\right)
+              + \frac12, \qquad \mathrm{smooth}'(x) = \frac{\alpha/2}{1 + (\frac{\pi}{2}\alpha x)^2}
 
     Peak gradient ``α/2`` at ``x = 0``.
     """
@@ -69,12 +69,14 @@ class Sigmoid(AbstractSurrogate):
 
 @dataclasses.dataclass(frozen=True)
 class FastSigmoid(AbstractSurrogate):
-    r"""SuperSpike's fast sigmoid (Zenke & Ganguli, Neural Computation 2018; snnTorch ``fast_sigmoid``).
+    r"""SuperSpike's fast sigmoid (snnTorch ``fast_sigmoid``).
 
     .. math:: \mathrm{smooth}(x) = \frac{x}{1 + k|x|} + \frac12, \qquad
               \mathrm{smooth}'(x) = \frac{1}{(1 + k|x|)^2}
 
     ``slope`` is ``k``; the peak gradient is 1.
+
+    Reference: Zenke & Ganguli, Neural Computation 2018.
     """
 
     slope: float = 25.0
@@ -88,7 +90,7 @@ class FastSigmoid(AbstractSurrogate):
 
 @dataclasses.dataclass(frozen=True)
 class Triangle(AbstractSurrogate):
-    r"""Triangular (piecewise-linear) gradient of unit area (Esser et al., PNAS 2016; Bellec et al. 2018).
+    r"""Triangular (piecewise-linear) gradient of unit area.
 
     .. math:: \mathrm{smooth}'(x) = \max(0,\ \alpha - \alpha^2 |x|), \qquad
               \mathrm{smooth}(x) = \begin{cases} 0 & x < -1/\alpha \\
@@ -96,6 +98,8 @@ class Triangle(AbstractSurrogate):
               1 & x > 1/\alpha \end{cases}
 
     Peak gradient ``α`` at ``x = 0``, support ``|x| < 1/α``.
+
+    References: Esser et al., PNAS 2016; Bellec et al. 2018.
     """
 
     alpha: float = 1.0
@@ -129,8 +133,8 @@ class Rectangle(AbstractSurrogate):
 class Gaussian(AbstractSurrogate):
     r"""Gaussian gradient: the smooth step is the normal CDF with standard deviation ``sigma``.
 
-    .. math:: \mathrm{smooth}(x) = \frac12\left(1 + \mathrm{erf}\frac{x}{\sigma\sqrt2}\right), \qquad
-              \mathrm{smooth}'(x) = \frac{1}{\sigma\sqrt{2\pi}} e^{-x^2 / 2\sigma^2}
+    .. math:: \mathrm{smooth}(x) = \frac12\left(1 + \mathrm{erf}\frac{x}{\sigma\sqrt2}\right),
+              \qquad \mathrm{smooth}'(x) = \frac{1}{\sigma\sqrt{2\pi}} e^{-x^2 / 2\sigma^2}
 
     The same family as :class:`Erf`, parametrised by width instead of sharpness
     (``Erf(alpha) == Gaussian(sigma=1 / (alpha * sqrt(2)))``).

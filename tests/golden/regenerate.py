@@ -3,8 +3,8 @@
     .venv/bin/python tests/golden/regenerate.py
 
 Run this only after a deliberate change of a neuron's dynamics, and only once
-tests/test_neurons_reference.py (independent NumPy re-implementations of every docstring) passes: the
-golden file pins what was checked there, so that any later unintended change shows up as a diff.
+tests/test_neurons_reference.py (independent NumPy re-implementations of every docstring) passes:
+the golden file pins what was checked there, so that any later unintended change shows up as a diff.
 """
 
 from __future__ import annotations
