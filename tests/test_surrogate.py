@@ -108,6 +108,12 @@ def test_surrogates_are_static_hashable_and_frozen(surrogate):
             setattr(surrogate, fields[0].name, 1.0)
 
 
+def test_rectangle_edges_take_the_mean_of_one_sided_derivatives():
+    edges = jnp.array([-0.15, 0.15])
+    grad = jax.vmap(jax.grad(lambda v: sj.surrogate.spike(v, sg.Rectangle(width=0.3))))(edges)
+    np.testing.assert_allclose(grad, 1 / (2 * 0.3), rtol=1e-6)
+
+
 def test_jit_does_not_change_results():
     x = jnp.linspace(-2.0, 2.0, 101)
     for surrogate in SURROGATES:
