@@ -1,5 +1,6 @@
 """spikejax: spiking neural networks in JAX, deployed bit-exactly to integer neuromorphic chips."""
 
+from spikejax import chip as chip
 from spikejax import encoding as encoding
 from spikejax import layers as layers
 from spikejax import losses as losses
@@ -13,6 +14,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "chip",
     "encoding",
     "layers",
     "losses",

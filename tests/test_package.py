@@ -10,6 +10,7 @@ import spikejax as sj
 
 PACKAGES = [
     "spikejax",
+    "spikejax.chip",
     "spikejax.surrogate",
     "spikejax.neurons",
     "spikejax.layers",

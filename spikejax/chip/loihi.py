@@ -1,0 +1,174 @@
+"""Bit-exact emulator of Loihi CUBA-LIF networks (Lava 0.10 bit-accurate models), in int32.
+
+The network of the conformance traces is in -> Dense W1 -> LIF1 -> Dense W2 -> LIF2, with an
+optional recurrent Dense from LIF1 to LIF1. Parameters form a pytree (:class:`LoihiNetwork`) of
+int32 leaves; :func:`run` is a pure, jit- and vmap-compatible ``lax.scan`` over time and
+:func:`replay` runs a recorded trace case.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import numpy as np
+
+from spikejax.chip._checks import as_int, check_shape, require_keys
+from spikejax.chip._loihi_params import (
+    LoihiDense as LoihiDense,
+    LoihiLIF as LoihiLIF,
+    LoihiNetwork as LoihiNetwork,
+    LoihiReset as LoihiReset,
+)
+from spikejax.chip._loihi_step import (
+    LoihiState as LoihiState,
+    dense as dense,
+    init_state as init_state,
+    lif_step as lif_step,
+    run as run,
+    step as step,
+)
+from spikejax.chip._loihi_weights import effective_weights as effective_weights
+from spikejax.chip._profiles import LOIHI as LOIHI, LoihiProfile as LoihiProfile
+
+__all__ = [
+    "LOIHI",
+    "LoihiDense",
+    "LoihiLIF",
+    "LoihiNetwork",
+    "LoihiProfile",
+    "LoihiReset",
+    "LoihiState",
+    "dense",
+    "effective_weights",
+    "init_state",
+    "lif_step",
+    "network_from_case",
+    "replay",
+    "run",
+    "step",
+]
+
+_FN = "loihi.replay"
+REQUIRED_KEYS = (
+    "s_in",
+    "W1_raw",
+    "W2_raw",
+    "bias_mant1",
+    "bias_exp1",
+    "bias_mant2",
+    "bias_exp2",
+    "du1",
+    "dv1",
+    "vth1",
+    "du2",
+    "dv2",
+    "vth2",
+    "wexp1",
+    "wexp2",
+    "nwb1",
+    "nwb2",
+    "reset",
+)
+RECURRENT_KEYS = ("Wrec_raw", "wexprec", "nwbrec")
+
+_run = jax.jit(run)
+
+
+def _reset(case: dict[str, Any]) -> LoihiReset | None:
+    reset = case["reset"]
+    if reset is None:
+        return None
+    if not isinstance(reset, dict) or not {"interval", "offset"} <= set(reset):
+        raise ValueError(
+            f"`{_FN}`: `reset` must be None or a dict with the keys 'interval' and 'offset'; "
+            f"got {reset!r}."
+        )
+    interval = as_int(_FN, "reset['interval']", reset["interval"], low=1)
+    return LoihiReset(interval, as_int(_FN, "reset['offset']", reset["offset"]))
+
+
+def _layer(case: dict[str, Any], i: int, reset: LoihiReset | None) -> LoihiLIF:
+    p = LOIHI
+    lo_b, hi_b = p.bias_mant_bounds
+    ranges = {
+        f"du{i}": (0, p.decay_max),
+        f"dv{i}": (0, p.decay_max),
+        f"vth{i}": (0, p.vth_max),
+        f"bias_mant{i}": (lo_b, hi_b),
+        f"bias_exp{i}": (0, p.bias_exp_max),
+    }
+    v = {
+        k[: -len(str(i))]: as_int(_FN, k, case[k], low=lo, high=hi)
+        for k, (lo, hi) in ranges.items()
+    }
+    return LoihiLIF(**v, reset=reset)
+
+
+def _dense(case: dict[str, Any], w_key: str, suffix: str) -> LoihiDense:
+    w = as_int(_FN, w_key, case[w_key])
+    if w.ndim != 2:
+        raise ValueError(f"`{_FN}`: `{w_key}` must be a matrix (post, pre); got shape {w.shape}.")
+    nwb = as_int(_FN, f"nwb{suffix}", case[f"nwb{suffix}"], low=1, high=LOIHI.weight_bits)
+    exp = as_int(
+        _FN,
+        f"wexp{suffix}",
+        case[f"wexp{suffix}"],
+        low=LOIHI.weight_exp_min,
+        high=LOIHI.weight_exp_max,
+    )
+    return LoihiDense.from_raw(w, nwb, exp)
+
+
+def network_from_case(case: dict[str, Any]) -> LoihiNetwork:
+    """The :class:`LoihiNetwork` of a trace case (spec format: npz arrays plus JSON scalars).
+
+    Raw weights are reduced with :func:`effective_weights` using ``nwb*``; ``reset`` (None or
+    ``{"interval", "offset"}``) applies to both layers. Every value is checked by name.
+    """
+    require_keys(_FN, case, REQUIRED_KEYS)
+    if "Wrec_raw" in case:
+        require_keys(_FN, case, RECURRENT_KEYS)
+    reset = _reset(case)
+    w1 = _dense(case, "W1_raw", "1")
+    w2 = _dense(case, "W2_raw", "2")
+    rec = _dense(case, "Wrec_raw", "rec") if "Wrec_raw" in case else None
+    n_hid, n_in = w1.weights.shape
+    n_out = w2.weights.shape[0]
+    shapes = {"W2_raw": (n_out, n_hid), "Wrec_raw": (n_hid, n_hid)}
+    shapes |= {"bias_mant1": (n_hid,), "bias_exp1": (n_hid,)}
+    shapes |= {"bias_mant2": (n_out,), "bias_exp2": (n_out,)}
+    for key, shape in shapes.items():
+        if key in case:
+            check_shape(_FN, key, np.asarray(case[key]), shape, f"(W1_raw is {(n_hid, n_in)})")
+    return LoihiNetwork(w1, _layer(case, 1, reset), w2, _layer(case, 2, reset), rec)
+
+
+def replay(case: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Replay one recorded Lava trace case with the jit-compiled emulator.
+
+    Args:
+        case: the npz arrays (``s_in`` (T, n_in) binary, ``W1_raw`` (n_hid, n_in), ``W2_raw``
+            (n_out, n_hid), optional ``Wrec_raw`` (n_hid, n_hid), ``bias_mant1/2``,
+            ``bias_exp1/2``) plus the scalar JSON params (``du1, dv1, vth1, du2, dv2, vth2, wexp1,
+            wexp2, nwb1, nwb2``, ``wexprec, nwbrec`` with ``Wrec_raw``, ``reset``); other keys
+            (e.g. ``p_in`` or the recorded outputs) are ignored.
+
+    Returns:
+        int64 arrays ``u1, v1, s1, u2, v2, s2, dense1_a_buff, dense2_a_buff`` (T, n) and
+        ``W1_eff, W2_eff``, plus ``denserec_a_buff, Wrec_eff`` when ``Wrec_raw`` is given.
+    """
+    net = network_from_case(case)
+    n_in = net.sizes[0]
+    s_in = as_int(_FN, "s_in", case["s_in"], low=0, high=1)
+    if s_in.ndim != 2 or s_in.shape[1] != n_in:
+        raise ValueError(
+            f"`{_FN}`: `s_in` must have shape (T, {n_in}) to match `W1_raw`; got {s_in.shape}."
+        )
+    _, record = _run(net, s_in)
+    out = {k: np.asarray(v).astype(np.int64) for k, v in record.items()}
+    out["W1_eff"] = np.asarray(net.dense1.weights).astype(np.int64)
+    out["W2_eff"] = np.asarray(net.dense2.weights).astype(np.int64)
+    if net.dense_rec is not None:
+        out["Wrec_eff"] = np.asarray(net.dense_rec.weights).astype(np.int64)
+    return out
