@@ -11,6 +11,7 @@ import spikejax as sj
 PACKAGES = [
     "spikejax",
     "spikejax.chip",
+    "spikejax.data",
     "spikejax.surrogate",
     "spikejax.neurons",
     "spikejax.layers",

@@ -1,0 +1,64 @@
+"""Datasets and batching: offline digits, simulated event digits, local event datasets, a loader.
+
+Needs the ``data`` extra (scikit-learn, tonic, h5py) for the datasets; the optional packages are
+imported only when a dataset is used. Nothing here downloads: the event datasets read a local copy
+in tonic's layout and raise ``FileNotFoundError`` naming the path they expected.
+
+Not provided, for want of a public description of the files:
+
+* ES-ImageNet (Lin et al., *Front. Neurosci.* 15:726582, 2021): distributed by its authors as
+  ``.npz`` files with ``trainlabel.txt``/``vallabel.txt`` lists; the arrays inside each file (key
+  names, coordinate packing, time-bin meaning) are documented only through example loader code,
+  not as a format specification.
+* Bullying10K (Dong et al., NeurIPS 2023 Datasets and Benchmarks): the authors' download gives
+  per-sample files whose layout (array names, field order, time units, folder-to-label map) is
+  not publicly specified.
+"""
+
+from spikejax.data._base import AbstractEventDataset as AbstractEventDataset
+from spikejax.data._events import EVENT_DTYPE as EVENT_DTYPE
+from spikejax.data._events import check_events as check_events
+from spikejax.data.aedat4 import AEDAT4_DTYPE as AEDAT4_DTYPE
+from spikejax.data.aedat4 import read_aedat4 as read_aedat4
+from spikejax.data.cifar10_dvs import CIFAR10DVS as CIFAR10DVS
+from spikejax.data.collate import pad_batch as pad_batch
+from spikejax.data.collate import pad_time_major as pad_time_major
+from spikejax.data.digits import DIGITS_NUM_SAMPLES as DIGITS_NUM_SAMPLES
+from spikejax.data.digits import DIGITS_SPLIT_SEED as DIGITS_SPLIT_SEED
+from spikejax.data.digits import DIGITS_TEST_FRACTION as DIGITS_TEST_FRACTION
+from spikejax.data.digits import digits_split as digits_split
+from spikejax.data.digits import load_digits as load_digits
+from spikejax.data.dvs import simulate_dvs as simulate_dvs
+from spikejax.data.dvs_gesture import DVSGesture as DVSGesture
+from spikejax.data.event_digits import EventDigits as EventDigits
+from spikejax.data.event_digits import saccade_events as saccade_events
+from spikejax.data.frames import ToFrames as ToFrames
+from spikejax.data.loader import Batch as Batch
+from spikejax.data.loader import Loader as Loader
+from spikejax.data.nmnist import NMNIST as NMNIST
+from spikejax.data.shd import SHD as SHD
+
+__all__ = [
+    "AEDAT4_DTYPE",
+    "CIFAR10DVS",
+    "DIGITS_NUM_SAMPLES",
+    "DIGITS_SPLIT_SEED",
+    "DIGITS_TEST_FRACTION",
+    "DVSGesture",
+    "EVENT_DTYPE",
+    "NMNIST",
+    "SHD",
+    "AbstractEventDataset",
+    "Batch",
+    "EventDigits",
+    "Loader",
+    "ToFrames",
+    "check_events",
+    "digits_split",
+    "load_digits",
+    "pad_batch",
+    "pad_time_major",
+    "read_aedat4",
+    "saccade_events",
+    "simulate_dvs",
+]

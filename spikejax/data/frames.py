@@ -1,0 +1,162 @@
+"""Events to dense frames through tonic's transforms (Denoise, Downsample, ToFrame)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+from spikejax.data._events import check_events
+from spikejax.data._optional import optional_import
+
+__all__ = ["ToFrames"]
+
+
+def _positive(fn: str, arg: str, value: Any, *, integer: bool = False) -> None:
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        kind = "int" if integer else "number"
+        raise TypeError(f"`{fn}`: `{arg}` must be a positive {kind}; got {value!r}.")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"`{fn}`: `{arg}` must be finite and > 0; got {value!r}.")
+
+
+@dataclasses.dataclass(frozen=True)
+class ToFrames:
+    """Accumulate an event stream into float32 frames, one slice of the stream per frame.
+
+    Applied in this order, each a tonic transform:
+
+    1. ``tonic.transforms.Denoise(filter_time=denoise_us)`` (optional; 2-D sensors only): drops an
+       event unless one of its four neighbours fired within ``denoise_us`` before it (tonic treats
+       every pixel as having fired at ``t = 0``, so events before ``denoise_us`` are all kept);
+    2. ``tonic.transforms.Downsample(spatial_factor=spatial_factor)`` (optional): ``x ← ⌊x·f⌋``
+       (and ``y``), so a width ``W`` becomes ``⌊(W - 1) f⌋ + 1``;
+    3. ``tonic.transforms.ToFrame`` with exactly one of ``time_window`` (µs per frame),
+       ``event_count`` (events per frame) or ``n_time_bins`` (a fixed number of frames): each frame
+       counts the events of its slice per polarity and pixel. Slices are half-open and start at the
+       first event ``t_0`` (tonic's convention). With ``time_window`` and ``event_count`` the last,
+       shorter slice is kept unless ``include_incomplete=False`` (tonic's default drops it). With
+       ``n_time_bins = n``, tonic's slice length is ``w = ⌊(t_last - t_0) / n⌋`` µs, so events at
+       ``t >= t_0 + n w`` — at least the last event — fall in no frame.
+
+    A sensor with one polarity channel (SHD: ``sensor_size = (700, 1, 1)``) needs all events to
+    share one polarity value; they are counted in channel 0. An empty stream gives one empty frame
+    (``n_time_bins`` empty frames with ``n_time_bins``).
+
+    Args:
+        sensor_size: ``(width, height, polarities)`` of the events, as tonic's ``sensor_size``.
+        time_window: frame length in µs.
+        event_count: events per frame.
+        n_time_bins: number of frames.
+        overlap: overlap of consecutive slices, in the unit of the slicing method (tonic's).
+        include_incomplete: keep the last, shorter slice (``time_window``/``event_count``).
+        denoise_us: filter time of ``Denoise`` in µs, or None.
+        spatial_factor: ``Downsample`` factor in ``(0, 1]``, or None.
+
+    Returns (when called on events):
+        float32 ``[T, polarities, height', width']`` for 2-D sensors (events with a ``y`` field),
+        ``[T, polarities, width']`` for 1-D sensors (no ``y``), ``'`` after downsampling.
+
+    Example:
+        >>> import numpy as np
+        >>> from spikejax.data import EVENT_DTYPE, ToFrames
+        >>> ev = np.array([(0, 0, 0, 1), (1, 0, 10, 0), (1, 1, 25, 1)], EVENT_DTYPE)
+        >>> frames = ToFrames((2, 2, 2), time_window=20)(ev)
+        >>> frames.shape, frames.dtype, frames.sum(axis=(1, 2, 3)).tolist()
+        ((2, 2, 2, 2), dtype('float32'), [2.0, 1.0])
+    """
+
+    sensor_size: tuple[int, int, int]
+    time_window: float | None = None
+    event_count: int | None = None
+    n_time_bins: int | None = None
+    overlap: float = 0.0
+    include_incomplete: bool = True
+    denoise_us: float | None = None
+    spatial_factor: float | None = None
+
+    def __post_init__(self) -> None:
+        fn = "ToFrames"
+        size = self.sensor_size
+        if (
+            not isinstance(size, tuple)
+            or len(size) != 3
+            or not all(isinstance(s, int | np.integer) and s > 0 for s in size)
+        ):
+            raise ValueError(
+                f"`{fn}`: `sensor_size` must be a tuple of 3 positive ints (width, height, "
+                f"polarities); got {size!r}."
+            )
+        chosen = [
+            name for name in ("time_window", "event_count", "n_time_bins") if getattr(self, name)
+        ]
+        if len(chosen) != 1:
+            raise ValueError(
+                f"`{fn}`: exactly one of `time_window`, `event_count`, `n_time_bins` must be set; "
+                f"got {chosen or 'none'}."
+            )
+        _positive(fn, chosen[0], getattr(self, chosen[0]), integer=chosen[0] != "time_window")
+        if self.denoise_us is not None:
+            _positive(fn, "denoise_us", self.denoise_us)
+            if size[1] == 1:
+                raise ValueError(
+                    f"`{fn}`: `denoise_us` needs a 2-D sensor (height > 1); got {size!r}."
+                )
+        if self.spatial_factor is not None:
+            _positive(fn, "spatial_factor", self.spatial_factor)
+            if self.spatial_factor > 1:
+                raise ValueError(
+                    f"`{fn}`: `spatial_factor` must lie in (0, 1]; got {self.spatial_factor!r}."
+                )
+
+    @property
+    def frame_size(self) -> tuple[int, int, int]:
+        """``(width, height, polarities)`` of the frames, after downsampling."""
+        width, height, polarities = self.sensor_size
+        if self.spatial_factor is not None:
+            width = math.floor((width - 1) * self.spatial_factor) + 1
+            height = math.floor((height - 1) * self.spatial_factor) + 1
+        return (width, height, polarities)
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        """Frames of ``events`` (see the class docstring)."""
+        fn = "ToFrames"
+        tt = optional_import("tonic.transforms", fn)
+        names = getattr(getattr(events, "dtype", None), "names", None) or ()
+        two_d = "y" in names
+        if not {"x", "t", "p"} <= set(names) or (not two_d and self.sensor_size[1] != 1):
+            need = "('x', 'y', 't', 'p')" if self.sensor_size[1] != 1 else "('x', 't', 'p')"
+            raise TypeError(
+                f"`{fn}`: `events` must be a structured array with fields {need} for sensor "
+                f"{self.sensor_size}; got fields {names or None}."
+            )
+        check_events(fn, events, fields=names, sensor_size=self.sensor_size)
+        width, height, polarities = self.frame_size
+        shape = (polarities, height, width) if two_d else (polarities, width)
+        events = events.copy()
+        if polarities == 1 and events.size:
+            values = np.unique(events["p"])
+            if values.size > 1:
+                raise ValueError(
+                    f"`{fn}`: a sensor with one polarity channel needs events of one polarity; "
+                    f"got polarities {values.tolist()}."
+                )
+            events["p"] = 0
+        if self.denoise_us is not None and events.size:
+            events = tt.Denoise(filter_time=self.denoise_us)(events)
+        if self.spatial_factor is not None:
+            events = tt.Downsample(spatial_factor=self.spatial_factor)(events)
+        if events.size == 0:
+            return np.zeros((self.n_time_bins or 1, *shape), np.float32)
+        frames = tt.ToFrame(
+            sensor_size=self.frame_size,
+            time_window=self.time_window,
+            event_count=self.event_count,
+            n_time_bins=self.n_time_bins,
+            overlap=self.overlap,
+            include_incomplete=self.include_incomplete,
+        )(events)
+        return np.asarray(frames, np.float32).reshape(-1, *shape)
