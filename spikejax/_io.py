@@ -1,0 +1,117 @@
+"""Atomic file writes: a reader sees the old file or the new one, never a partial one.
+
+Each writer puts the data into a temporary file in the destination's directory (so the final
+rename never crosses a file system), flushes and ``fsync``\\ s it, renames it over the destination
+with :func:`os.replace` (atomic on POSIX and Windows) and then ``fsync``\\ s the directory so that
+the rename itself survives a power loss. If anything fails, the temporary file is removed and an
+:class:`OSError` naming the destination is raised; the destination is left as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "fsync_dir",
+    "json_float",
+]
+
+
+def json_float(x: float) -> float | str:
+    """``x`` for strict JSON: finite floats as they are, else ``"NaN"``, ``"Infinity"``,
+    ``"-Infinity"`` (the spellings ``float()`` parses back)."""
+    if math.isfinite(x):
+        return x
+    return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
+
+
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    """Flush a directory's entries (new names, renames) to disk; a no-op where unsupported."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return  # Windows cannot open directories; there a rename is durable on its own.
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # Some file systems do not support fsync on directories.
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically and durably; return ``path`` as a :class:`Path`.
+
+    Args:
+        path: destination file. Its directory must exist; an existing file is replaced.
+        data: the complete new contents.
+
+    Raises:
+        TypeError: ``data`` is not bytes-like.
+        OSError: the write failed (directory missing or not writable, disk full, ...); the
+            message names ``path``. The destination is unchanged and no temporary file is left.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from spikejax._io import atomic_write_bytes
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.bin"
+        >>> atomic_write_bytes(p, b"abc").read_bytes()
+        b'abc'
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(
+            f"`atomic_write_bytes`: `data` must be bytes-like; got {type(data).__name__}."
+        )
+    path = Path(path)
+    directory = path.parent
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as e:
+        message = f"`atomic_write_bytes`: could not write {str(path)!r}: {e.strerror or e}"
+        raise (OSError(message) if e.errno is None else OSError(e.errno, message)) from e
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    fsync_dir(directory)
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; see :func:`atomic_write_bytes`."""
+    if not isinstance(text, str):
+        raise TypeError(f"`atomic_write_text`: `text` must be a str; got {type(text).__name__}.")
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 2) -> Path:
+    """Write ``obj`` as JSON to ``path`` atomically; see :func:`atomic_write_bytes`.
+
+    Keys are sorted and the output ends with a newline. Serialisation happens before the file
+    system is touched, so an object that is not JSON-serialisable (``TypeError``) or holds NaN or
+    infinity (``ValueError``, strict JSON has no such numbers) leaves ``path`` unchanged.
+    """
+    try:
+        text = json.dumps(obj, indent=indent, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise type(e)(
+            f"`atomic_write_json`: `obj` must be strict JSON for {str(path)!r}; {e}"
+        ) from e
+    return atomic_write_text(path, text + "\n")
