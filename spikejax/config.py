@@ -1,0 +1,376 @@
+"""Experiment configurations: frozen dataclasses, loaded from Python files, changed by dotted keys.
+
+One system for every run: an experiment's ``config.py`` defines ``get_config() -> Config``; the
+command line changes single values with ``--set optimizer.lr=3e-4``; a run directory stores the
+resolved configuration as ``config.json`` (:func:`to_dict`), from which :func:`from_dict` rebuilds
+it exactly.
+
+Values are plain Python data (numbers, strings, bools, ``None``, tuples, and string-keyed dicts
+for the free-form ``options`` fields), so a configuration is JSON-serialisable and hashable by
+content (:func:`spikejax.train.logging.config_hash`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from spikejax._typed import build, freeze, plain, set_path
+
+__all__ = [
+    "ChipConfig",
+    "Config",
+    "DataConfig",
+    "ModelConfig",
+    "OptimizerConfig",
+    "TrainConfig",
+    "apply_overrides",
+    "from_dict",
+    "load_config",
+    "to_dict",
+]
+
+DATASETS = ("digits", "event_digits", "npz", "shd", "nmnist", "dvs_gesture")
+ENCODINGS = ("direct", "poisson", "latency")
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("constant", "cosine", "warmup_cosine")
+LOSSES = ("ce_membrane", "ce_count", "mse_count", "tet", "ce")
+
+
+def _fail(cls: str, arg: str, rule: str, value: Any) -> None:
+    raise ValueError(f"`{cls}`: `{arg}` must be {rule}; got {value!r}.")
+
+
+def _int(cls: str, arg: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        _fail(cls, arg, f"an int >= {low}", value)
+
+
+def _number(cls: str, arg: str, value: Any, *, low: float, low_open: bool = False) -> None:
+    ok = not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+    if not ok or (value <= low if low_open else value < low):
+        _fail(cls, arg, f"a finite number {'>' if low_open else '>='} {low}", value)
+
+
+def _choice(cls: str, arg: str, value: Any, choices: Sequence[str]) -> None:
+    if value not in choices:
+        _fail(cls, arg, f"one of {tuple(choices)}", value)
+
+
+def _options(obj: Any, arg: str) -> None:
+    """A free-form options dict: str keys; lists inside become tuples (as after a JSON trip)."""
+    value = getattr(obj, arg)
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        _fail(type(obj).__name__, arg, "a dict with str keys", value)
+    object.__setattr__(obj, arg, freeze(value))
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Where the samples come from and how they become time-major inputs ``[T, B, ...]``.
+
+    Attributes:
+        name: ``"digits"`` (scikit-learn's 8×8 digits), ``"event_digits"`` (the same digits seen by
+            a simulated event camera, :class:`spikejax.data.EventDigits`), ``"npz"`` (arrays
+            ``x_train, y_train, x_test, y_test`` in the file ``root``), or the local event datasets
+            ``"shd"``, ``"nmnist"``, ``"dvs_gesture"`` (read from ``root``, never downloaded).
+        root: folder of a local event dataset, or the ``.npz`` file; ``~`` is expanded.
+        encoding: for static inputs (digits, npz): ``"direct"`` (the same current every step),
+            ``"poisson"`` (rate-coded spikes) or ``"latency"``.
+        encoding_options: keyword arguments of the encoder (e.g. ``{"max_rate": 0.5}``).
+        flatten: flatten each sample (each step of an event sample) to a feature vector; otherwise
+            event frames are channels-last ``[T, B, H, W, polarities]``.
+        spatial_factor: event frames: spatial downsampling factor in ``(0, 1]``, or ``None``.
+        denoise_us: event frames: filter time of tonic's ``Denoise`` in µs, or ``None``.
+        limit: use only the first ``limit`` samples of each split (quick runs), or ``None``.
+        in_memory: event datasets: convert every sample to frames once and keep them in memory
+            (otherwise frames are made on the fly by the loader's background thread).
+        cache_dir: event digits: folder caching the simulated events, or ``None``.
+        prefetch: batches prepared ahead by the loader's background thread.
+    """
+
+    name: str = "digits"
+    root: str | None = None
+    encoding: str = "direct"
+    encoding_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    flatten: bool = True
+    spatial_factor: float | None = None
+    denoise_us: float | None = None
+    limit: int | None = None
+    in_memory: bool = True
+    cache_dir: str | None = None
+    prefetch: int = 2
+
+    def __post_init__(self):
+        fn = "DataConfig"
+        _choice(fn, "name", self.name, DATASETS)
+        _choice(fn, "encoding", self.encoding, ENCODINGS)
+        _options(self, "encoding_options")
+        if self.spatial_factor is not None:
+            _number(fn, "spatial_factor", self.spatial_factor, low=0.0, low_open=True)
+            if self.spatial_factor > 1:
+                _fail(fn, "spatial_factor", "in (0, 1]", self.spatial_factor)
+        if self.denoise_us is not None:
+            _number(fn, "denoise_us", self.denoise_us, low=0.0, low_open=True)
+        if self.limit is not None:
+            _int(fn, "limit", self.limit, 0)
+        _int(fn, "prefetch", self.prefetch, 0)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """The network: a zoo name (:func:`spikejax.models.create`) or ``"package.module:factory"``.
+
+    Attributes:
+        name: registry name, e.g. ``"lif_mlp"``, or an import path ``"module:callable"`` of a
+            factory called as ``factory(rngs=rngs, **options)``.
+        options: keyword arguments of the model (sizes, neuron settings).
+    """
+
+    name: str = "lif_mlp"
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            _fail("ModelConfig", "name", "a non-empty str", self.name)
+        _options(self, "options")
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizerConfig:
+    """Optax optimizer, learning-rate schedule and gradient clipping.
+
+    Attributes:
+        name: ``"adam"``, ``"adamw"`` (decoupled weight decay) or ``"sgd"`` (with ``momentum``).
+        lr: peak learning rate.
+        weight_decay: ``adamw``'s decoupled decay, or ``sgd``'s L2 term added to the gradient;
+            must be 0 for ``adam`` (use ``adamw``).
+        momentum: ``sgd`` momentum (0: plain SGD).
+        schedule: ``"constant"``, ``"cosine"`` (from ``lr`` to 0 over the run) or
+            ``"warmup_cosine"`` (linear from 0 to ``lr`` over ``warmup_steps``, then cosine to 0).
+        warmup_steps: steps of the linear warm-up.
+        grad_clip: clip the global gradient norm to this value; 0 disables clipping.
+    """
+
+    name: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.0
+    schedule: str = "constant"
+    warmup_steps: int = 0
+    grad_clip: float = 0.0
+
+    def __post_init__(self):
+        fn = "OptimizerConfig"
+        _choice(fn, "name", self.name, OPTIMIZERS)
+        _number(fn, "lr", self.lr, low=0.0, low_open=True)
+        _number(fn, "weight_decay", self.weight_decay, low=0.0)
+        _number(fn, "momentum", self.momentum, low=0.0)
+        _choice(fn, "schedule", self.schedule, SCHEDULES)
+        _int(fn, "warmup_steps", self.warmup_steps, 0)
+        _number(fn, "grad_clip", self.grad_clip, low=0.0)
+        if self.name == "adam" and self.weight_decay:
+            _fail(fn, "weight_decay", "0 with name='adam' (use 'adamw')", self.weight_decay)
+        if self.schedule == "warmup_cosine" and self.warmup_steps < 1:
+            _fail(fn, "warmup_steps", ">= 1 with schedule='warmup_cosine'", self.warmup_steps)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """The training loop.
+
+    Attributes:
+        epochs: passes over the training split (the last, incomplete batch is dropped).
+        batch_size: samples per step.
+        num_steps: time steps ``T`` per sample (encoder length, event frames per sample).
+        max_steps: stop after this many optimizer steps, or ``None`` for ``epochs`` full epochs.
+        eval_every: evaluate on the test split every this many steps; 0 = at the end of every
+            epoch. The run always ends with an evaluation.
+        checkpoint_every: save the latest checkpoint every this many steps; 0 = at every
+            evaluation only. The run always ends with a checkpoint.
+        log_every: write the mean training metrics every this many steps.
+        eval_batch_size: samples per evaluation batch (the last one is padded and masked).
+        loss: ``"ce_membrane"`` (cross-entropy on the time-reduced readout membrane),
+            ``"ce_count"``, ``"mse_count"``, ``"tet"`` (outputs ``[T, B, K]``), or ``"ce"``
+            (a model that returns logits ``[B, K]``).
+        loss_options: keyword arguments of the loss, e.g. ``{"reduce": "max"}``.
+    """
+
+    epochs: int = 10
+    batch_size: int = 64
+    num_steps: int = 8
+    max_steps: int | None = None
+    eval_every: int = 0
+    checkpoint_every: int = 0
+    log_every: int = 10
+    eval_batch_size: int = 256
+    loss: str = "ce_membrane"
+    loss_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        fn = "TrainConfig"
+        for name in ("epochs", "batch_size", "num_steps", "log_every", "eval_batch_size"):
+            _int(fn, name, getattr(self, name), 1)
+        for name in ("eval_every", "checkpoint_every"):
+            _int(fn, name, getattr(self, name), 0)
+        if self.max_steps is not None:
+            _int(fn, "max_steps", self.max_steps, 1)
+        _choice(fn, "loss", self.loss, LOSSES)
+        _options(self, "loss_options")
+
+
+@dataclasses.dataclass(frozen=True)
+class ChipConfig:
+    """Chip targets to deploy a trained run to (used by ``spikejax deploy``).
+
+    Attributes:
+        profiles: names of chip profiles, e.g. ``("loihi", "xylo")``.
+    """
+
+    profiles: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if not all(isinstance(p, str) and p for p in self.profiles):
+            _fail("ChipConfig", "profiles", "a tuple of non-empty str", self.profiles)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """A complete experiment.
+
+    Attributes:
+        name: experiment name (used for the default run directory).
+        seed: seed of the initial weights, the data order and the input encoding.
+        data, model, optimizer, train, chip: the parts (see their classes).
+
+    Example:
+        >>> from spikejax.config import Config, apply_overrides
+        >>> config = apply_overrides(Config(name="demo"), ["optimizer.lr=3e-4", "train.epochs=2"])
+        >>> config.optimizer.lr, config.train.epochs
+        (0.0003, 2)
+    """
+
+    name: str = "experiment"
+    seed: int = 0
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    optimizer: OptimizerConfig = dataclasses.field(default_factory=OptimizerConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    chip: ChipConfig = dataclasses.field(default_factory=ChipConfig)
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            _fail("Config", "name", "a non-empty str", self.name)
+        _int("Config", "seed", self.seed, 0)
+        parts = (
+            ("data", DataConfig),
+            ("model", ModelConfig),
+            ("optimizer", OptimizerConfig),
+            ("train", TrainConfig),
+            ("chip", ChipConfig),
+        )
+        for name, cls in parts:
+            if not isinstance(getattr(self, name), cls):
+                _fail("Config", name, f"a {cls.__name__}", getattr(self, name))
+
+
+def to_dict(config: Config) -> dict[str, Any]:
+    """The configuration as JSON data (nested dicts; tuples become lists).
+
+    Example:
+        >>> from spikejax.config import Config, from_dict, to_dict
+        >>> config = Config(name="demo")
+        >>> to_dict(config)["optimizer"]["lr"], from_dict(to_dict(config)) == config
+        (0.001, True)
+    """
+    if not isinstance(config, Config):
+        raise TypeError(f"`to_dict`: `config` must be a Config; got {type(config).__name__}.")
+    return plain(config)
+
+
+def from_dict(data: Mapping[str, Any]) -> Config:
+    """Rebuild a :class:`Config` from :func:`to_dict`'s output (e.g. a run's ``config.json``).
+
+    Missing keys take their defaults; unknown keys raise ``ValueError`` listing the valid ones.
+    """
+    if not isinstance(data, Mapping):
+        raise TypeError(f"`from_dict`: `data` must be a dict; got {type(data).__name__}.")
+    return build(Config, data, "", "from_dict")
+
+
+def apply_overrides(config: Config, overrides: Sequence[str]) -> Config:
+    """Return ``config`` with ``"dotted.key=value"`` overrides applied, in order.
+
+    The value is parsed by the type of the field: ``int``, ``float``, ``bool``
+    (``true``/``false``/``yes``/``no``/``1``/``0``), ``str`` (quotes optional), ``None``
+    (``none``/``null``, where allowed) and tuples (``(128, 64)``, ``128,64`` or ``128``). Inside a
+    free-form ``options`` dict the type of the current value decides. Every changed part is
+    re-validated.
+
+    Raises:
+        ValueError: a malformed override, an unknown key (the message lists the valid keys at
+            that level), or a value of the wrong type or out of range.
+
+    Example:
+        >>> from spikejax.config import Config, ModelConfig, apply_overrides
+        >>> config = Config(model=ModelConfig("lif_mlp", {"hidden": (128,), "beta": 0.9}))
+        >>> config = apply_overrides(config, ["model.options.hidden=256,128", "seed=3"])
+        >>> config.model.options["hidden"], config.seed
+        ((256, 128), 3)
+    """
+    fn = "apply_overrides"
+    if not isinstance(config, Config):
+        raise TypeError(f"`{fn}`: `config` must be a Config; got {type(config).__name__}.")
+    if isinstance(overrides, str):
+        raise TypeError(f"`{fn}`: `overrides` must be a list of 'key=value' strings; got a str.")
+    for item in overrides:
+        if not isinstance(item, str) or "=" not in item:
+            raise ValueError(f"`{fn}`: each override must be 'dotted.key=value'; got {item!r}.")
+        path, text = item.split("=", 1)
+        keys = path.strip().split(".")
+        if not all(keys):
+            raise ValueError(f"`{fn}`: each override must be 'dotted.key=value'; got {item!r}.")
+        config = set_path(config, keys, text, "")
+    return config
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def load_config(path: str | Path) -> Config:
+    """Import the Python file ``path`` and return its ``get_config()``.
+
+    Raises:
+        FileNotFoundError: ``path`` is not a file.
+        ValueError: the file defines no callable ``get_config``.
+        TypeError: ``get_config()`` did not return a :class:`Config`.
+    """
+    fn = "load_config"
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"`{fn}`: `path` must be a Python config file; {path} not found.")
+    module_name = f"_spikejax_config_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"`{fn}`: `path` must be a Python file; got {path}.")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(module_name, None)
+    get_config = getattr(module, "get_config", None)
+    if not callable(get_config):
+        raise ValueError(f"`{fn}`: {path} must define a function `get_config()`; it does not.")
+    config = get_config()
+    if not isinstance(config, Config):
+        raise TypeError(
+            f"`{fn}`: `get_config()` of {path} must return a spikejax.config.Config; "
+            f"got {type(config).__name__}."
+        )
+    return config

@@ -1,0 +1,41 @@
+"""Model zoo: SEW-ResNet (ImageNet and event frames) and Spikformer, by name or by class."""
+
+from spikejax.models._macs import macs_per_step as macs_per_step
+from spikejax.models._record import Recording as Recording
+from spikejax.models._record import record as record
+from spikejax.models._registry import ModelInfo as ModelInfo
+from spikejax.models._registry import available as available
+from spikejax.models._registry import count_params as count_params
+from spikejax.models._registry import create as create
+from spikejax.models._registry import info as info
+from spikejax.models._registry import structure as structure
+from spikejax.models._sew_blocks import SEWBasicBlock as SEWBasicBlock
+from spikejax.models._sew_blocks import SEWBottleneck as SEWBottleneck
+from spikejax.models._sew_dvs import SEWDVSNet as SEWDVSNet
+from spikejax.models._sew_resnet import SEWResNet as SEWResNet
+from spikejax.models._spikformer import Spikformer as Spikformer
+from spikejax.models._spikformer_blocks import MLP as MLP
+from spikejax.models._spikformer_blocks import SPS as SPS
+from spikejax.models._spikformer_blocks import SSA as SSA
+from spikejax.models._spikformer_blocks import SpikformerBlock as SpikformerBlock
+
+__all__ = [
+    "MLP",
+    "SPS",
+    "SSA",
+    "ModelInfo",
+    "Recording",
+    "SEWBasicBlock",
+    "SEWBottleneck",
+    "SEWDVSNet",
+    "SEWResNet",
+    "Spikformer",
+    "SpikformerBlock",
+    "available",
+    "count_params",
+    "create",
+    "info",
+    "macs_per_step",
+    "record",
+    "structure",
+]

@@ -1,0 +1,59 @@
+"""Dense MACs per layer and time step, from shapes (no weights, no data)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+from flax import nnx
+
+from spikejax.models._record import record
+from spikejax.models._registry import abstract_input, abstract_rngs, create, info
+
+__all__ = ["macs_per_step"]
+
+
+def macs_per_step(model_or_name: nnx.Module | str, **overrides: Any) -> dict[str, int]:
+    """Multiply-accumulates of every synaptic layer for one sample and one time step.
+
+    Convolutions ``C_in·C_out·k²·H_out·W_out/groups``, linear layers over ``N`` tokens
+    ``N·in·out``, the two attention products of each SSA block (``2·N²·D`` for ``(Q Kᵀ) V``,
+    ``2·N·d·D`` for ``Q (Kᵀ V)``, all heads) and the classifier ``C·K``; batch norm, neurons,
+    pooling and residual additions are not counted. Keys are the layer paths of
+    :func:`spikejax.models.record`, in forward order. Computed abstractly (``jax.eval_shape``) at
+    the model's input size; how often each layer runs (once or ``T`` times) is the caller's
+    business (see ``info(name).first_layer``).
+
+    Example:
+        >>> from spikejax import models
+        >>> macs = models.macs_per_step("sew_resnet18")
+        >>> macs["conv1"]                                # 3·64·7²·112·112
+        118013952
+    """
+    if isinstance(model_or_name, nnx.Module):
+        if overrides:
+            raise TypeError(
+                "`macs_per_step`: overrides apply only to a model name; got a model and "
+                f"{sorted(overrides)}."
+            )
+        graphdef, state = nnx.split(model_or_name)
+        x = abstract_input(model_or_name)
+
+        def run(state, x):
+            return record(nnx.merge(graphdef, state), x)[1]
+
+        recording = jax.eval_shape(run, state, x)
+    else:
+        info(model_or_name, **overrides)  # named errors for unknown names and overrides
+
+        def run_named():
+            model = create(model_or_name, rngs=abstract_rngs(), **overrides)
+            return record(model, abstract_zeros(model))[1]
+
+        recording = jax.eval_shape(run_named)
+    return dict(recording.macs)
+
+
+def abstract_zeros(model: nnx.Module) -> jax.Array:
+    spec = abstract_input(model)
+    return jax.numpy.zeros(spec.shape, spec.dtype)

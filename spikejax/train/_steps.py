@@ -1,0 +1,246 @@
+"""The compiled training and evaluation steps of a run.
+
+:class:`Steps` splits an NNX model and its optimizer into graph definitions and a state pytree
+once; the jitted steps take the state, merge it inside, and return the new state, so the state's
+buffers are donated and reused in place. Every input has a fixed shape (full training batches,
+padded and masked evaluation batches, ``T`` fixed by the config) and the step counter is an array,
+so each step compiles exactly once (``Steps.traces`` counts the traces).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import optax
+from flax import nnx
+from jaxtyping import Array
+
+from spikejax import losses
+from spikejax.config import Config, OptimizerConfig
+from spikejax.models import record
+
+__all__ = ["Steps", "build_optimizer"]
+
+_LOSSES = {
+    "ce_membrane": losses.ce_membrane,
+    "ce_count": losses.ce_count,
+    "mse_count": losses.mse_count,
+    "tet": losses.tet,
+}
+
+
+def build_optimizer(
+    config: OptimizerConfig, total_steps: int
+) -> tuple[optax.GradientTransformation, Callable[[Array], Array]]:
+    """The optax transformation and learning-rate schedule of ``config`` for a run of
+    ``total_steps`` steps.
+
+    ``cosine`` decays from ``lr`` to 0 over ``total_steps``; ``warmup_cosine`` rises linearly from
+    0 to ``lr`` over ``warmup_steps`` and then decays to 0 at ``total_steps``. Gradient clipping (by
+    global norm) comes first; ``sgd`` adds ``weight_decay · params`` to the gradient, ``adamw``
+    decays the weights decoupled from the gradient.
+
+    Example:
+        >>> from spikejax.config import OptimizerConfig
+        >>> from spikejax.train._steps import build_optimizer
+        >>> tx, schedule = build_optimizer(OptimizerConfig(lr=0.1, schedule="cosine"), 10)
+        >>> float(schedule(0)), float(schedule(5)), float(schedule(10))
+        (0.1, 0.05, 0.0)
+    """
+    if config.schedule == "constant":
+        schedule = optax.constant_schedule(config.lr)
+    elif config.schedule == "cosine":
+        schedule = optax.cosine_decay_schedule(config.lr, max(total_steps, 1))
+    else:
+        if config.warmup_steps >= total_steps:
+            raise ValueError(
+                f"`build_optimizer`: `warmup_steps` must be < the run's {total_steps} steps; "
+                f"got {config.warmup_steps}."
+            )
+        schedule = optax.warmup_cosine_decay_schedule(
+            0.0, config.lr, config.warmup_steps, total_steps, end_value=0.0
+        )
+    parts = []
+    if config.grad_clip > 0:
+        parts.append(optax.clip_by_global_norm(config.grad_clip))
+    if config.name == "adam":
+        parts.append(optax.adam(schedule))
+    elif config.name == "adamw":
+        parts.append(optax.adamw(schedule, weight_decay=config.weight_decay))
+    else:
+        if config.weight_decay:
+            parts.append(optax.add_decayed_weights(config.weight_decay))
+        parts.append(optax.sgd(schedule, momentum=config.momentum or None))
+    return optax.chain(*parts), schedule
+
+
+def _check_loss_options(name: str, options: dict[str, Any]) -> None:
+    if name == "ce":
+        allowed: tuple[str, ...] = ()
+    else:
+        parameters = inspect.signature(_LOSSES[name]).parameters.values()
+        allowed = tuple(p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY)
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"`Steps`: `train.loss_options` of loss {name!r} must be among {allowed}; got "
+            f"unknown {unknown}."
+        )
+
+
+class Steps:
+    """``train_step`` and ``eval_step`` for a model, an optax transformation and a config.
+
+    The train state is the dict ``{"model": nnx.State, "opt": nnx.State}``.
+
+    * ``train_step(state, x, y, step) -> (state, metrics)``: one optimizer step on a full batch
+      (``x`` as delivered by the loader, integer labels ``y`` ``[B]``, ``step`` an int32 scalar
+      array). The state is donated. ``metrics``: ``loss``, ``accuracy``, ``grad_norm`` (before
+      clipping), ``lr`` and ``rate/<layer>`` (mean spikes per neuron per step of every spiking
+      layer reported to :func:`spikejax.models.record`), each a scalar array.
+    * ``eval_step(model_state, x, y, mask, index) -> sums``: the model in evaluation mode on a
+      padded batch; sums over the real samples (``mask``): ``loss``, ``correct``, ``count`` and
+      ``rate/<layer>`` (per-sample rates summed), plus the per-sample ``prediction`` ``[B]``.
+
+    Inputs are made by ``prepare(x, key)`` inside the step; with ``train_key, eval_key =
+    split(key(seed))`` the key is ``fold_in(train_key, step)`` for training and
+    ``fold_in(eval_key, index)`` for the evaluation batch ``index``, so a run is reproducible and
+    resumable bit for bit.
+
+    Args:
+        config: the run configuration (loss, seed).
+        model: the NNX model (its state is taken as the initial state).
+        tx: the optax transformation.
+        schedule: the learning-rate schedule (for the ``lr`` metric).
+        prepare: ``prepare(x, key) -> inputs`` (see :func:`spikejax.train._data.make_prepare`).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        model: nnx.Module,
+        tx: optax.GradientTransformation,
+        schedule: Callable[[Array], Array],
+        prepare: Callable[[Array, Array], Array],
+    ):
+        self.loss_name = config.train.loss
+        self.loss_options = dict(config.train.loss_options)
+        _check_loss_options(self.loss_name, self.loss_options)
+        self.schedule = schedule
+        self.prepare = prepare
+        self.train_key, self.eval_key = jr.split(jr.key(config.seed))
+        self.traces = {"train": 0, "eval": 0}
+        model.train()
+        optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
+        self.train_graphdef, model_state = nnx.split(model)
+        self.opt_graphdef, opt_state = nnx.split(optimizer)
+        model.eval()
+        self.eval_graphdef = nnx.graphdef(model)
+        model.train()
+        self.initial_state = {"model": model_state, "opt": opt_state}
+        self.train_step = jax.jit(self._train_step, donate_argnums=0)
+        self.eval_step = jax.jit(self._eval_step)
+
+    # ------------------------------------------------------------------------------ helpers
+
+    def eval_model(self, model_state: nnx.State) -> nnx.Module:
+        """The model in evaluation mode with ``model_state``."""
+        return nnx.merge(self.eval_graphdef, model_state)
+
+    def logits(self, outputs: Array) -> Array:
+        """Per-sample class scores ``[B, K]`` from the model outputs, as the loss reads them."""
+        if self.loss_name == "ce":
+            return outputs
+        if self.loss_name in ("ce_count", "mse_count"):
+            return jnp.sum(outputs, axis=0)
+        if self.loss_name == "ce_membrane":
+            reduce = self.loss_options.get("reduce", "mean")
+            if reduce == "max":
+                return jnp.max(outputs, axis=0)
+            if reduce == "last":
+                return outputs[-1]
+        return jnp.mean(outputs, axis=0)
+
+    def _per_sample_loss(self, outputs: Array, y: Array) -> Array:
+        fn = "Steps"
+        if self.loss_name == "ce":
+            if outputs.ndim != 2:
+                raise ValueError(
+                    f"`{fn}`: loss 'ce' needs model outputs [B, K] (logits); got shape "
+                    f"{tuple(outputs.shape)}. Use a time-major loss such as 'ce_membrane'."
+                )
+            return optax.softmax_cross_entropy_with_integer_labels(outputs, y)
+        if outputs.ndim != 3:
+            raise ValueError(
+                f"`{fn}`: loss {self.loss_name!r} needs time-major model outputs [T, B, K]; got "
+                f"shape {tuple(outputs.shape)}. Use train.loss='ce' for a model returning logits."
+            )
+        loss = _LOSSES[self.loss_name]
+        options = self.loss_options
+        return jax.vmap(lambda o, label: loss(o[:, None], label[None], **options), (1, 0))(
+            outputs, y
+        )
+
+    @staticmethod
+    def _rates(spikes: dict[str, Array]) -> dict[str, Array]:
+        """Per-sample firing rate ``[B]`` of each recorded spiking layer ``[T, B, ...]``."""
+        rates = {}
+        for path, s in spikes.items():
+            axes = tuple(i for i in range(s.ndim) if i != 1)
+            rates[f"rate/{path}"] = jnp.mean(s.astype(jnp.float32), axis=axes)
+        return rates
+
+    # -------------------------------------------------------------------------------- steps
+
+    def _train_step(self, state, x, y, step):
+        self.traces["train"] += 1
+        model = nnx.merge(self.train_graphdef, state["model"])
+        optimizer = nnx.merge(self.opt_graphdef, state["opt"])
+        inputs = self.prepare(x, jr.fold_in(self.train_key, step))
+        y = y.astype(jnp.int32)
+
+        def loss_fn(model):
+            outputs, recording = record(model, inputs)
+            loss = jnp.mean(self._per_sample_loss(outputs, y))
+            correct = jnp.argmax(self.logits(outputs), axis=-1) == y
+            rates = {k: jnp.mean(v) for k, v in self._rates(recording.spikes).items()}
+            return loss, (jnp.mean(correct.astype(jnp.float32)), rates)
+
+        (loss, (accuracy, rates)), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
+        grad_norm = optax.tree.norm(grads)
+        # Optax mixes Python floats with integer step counts (e.g. Adam's bias correction
+        # ``b1 ** count``), which strict dtype promotion rejects; its update runs with the standard
+        # rules. The model's own computation above stays under the caller's promotion setting.
+        with jax.numpy_dtype_promotion("standard"):
+            optimizer.update(model, grads)
+            lr = jnp.asarray(self.schedule(step), jnp.float32)
+        metrics = {
+            "loss": loss.astype(jnp.float32),
+            "accuracy": accuracy,
+            "grad_norm": grad_norm.astype(jnp.float32),
+            "lr": lr,
+            **rates,
+        }
+        return {"model": nnx.state(model), "opt": nnx.state(optimizer)}, metrics
+
+    def _eval_step(self, model_state, x, y, mask, index):
+        self.traces["eval"] += 1
+        model = self.eval_model(model_state)
+        key = jr.fold_in(self.eval_key, index)
+        outputs, recording = record(model, self.prepare(x, key))
+        y = y.astype(jnp.int32)
+        weight = mask.astype(jnp.float32)
+        prediction = jnp.argmax(self.logits(outputs), axis=-1)
+        sums = {
+            "loss": jnp.sum(self._per_sample_loss(outputs, y).astype(jnp.float32) * weight),
+            "correct": jnp.sum((prediction == y).astype(jnp.float32) * weight),
+            "count": jnp.sum(weight),
+        }
+        for name, rate in self._rates(recording.spikes).items():
+            sums[name] = jnp.sum(rate * weight)
+        return sums, prediction
