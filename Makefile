@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUN ?= runs/digits_lif_mlp-$(shell date +%Y%m%d-%H%M%S)
 
 .PHONY: demo test lint clean
 
@@ -15,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python experiments/digits_lif_mlp/train.py
+	$(BIN)/spikejax train experiments/digits_lif_mlp/config.py --run-dir $(RUN)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

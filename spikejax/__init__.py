@@ -4,6 +4,7 @@ from spikejax import chip as chip
 from spikejax import encoding as encoding
 from spikejax import layers as layers
 from spikejax import losses as losses
+from spikejax import models as models
 from spikejax import neurons as neurons
 from spikejax import readout as readout
 from spikejax import surrogate as surrogate
@@ -18,6 +19,7 @@ __all__ = [
     "encoding",
     "layers",
     "losses",
+    "models",
     "neurons",
     "readout",
     "surrogate",

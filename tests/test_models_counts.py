@@ -104,7 +104,17 @@ def spikformer_params(depth, d, classes, qkv_bias, in_channels=3):
     return sps + rpe + depth * (ssa + mlp) + d * classes + classes
 
 
+# The CPU-sized experiment networks (defaults): Linear 64→128, Linear 128→10; and conv 3×3 2→16
+# and 16→32 without bias, each with BN (2C), two 2×2 pools 34→17→8, Linear 8·8·32→10.
+SMALL = {
+    "lif_mlp": (64 * 128 + 128) + (128 * 10 + 10),
+    "conv_snn": (9 * 2 * 16 + 2 * 16) + (9 * 16 * 32 + 2 * 32) + (8 * 8 * 32 * 10 + 10),
+}
+
+
 def closed_form(name):
+    if name in SMALL:
+        return SMALL[name]
     if m := re.fullmatch(r"sew_resnet(\d+)(_plif)?", name):
         return sew_resnet_params(int(m[1]), plif=bool(m[2]))
     if m := re.fullmatch(r"sew_resnext(\d+)_32x(\d)d", name):
@@ -127,7 +137,7 @@ def closed_form(name):
 
 
 def test_registry_holds_exactly_the_specified_names():
-    assert sorted(models.available()) == sorted(SPEC_NAMES)
+    assert sorted(models.available()) == sorted(SPEC_NAMES + list(SMALL))
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
@@ -145,7 +155,7 @@ def test_closed_forms_reproduce_published_counts():
         assert closed_form(name) == expected, name
 
 
-@pytest.mark.parametrize("name", SPEC_NAMES)
+@pytest.mark.parametrize("name", SPEC_NAMES + list(SMALL))
 def test_count_equals_closed_form(name):
     assert models.count_params(name) == closed_form(name)
 

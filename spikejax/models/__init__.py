@@ -1,4 +1,4 @@
-"""Model zoo: SEW-ResNet (ImageNet and event frames) and Spikformer, by name or by class."""
+"""Model zoo: SEW-ResNet, Spikformer and CPU-sized experiment networks, by name or by class."""
 
 from spikejax.models._macs import macs_per_step as macs_per_step
 from spikejax.models._record import Recording as Recording
@@ -13,6 +13,8 @@ from spikejax.models._sew_blocks import SEWBasicBlock as SEWBasicBlock
 from spikejax.models._sew_blocks import SEWBottleneck as SEWBottleneck
 from spikejax.models._sew_dvs import SEWDVSNet as SEWDVSNet
 from spikejax.models._sew_resnet import SEWResNet as SEWResNet
+from spikejax.models._small import LIFMLP as LIFMLP
+from spikejax.models._small import ConvSNN as ConvSNN
 from spikejax.models._spikformer import Spikformer as Spikformer
 from spikejax.models._spikformer_blocks import MLP as MLP
 from spikejax.models._spikformer_blocks import SPS as SPS
@@ -20,9 +22,11 @@ from spikejax.models._spikformer_blocks import SSA as SSA
 from spikejax.models._spikformer_blocks import SpikformerBlock as SpikformerBlock
 
 __all__ = [
+    "LIFMLP",
     "MLP",
     "SPS",
     "SSA",
+    "ConvSNN",
     "ModelInfo",
     "Recording",
     "SEWBasicBlock",

@@ -48,12 +48,13 @@ def macs_per_step(model_or_name: nnx.Module | str, **overrides: Any) -> dict[str
 
         def run_named():
             model = create(model_or_name, rngs=abstract_rngs(), **overrides)
-            return record(model, abstract_zeros(model))[1]
+            return record(model, _zeros_input(model))[1]
 
         recording = jax.eval_shape(run_named)
     return dict(recording.macs)
 
 
-def abstract_zeros(model: nnx.Module) -> jax.Array:
+def _zeros_input(model: nnx.Module) -> jax.Array:
+    """Zeros of the shape of one sample of the model's input (traced inside eval_shape)."""
     spec = abstract_input(model)
     return jax.numpy.zeros(spec.shape, spec.dtype)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -15,6 +16,7 @@ from flax import nnx
 
 from spikejax.models._sew_dvs import SEWDVSNet
 from spikejax.models._sew_resnet import SEWResNet
+from spikejax.models._small import ConvSNN, LIFMLP
 from spikejax.models._spikformer import Spikformer
 
 __all__ = [
@@ -35,8 +37,9 @@ class ModelInfo:
 
     Attributes:
         name: registry name.
-        family: ``"sew_resnet"``, ``"sew_dvs"`` or ``"spikformer"``.
-        input_shape: ``(H, W, C)`` of one sample at one step.
+        family: ``"sew_resnet"``, ``"sew_dvs"``, ``"spikformer"`` or ``"small"`` (the CPU-sized
+            experiment networks).
+        input_shape: ``(H, W, C)`` of one sample at one step (``(features,)`` for an MLP).
         inputs: the input layouts the model accepts: ``"static"`` (``[B, H, W, C]`` images, used
             for ``T`` steps) and/or ``"sequence"`` (time-major ``[T, B, H, W, C]``).
         num_classes: classes ``K`` (output ``[B, K]``).
@@ -51,7 +54,7 @@ class ModelInfo:
 
     name: str
     family: str
-    input_shape: tuple[int, int, int]
+    input_shape: tuple[int, ...]
     inputs: tuple[str, ...]
     num_classes: int
     T: int
@@ -142,8 +145,18 @@ def _spikformer(depth: int, dim: int, dataset: str) -> _Entry:
     return _Entry(build, defaults, "spikformer", channels)
 
 
+def _small(cls: type[nnx.Module], in_channels: int, **fixed: Any) -> _Entry:
+    """An experiment network: its defaults are its constructor's defaults, plus ``fixed``."""
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    defaults = {p.name: p.default for p in parameters if p.name not in ("self", "rngs")}
+    return _Entry(cls, {**defaults, **fixed}, "small", in_channels)
+
+
 def _entries() -> dict[str, _Entry]:
-    entries: dict[str, _Entry] = {}
+    entries: dict[str, _Entry] = {
+        "lif_mlp": _small(LIFMLP, 1, in_features=64),  # defaults: the digits main job
+        "conv_snn": _small(ConvSNN, 2),
+    }
     resnets = {
         18: ("basic", (2, 2, 2, 2)),
         34: ("basic", (3, 4, 6, 3)),
@@ -254,6 +267,21 @@ def info(name: str, **overrides: Any) -> ModelInfo:
         ((224, 224, 3), 4, 'once', 'if')
     """
     entry, config = _config("info", name, overrides)
+    if entry.family == "small":
+        model = nnx.eval_shape(lambda: create(name, rngs=abstract_rngs(), **overrides))
+        return ModelInfo(
+            name=name,
+            family=entry.family,
+            input_shape=tuple(model.image_shape),
+            inputs=("sequence",),
+            num_classes=config["num_classes"],
+            T=config["T"],
+            neuron="lif",
+            surrogate=str(config["surrogate"]),
+            first_layer="per_step",
+            config=config,
+            overrides=tuple(sorted(entry.defaults)),
+        )
     if entry.family == "sew_resnet":
         first = config["stem"]
         inputs = ("static",) if first == "once" else ("static", "sequence")
