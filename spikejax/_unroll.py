@@ -73,10 +73,21 @@ def _run(neuron: AbstractNeuron, state0: Any, xs, remat: bool | int, n_unroll: i
     # Checkpointed BPTT: only the state at chunk boundaries is kept for the backward pass; each
     # chunk is recomputed when its gradient is needed, so residual memory is O(T/chunk + chunk).
     if remat is True:
-        chunk = max(1, math.isqrt(xs.shape[0] - 1) + 1)  # ceil(sqrt(T))
+        chunk = _sqrt_chunk(xs.shape[0])
     else:
         chunk = remat
     return _in_windows(jax.checkpoint(scan), state0, xs, chunk)
+
+
+def _sqrt_chunk(T: int) -> int:
+    """A chunk length near sqrt(T): a divisor of T within a factor 2 of sqrt(T) when there is one.
+
+    A divisor avoids the shorter tail window, whose outputs must be concatenated to the others':
+    that copy of the whole [T, ...] output would cost as much memory as remat saves.
+    """
+    root = max(1, math.isqrt(T - 1) + 1)  # ceil(sqrt(T))
+    divisors = [d for d in range(max(1, root // 2), 2 * root + 1) if T % d == 0]
+    return min(divisors, key=lambda d: abs(d - math.sqrt(T))) if divisors else root
 
 
 def _check_positive_int(fn: str, arg: str, value: Any) -> None:
@@ -108,9 +119,11 @@ def unroll(
             every leaf must have shape ``xs.shape[1:]`` and the dtype of ``xs``.
         xs: time-major input ``[T, *batch, *neurons]``, floating, ``T >= 1``.
         remat: checkpointed BPTT. ``False`` stores every step's intermediates for the backward
-            pass (memory O(T)). ``True`` splits time into chunks of ``ceil(sqrt(T))`` steps and
-            stores only the state at chunk boundaries, recomputing one chunk at a time in the
-            backward pass (residual memory O(sqrt T), about one extra forward pass of compute). An
+            pass (memory O(T)). ``True`` splits time into chunks of about ``sqrt(T)`` steps (a
+            divisor of ``T`` within a factor 2 of ``sqrt(T)`` when one exists, else
+            ``ceil(sqrt(T))``) and stores only the state at chunk boundaries, recomputing one
+            chunk at a time in the backward pass (residual memory O(sqrt T), about one extra
+            forward pass of compute). An
             ``int`` sets the chunk length. Results and gradients are identical either way.
         unroll: how many steps ``lax.scan`` unrolls per loop iteration (speed; results identical).
 
