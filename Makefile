@@ -16,7 +16,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/spikejax train experiments/digits_lif_mlp/config.py --run-dir $(RUN)
+	$(BIN)/spikejax train experiments/digits_lif_mlp/config.py --run-dir $(RUN) --quiet
+	$(BIN)/spikejax deploy $(RUN) --chip loihi
+	$(BIN)/spikejax deploy $(RUN) --chip xylo
+	$(BIN)/spikejax energy $(RUN) --profile cmos45nm_fp32 --profile loihi --out $(RUN)/energy
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -2,6 +2,7 @@
 
 from spikejax import chip as chip
 from spikejax import encoding as encoding
+from spikejax import energy as energy
 from spikejax import layers as layers
 from spikejax import losses as losses
 from spikejax import models as models
@@ -17,6 +18,7 @@ __all__ = [
     "__version__",
     "chip",
     "encoding",
+    "energy",
     "layers",
     "losses",
     "models",

@@ -5,8 +5,11 @@
     spikejax train experiments/digits_lif_mlp/config.py [--set optimizer.lr=3e-4 ...]
                    [--run-dir runs/x] [--resume] [--quiet]
     spikejax eval runs/x [--which best|latest]
+    spikejax deploy runs/x --chip loihi|xylo [--out DIR] [--strict] [--qat auto|always|never]
+    spikejax energy runs/x|MODEL [--profile cmos45nm_fp32 ...] [--count rate|events]
+    spikejax zoo [--macs]
 
-``zoo``, ``deploy``, ``energy`` and ``sweep`` are reserved for later; they exit with status 2.
+``sweep`` is reserved for later; it exits with status 2.
 """
 
 from __future__ import annotations
@@ -22,9 +25,6 @@ from typing import Any
 __all__ = ["main"]
 
 _LATER = {
-    "zoo": "list the model zoo with parameter counts",
-    "deploy": "quantize a run for a chip profile and emulate it",
-    "energy": "estimate the energy of a run on hardware profiles",
     "sweep": "sweep hyperparameters of a configuration",
 }
 
@@ -54,6 +54,35 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--which", choices=("best", "latest"), default="best", help="checkpoint (default: best)"
     )
+    deploy = sub.add_parser("deploy", help="quantize a run for a chip, emulate it, export it")
+    deploy.add_argument("run_dir", help="a run directory written by `spikejax train`")
+    deploy.add_argument("--chip", required=True, choices=("loihi", "xylo"), help="chip profile")
+    deploy.add_argument("--out", help="output folder (default: <run_dir>/chip-<chip>)")
+    deploy.add_argument("--which", choices=("best", "latest"), default="best")
+    deploy.add_argument(
+        "--strict", action="store_true", help="fail if the network does not fit the chip"
+    )
+    deploy.add_argument(
+        "--qat",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="straight-through fine-tuning on the chip forward (auto: if PTQ loses > 1 point)",
+    )
+    energy = sub.add_parser("energy", help="estimate the energy of a run or a zoo model")
+    energy.add_argument("target", help="a run directory written by `spikejax train`, or a model")
+    energy.add_argument(
+        "--profile",
+        action="append",
+        default=None,
+        help="energy profile, repeatable (default: cmos45nm_fp32)",
+    )
+    energy.add_argument("--count", choices=("rate", "events"), default="rate")
+    energy.add_argument("--nonbinary", choices=("as_spikes", "as_macs"), default="as_spikes")
+    energy.add_argument("--batch", type=int, default=8, help="test samples to average over")
+    energy.add_argument("--which", choices=("best", "latest"), default="best")
+    energy.add_argument("--out", help="folder for energy.json and energy_<profile>.png")
+    zoo = sub.add_parser("zoo", help="list the model zoo with parameter counts")
+    zoo.add_argument("--macs", action="store_true", help="also MACs per time step (slower)")
     for name, what in _LATER.items():
         later = sub.add_parser(name, help=f"{what} (not available yet)")
         later.add_argument("args", nargs=argparse.REMAINDER)
@@ -118,6 +147,50 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _deploy(args: argparse.Namespace) -> int:
+    from spikejax.chip.deploy import deploy, format_report
+
+    out = Path(args.out) if args.out else Path(args.run_dir) / f"chip-{args.chip}"
+    report = deploy(
+        args.run_dir, args.chip, out_dir=out, which=args.which, strict=args.strict, qat=args.qat
+    )
+    print(format_report(report), flush=True)
+    return 0
+
+
+def _energy(args: argparse.Namespace) -> int:
+    from spikejax.energy import energy_command
+
+    text = energy_command(
+        args.target,
+        profile=args.profile or ["cmos45nm_fp32"],
+        count=args.count,
+        nonbinary=args.nonbinary,
+        batch=args.batch,
+        out=args.out,
+        which=args.which,
+    )
+    print(text, flush=True)
+    return 0
+
+
+def _zoo(args: argparse.Namespace) -> int:
+    from spikejax import models
+
+    header = f"{'model':32s} {'params':>12s} {'T':>3s}  input"
+    print(header + ("  MACs/step" if args.macs else ""), flush=True)
+    for name in models.available():
+        meta = models.info(name)
+        line = f"{name:32s} {models.count_params(name):>12,d} {meta.T:>3d}  {meta.input_shape}"
+        if args.macs:
+            line += f"  {sum(models.macs_per_step(name).values()):,d}"
+        print(line, flush=True)
+    return 0
+
+
+_COMMANDS = {"train": _train, "eval": _eval, "deploy": _deploy, "energy": _energy, "zoo": _zoo}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``spikejax`` command line with ``argv`` (default: ``sys.argv[1:]``).
 
@@ -133,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    command = _train if args.command == "train" else _eval
+    command = _COMMANDS[args.command]
     try:
         return command(args)
     except (ValueError, TypeError, OSError, FloatingPointError, RuntimeError) as error:

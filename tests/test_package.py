@@ -12,6 +12,7 @@ PACKAGES = [
     "spikejax",
     "spikejax.chip",
     "spikejax.data",
+    "spikejax.energy",
     "spikejax.models",
     "spikejax.surrogate",
     "spikejax.neurons",

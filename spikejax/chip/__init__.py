@@ -1,30 +1,75 @@
-"""Integer neuromorphic chips: profiles and bit-exact emulators (``loihi``, ``xylo``)."""
+"""Integer neuromorphic chips: profiles, quantization, bit-exact emulation, fine-tuning, deployment.
 
-from spikejax.chip import loihi as loihi, xylo as xylo
-from spikejax.chip._loihi_params import (
-    LoihiDense as LoihiDense,
-    LoihiLIF as LoihiLIF,
-    LoihiNetwork as LoihiNetwork,
-    LoihiReset as LoihiReset,
-)
-from spikejax.chip._profiles import (
-    LOIHI as LOIHI,
-    XYLO as XYLO,
-    LoihiProfile as LoihiProfile,
-    XyloProfile as XyloProfile,
-)
+``quantize`` maps a float MLP (``nnx.Linear → Spiking`` layers) to a :class:`ChipModel` with the
+same tree structure and integer leaves; ``emulate`` runs it on the chip's integer arithmetic
+(``loihi``, ``xylo``); :mod:`~spikejax.chip.ste` fine-tunes on the chip's exact forward;
+:func:`spikejax.chip.deploy.deploy` does all of it for a trained run and exports the vendor layout.
+"""
+
+from spikejax.chip import deploy as deploy
+from spikejax.chip import export as export
+from spikejax.chip import finetune as finetune
+from spikejax.chip import fit as fit
+from spikejax.chip import loihi as loihi
+from spikejax.chip import profiles as profiles
+from spikejax.chip import ste as ste
+from spikejax.chip import xylo as xylo
+from spikejax.chip._loihi_params import LoihiDense as LoihiDense
+from spikejax.chip._loihi_params import LoihiLIF as LoihiLIF
+from spikejax.chip._loihi_params import LoihiNetwork as LoihiNetwork
+from spikejax.chip._loihi_params import LoihiReset as LoihiReset
+from spikejax.chip._model import ChipLayer as ChipLayer
+from spikejax.chip._model import ChipModel as ChipModel
+from spikejax.chip._model import LeafFormat as LeafFormat
+from spikejax.chip._model import LeafReport as LeafReport
+from spikejax.chip._profiles import LOIHI as LOIHI
+from spikejax.chip._profiles import XYLO as XYLO
+from spikejax.chip._profiles import LoihiProfile as LoihiProfile
+from spikejax.chip._profiles import XyloProfile as XyloProfile
 from spikejax.chip._xylo_params import XyloNetwork as XyloNetwork
+from spikejax.chip._calibrate import calibrate as calibrate
+from spikejax.chip._emulate import ChipSaturationError as ChipSaturationError
+from spikejax.chip._emulate import emulate as emulate
+from spikejax.chip._emulate import encode_inputs as encode_inputs
+from spikejax.chip._emulate import outputs_to_float as outputs_to_float
+from spikejax.chip.profiles import ChipProfile as ChipProfile
+from spikejax.chip.profiles import Resources as Resources
+from spikejax.chip.profiles import get_profile as get_profile
+from spikejax.chip._quantize import dequantize as dequantize
+from spikejax.chip._quantize import quantize as quantize
+from spikejax.chip._quantize import requantize as requantize
 
 __all__ = [
     "LOIHI",
     "XYLO",
+    "ChipLayer",
+    "ChipModel",
+    "ChipProfile",
+    "ChipSaturationError",
+    "LeafFormat",
+    "LeafReport",
     "LoihiDense",
     "LoihiLIF",
     "LoihiNetwork",
     "LoihiProfile",
     "LoihiReset",
+    "Resources",
     "XyloNetwork",
     "XyloProfile",
+    "calibrate",
+    "deploy",
+    "dequantize",
+    "emulate",
+    "encode_inputs",
+    "export",
+    "finetune",
+    "fit",
+    "get_profile",
     "loihi",
+    "outputs_to_float",
+    "profiles",
+    "quantize",
+    "requantize",
+    "ste",
     "xylo",
 ]

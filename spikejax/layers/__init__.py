@@ -1,6 +1,7 @@
 """NNX layers: spiking neurons over time, time folding, sequence batch norm and dropout."""
 
 from spikejax.layers._batchnorm import SeqBatchNorm as SeqBatchNorm
+from spikejax.layers._conv import conv2d_im2col as conv2d_im2col
 from spikejax.layers._dropout import SeqDropout as SeqDropout
 from spikejax.layers._fold import TimeFolded as TimeFolded
 from spikejax.layers._fold import fold as fold
@@ -8,4 +9,13 @@ from spikejax.layers._fold import unfold as unfold
 from spikejax.layers._spiking import Fixed as Fixed
 from spikejax.layers._spiking import Spiking as Spiking
 
-__all__ = ["Fixed", "SeqBatchNorm", "SeqDropout", "Spiking", "TimeFolded", "fold", "unfold"]
+__all__ = [
+    "Fixed",
+    "SeqBatchNorm",
+    "SeqDropout",
+    "Spiking",
+    "TimeFolded",
+    "conv2d_im2col",
+    "fold",
+    "unfold",
+]

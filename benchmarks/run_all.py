@@ -1,0 +1,389 @@
+"""Every workload × mode × available framework in one run: JSON, a Markdown table and a chart.
+
+Each measurement is its own subprocess with the same pinning for every framework: ``taskset`` on
+the first ``--threads`` cores, ``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` (torch), passive OpenMP
+waiting (spinning OpenMP barriers stall badly when other processes share the cores), and
+``XLA_FLAGS=--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads=N`` (JAX). Frameworks
+are interleaved inside every round so that slow drifts of the machine's load hit all of them.
+
+    bash benchmarks/setup_env.sh            # once: .venv-bench with torch (CPU) and the peers
+    .venv-bench/bin/python benchmarks/run_all.py [--rounds 2] [--threads 2]
+
+Outputs ``benchmarks/results/<date>.json`` (every record; ``<date>_<HHMM>.json`` for later runs of
+the same day), ``benchmarks/results/latest.md`` and ``benchmarks/results/latest.png`` (``--name``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from _workloads import REFERENCE, WORKLOADS  # noqa: E402
+
+SCRIPTS = {
+    "spikejax": HERE / "spikejax_bench.py",
+    "snntorch": HERE / "peers" / "snntorch_bench.py",
+    "spikingjelly": HERE / "peers" / "spikingjelly_bench.py",
+    "norse": HERE / "peers" / "norse_bench.py",
+    "spyx": HERE / "peers" / "spyx_bench.py",
+}
+MODULES = {
+    "spikejax": "spikejax",
+    "snntorch": "snntorch",
+    "spikingjelly": "spikingjelly",
+    "norse": "norse",
+    "spyx": "spyx",
+}
+MODES = ("step", "fwd")
+
+# Dense GEMM/conv FLOPs per call (forward; step = forward + the weight/activation gradients that
+# are needed), for the floor in the table: FLOPs / 180 GFLOP/s (best SGEMM on 2 cores here).
+GFLOP = {
+    ("lif_layer", "fwd"): 2 * 8000 * 512 * 512 / 1e9,
+    ("lif_layer", "step"): 2 * 2 * 8000 * 512 * 512 / 1e9,
+    ("shd_mlp", "fwd"): 2 * 6400 * (700 * 256 + 256 * 20) / 1e9,
+    ("shd_mlp", "step"): 2 * 6400 * (2 * 700 * 256 + 3 * 256 * 20) / 1e9,
+    ("conv_nmnist", "fwd"): 2 * 800 * (900 * 12 * 50 + 121 * 64 * 300 + 1600 * 10) / 1e9,
+    ("conv_nmnist", "step"): 2
+    * 800
+    * (2 * 900 * 12 * 50 + 3 * 121 * 64 * 300 + 3 * 1600 * 10)
+    / 1e9,
+}
+SGEMM_GFLOPS = 180.0
+
+
+def available(python: str) -> dict[str, str | None]:
+    """Version of each framework importable by ``python`` (None where it is not)."""
+    out = {}
+    for name, module in MODULES.items():
+        code = (
+            "import importlib, importlib.metadata as m\n"
+            f"importlib.import_module({module!r})\n"
+            f"print(m.version({module!r}))"
+        )
+        proc = subprocess.run([python, "-c", code], capture_output=True, text=True, check=False)
+        out[name] = proc.stdout.strip().splitlines()[-1] if proc.returncode == 0 else None
+    return out
+
+
+def environment(threads: int) -> tuple[dict[str, str], list[str]]:
+    env = dict(os.environ)
+    env.update(
+        OMP_NUM_THREADS=str(threads),
+        MKL_NUM_THREADS=str(threads),
+        OMP_WAIT_POLICY="PASSIVE",
+        XLA_FLAGS=f"--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={threads}",
+        PYTHONWARNINGS="ignore",
+        TF_CPP_MIN_LOG_LEVEL="2",
+    )
+    prefix = []
+    if shutil.which("taskset"):
+        prefix = ["taskset", "-c", ",".join(str(i) for i in range(threads))]
+    return env, prefix
+
+
+def measure(python, framework, workload, mode, args, env, prefix) -> dict:
+    cmd = [
+        *prefix,
+        python,
+        str(SCRIPTS[framework]),
+        "--workload",
+        workload,
+        "--mode",
+        mode,
+        "--repeats",
+        str(args.repeats),
+        "--warmup",
+        str(args.warmup),
+    ]
+    try:
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=args.timeout,
+            cwd=ROOT,
+        )
+    except subprocess.TimeoutExpired:
+        return {"framework": framework, "workload": workload, "mode": mode, "error": "timeout"}
+    for line in reversed(proc.stdout.strip().splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    return {
+        "framework": framework,
+        "workload": workload,
+        "mode": mode,
+        "error": (proc.stderr or proc.stdout)[-2000:],
+    }
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as f:
+            mem_kib = int(f.readline().split()[1])
+    except OSError:
+        mem_kib = 0
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_GiB": round(mem_kib / 2**20, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def summarise(records: list[dict]) -> list[dict]:
+    """One row per (workload, mode): best-of-rounds median/min per framework, ratios, checks."""
+    rows = []
+    for workload in WORKLOADS:
+        for mode in MODES:
+            cell = {}
+            for r in records:
+                if r.get("workload") != workload or r.get("mode") != mode or "error" in r:
+                    continue
+                cell.setdefault(r["framework"], []).append(r)
+            if not cell:
+                continue
+            per = {}
+            for fw, rs in cell.items():
+                best = min(rs, key=lambda r: r["median_ms"])
+                per[fw] = {
+                    "median_ms": best["median_ms"],
+                    "min_ms": min(r["min_ms"] for r in rs),
+                    "compile_s": best.get("compile_s"),
+                    "loss0": best["loss0"],
+                    "rate1": best["rate1"],
+                    "loss_ok": best["loss_ok"],
+                    "rate_ok": best["rate_ok"],
+                    "deviation": best.get("deviation"),
+                    "other_cpu_share": statistics.mean(r["other_cpu_share"] for r in rs),
+                    "peak_rss_MiB": best["peak_rss_MiB"],
+                }
+            peers = {fw: v for fw, v in per.items() if fw != "spikejax"}
+            row = {
+                "workload": workload,
+                "mode": mode,
+                "frameworks": per,
+                "floor_ms": round(1e3 * GFLOP[(workload, mode)] / SGEMM_GFLOPS, 1),
+            }
+            if peers and "spikejax" in per:
+                fastest = min(peers, key=lambda fw: peers[fw]["median_ms"])
+                row["fastest_peer"] = fastest
+                row["ratio_median"] = round(
+                    per["spikejax"]["median_ms"] / peers[fastest]["median_ms"], 3
+                )
+                fastest_min = min(peers, key=lambda fw: peers[fw]["min_ms"])
+                row["ratio_min"] = round(
+                    per["spikejax"]["min_ms"] / peers[fastest_min]["min_ms"], 3
+                )
+            rows.append(row)
+    return rows
+
+
+def agreement(per: dict) -> str:
+    notes = []
+    for fw, v in per.items():
+        if v["loss_ok"] and v["rate_ok"]:
+            notes.append(f"{fw} ✓")
+        elif v["deviation"]:
+            notes.append(f"{fw} ≠ (known deviation)")
+        else:
+            notes.append(f"{fw} ✗ MISMATCH")
+    return ", ".join(notes)
+
+
+def markdown(meta: dict, rows: list[dict], frameworks: list[str]) -> str:
+    lines = [
+        "# Canonical SNN benchmarks: spikejax vs peers",
+        "",
+        f"- date: {meta['date']}",
+        f"- machine: {meta['machine']['cpu']}, {meta['machine']['cores']} cores, "
+        f"{meta['machine']['memory_GiB']} GiB; {meta['machine']['platform']}",
+        f"- threads: {meta['threads']} (taskset, OMP_NUM_THREADS, OMP_WAIT_POLICY=PASSIVE, "
+        "XLA intra-op threads); float32; best of "
+        f"{meta['rounds']} round(s) of {meta['repeats']} timed calls "
+        f"after {meta['warmup']} warm-up",
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v),
+        "- not installed: " + (", ".join(k for k, v in meta["versions"].items() if not v) or "—"),
+        f"- other processes' CPU share during the timed loops: {meta['other_cpu_share']:.0%} of "
+        "the machine (0% = quiet)",
+        "",
+        "Median ms per call (min in parentheses). *ratio* = spikejax median / fastest peer median "
+        "(same run); floor = dense FLOPs / 180 GFLOP/s.",
+        "",
+    ]
+    header = [
+        "workload",
+        "mode",
+        *frameworks,
+        "fastest peer",
+        "ratio",
+        "floor ms",
+        "spikejax compile s",
+    ]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
+    for row in rows:
+        cells = [row["workload"], row["mode"]]
+        for fw in frameworks:
+            v = row["frameworks"].get(fw)
+            cells.append("—" if v is None else f"{v['median_ms']:.1f} ({v['min_ms']:.1f})")
+        sj = row["frameworks"].get("spikejax", {})
+        cells += [
+            row.get("fastest_peer", "—"),
+            f"{row['ratio_median']:.2f}" if "ratio_median" in row else "—",
+            f"{row['floor_ms']}",
+            f"{sj.get('compile_s')}" if sj else "—",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "## First loss and layer-1 spike rate",
+        "",
+        "| workload | reference loss / rate | agreement (float32) |",
+        "|---|---|---|",
+    ]
+    for workload in WORKLOADS:
+        row = next((r for r in rows if r["workload"] == workload and r["mode"] == "step"), None)
+        if row is None:
+            continue
+        ref = REFERENCE[workload]
+        lines.append(
+            f"| {workload} | {ref['loss']} / {ref['rate1']} | {agreement(row['frameworks'])} |"
+        )
+    lines += ["", "First losses measured:", ""]
+    for row in rows:
+        if row["mode"] != "step":
+            continue
+        vals = ", ".join(
+            f"{fw} {v['loss0']:.6g} / {v['rate1']:.6f}" for fw, v in row["frameworks"].items()
+        )
+        lines.append(f"- {row['workload']}: {vals}")
+    deviations = {}
+    for row in rows:
+        for fw, v in row["frameworks"].items():
+            if v["deviation"]:
+                deviations[fw] = v["deviation"]
+    if deviations:
+        lines += ["", "Known deviations (closest equivalents; see bench.md):", ""]
+        lines += [f"- {fw}: {d}" for fw, d in sorted(deviations.items())]
+    lines += [
+        "",
+        "Peak RSS MiB (step): "
+        + "; ".join(
+            f"{row['workload']}: "
+            + ", ".join(f"{fw} {v['peak_rss_MiB']:.0f}" for fw, v in row["frameworks"].items())
+            for row in rows
+            if row["mode"] == "step"
+        ),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def chart(rows: list[dict], frameworks: list[str], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    labels = [f"{r['workload']}\n{r['mode']}" for r in rows]
+    x = np.arange(len(rows))
+    width = 0.8 / max(1, len(frameworks))
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    for i, fw in enumerate(frameworks):
+        vals = [r["frameworks"].get(fw, {}).get("median_ms", np.nan) for r in rows]
+        ax.bar(x + (i - (len(frameworks) - 1) / 2) * width, vals, width, label=fw)
+    ax.scatter(
+        x, [r["floor_ms"] for r in rows], marker="_", s=400, color="k", zorder=3, label="FLOP floor"
+    )
+    ax.set_yscale("log")
+    ax.set_xticks(x, labels)
+    ax.set_ylabel("median ms per call (log)")
+    ax.set_title("Canonical SNN workloads, CPU float32 (lower is better)")
+    ax.legend(ncol=3, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default_python = ROOT / ".venv-bench" / "bin" / "python"
+    parser.add_argument(
+        "--python", default=str(default_python if default_python.exists() else Path(sys.executable))
+    )
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--timeout", type=int, default=900)
+    parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=WORKLOADS)
+    parser.add_argument("--frameworks", nargs="+", default=list(SCRIPTS), choices=list(SCRIPTS))
+    parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument("--name", default="latest", help="base name of the .md/.png outputs")
+    args = parser.parse_args()
+
+    versions = available(args.python)
+    frameworks = [fw for fw in args.frameworks if versions.get(fw)]
+    env, prefix = environment(args.threads)
+    records = []
+    for rnd in range(args.rounds):
+        for workload in args.workloads:
+            for mode in MODES:
+                # Rotate the order each round so no framework always runs first.
+                shift = rnd % len(frameworks)
+                for fw in frameworks[shift:] + frameworks[:shift]:
+                    r = measure(args.python, fw, workload, mode, args, env, prefix)
+                    r["round"] = rnd
+                    records.append(r)
+                    brief = r.get("error") or f"{r['median_ms']} ms (loss {r['loss0']:.6g})"
+                    print(f"[{rnd}] {workload:12s} {mode:4s} {fw:13s} {brief}", flush=True)
+    rows = summarise(records)
+    shares = [r["other_cpu_share"] for r in records if "other_cpu_share" in r]
+    meta = {
+        "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "machine": machine(),
+        "threads": args.threads,
+        "rounds": args.rounds,
+        "repeats": args.repeats,
+        "warmup": args.warmup,
+        "versions": versions,
+        "other_cpu_share": statistics.mean(shares) if shares else 0.0,
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.date.today().isoformat()
+    if (out / f"{stamp}.json").exists():  # keep earlier runs of the same day
+        stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H%M")
+    (out / f"{stamp}.json").write_text(
+        json.dumps({"meta": meta, "rows": rows, "records": records}, indent=1)
+    )
+    (out / f"{args.name}.md").write_text(markdown(meta, rows, frameworks))
+    chart(rows, frameworks, out / f"{args.name}.png")
+    print(markdown(meta, rows, frameworks))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Peak magnitudes of a float MLP's currents and membranes on sample inputs (for quantization).
+
+:func:`calibrate` runs the float network layer by layer with its own neurons and returns, per
+layer, the largest ``|x|`` of the synaptic input ``x = s W + b`` and of the membrane (and synaptic
+current of a CubaLIF) over all steps and samples. :func:`spikejax.chip.quantize` takes these as
+``peaks`` to choose scales at which the chip's states do not saturate where the float ones stay.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from spikejax._errors import check_floating
+from spikejax.chip._graph import LayerSpec, describe, flat_state
+from spikejax.neurons import IF, LI, LIF, CubaLIF
+
+__all__ = ["calibrate", "float_neuron"]
+
+
+def float_neuron(spec: LayerSpec, flat: dict[str, Any]) -> Any:
+    """The float neuron of a layer, rebuilt from its leaves (unknown settings: class defaults,
+    ``decay_input=False``)."""
+    leaves = {name: jnp.asarray(flat[path]) for name, path in spec.leaves}
+    kwargs: dict[str, Any] = {}
+    if spec.reset is not None and spec.kind != "li":
+        kwargs["reset"] = spec.reset
+    if spec.decay_input and spec.kind in ("lif", "li"):
+        kwargs["decay_input"] = True
+    cls = {"lif": LIF, "if": IF, "cuba": CubaLIF, "li": LI}[spec.kind]
+    return cls(**leaves, **kwargs)
+
+
+def calibrate(model: Any, inputs: Any) -> tuple[float, ...]:
+    """Per layer, ``max(|x|, |v|, |i|)`` over the float run on ``inputs`` ``[T, *batch, n_in]``.
+
+    Args:
+        model: the float model or its ``nnx.state`` (as for :func:`spikejax.chip.quantize`).
+        inputs: float inputs the model receives (spikes, or analog values).
+
+    Example:
+        >>> import numpy as np
+        >>> from flax import nnx
+        >>> from spikejax import chip
+        >>> from spikejax.models._small import LIFMLP
+        >>> model = LIFMLP(4, (3,), 2, rngs=nnx.Rngs(0))
+        >>> len(chip.calibrate(model, np.ones((5, 2, 4), np.float32)))
+        2
+    """
+    fn = "calibrate"
+    specs = describe(model, fn=fn)
+    state = nnx.state(model) if isinstance(model, nnx.Module) else model
+    flat = flat_state(state)
+    x = jnp.asarray(inputs)
+    check_floating(fn, "inputs", x)
+    if x.ndim < 2 or x.shape[-1] != specs[0].n_in:
+        raise ValueError(
+            f"`{fn}`: `inputs` must be [T, *batch, {specs[0].n_in}]; got {tuple(x.shape)}."
+        )
+    peaks = []
+    for spec in specs:
+        w = jnp.asarray(flat[spec.kernel], x.dtype)
+        cur = jnp.matmul(x, w, precision=jax.lax.Precision.HIGHEST)
+        if spec.bias is not None:
+            cur = cur + jnp.broadcast_to(jnp.asarray(flat[spec.bias], x.dtype), cur.shape)
+        neuron = float_neuron(spec, flat)
+
+        def step(state, x_t, neuron=neuron):
+            state, out = neuron.step(state, x_t)
+            return state, (out, state)
+
+        _, (out, states) = jax.lax.scan(step, neuron.init_state(cur.shape[1:], cur.dtype), cur)
+        peak = float(jnp.max(jnp.abs(cur)))
+        for s in jax.tree.leaves(states):
+            peak = max(peak, float(jnp.max(jnp.abs(s))))
+        peaks.append(peak)
+        x = out
+    return tuple(float(np.float64(p)) for p in peaks)

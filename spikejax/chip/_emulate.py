@@ -1,0 +1,243 @@
+"""``emulate`` a quantized MLP on its chip's integer arithmetic, with saturation statistics.
+
+The emulator is jit-compiled and batched: every layer runs its synaptic stage for all steps as one
+matmul and scans only the neuron update (:mod:`spikejax.chip._layers_loihi`,
+:mod:`spikejax.chip._layers_xylo`). Outputs equal those of :func:`spikejax.chip.loihi.run` and
+:func:`spikejax.chip.xylo.run` on the same integer parameters, bit for bit.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, Int
+
+from spikejax._errors import is_concrete
+from spikejax.chip._layers_loihi import LoihiLayerConfig, loihi_layer
+from spikejax.chip._layers_xylo import XyloLayerConfig, xylo_layer
+from spikejax.chip._model import ChipModel
+from spikejax.chip._profiles import LOIHI, XYLO
+
+__all__ = [
+    "SATURATION_KEYS",
+    "ChipSaturationError",
+    "chip_params",
+    "emulate",
+    "encode_inputs",
+    "outputs_to_float",
+]
+
+#: Statistics that count an event where the chip's result left its range or hit a cap.
+SATURATION_KEYS = (
+    "u_wraps",
+    "v_saturations",
+    "isyn_saturations",
+    "dv_saturations",
+    "vmem_saturations",
+    "spike_cap_hits",
+    "input_clips",
+    "readout_spikes",
+)
+
+
+class ChipSaturationError(RuntimeError):
+    """``emulate(..., throw=True)`` met a saturation, wrap, clip or cap; the message counts them."""
+
+
+def _normalize(name: str) -> str:
+    if name.startswith("weights"):
+        return "weights"
+    return name.removesuffix("_out")
+
+
+def chip_params(chip_model: ChipModel) -> tuple[dict[str, Int[Array, "..."]], ...]:
+    """Per layer, the chip parameters as int32 arrays: ``weights`` ``(n_in, n_out)`` and one
+    value per neuron ``(n_out,)`` of ``du, dv, vth, bias_mant`` (Loihi) or ``dash_syn, dash_mem,
+    threshold, bias`` (Xylo), taken from the leaves or the layers' constants."""
+    leaves = chip_model.leaves()
+    out = []
+    for k, layer in enumerate(chip_model.layers):
+        n = layer.spec.n_out
+        params = {
+            _normalize(fmt.name): jnp.asarray(leaves[path], jnp.int32)
+            for path, fmt in chip_model.formats
+            if fmt.layer == k
+        }
+        params |= {_normalize(name): jnp.asarray(v, jnp.int32) for name, v in layer.constants}
+        out.append(
+            {k2: (v if k2 == "weights" else jnp.broadcast_to(v, (n,))) for k2, v in params.items()}
+        )
+    return tuple(out)
+
+
+def _configs(chip_model: ChipModel, exact: bool) -> tuple:
+    n = len(chip_model.layers)
+    configs = []
+    for k, layer in enumerate(chip_model.layers):
+        readout = layer.spec.kind == "li"
+        if chip_model.chip == "loihi":
+            max_count = chip_model.input_levels if k == 0 else 1
+            du_max = layer.constant("du") == LOIHI.decay_max
+            configs.append(
+                LoihiLayerConfig(layer.weight_exp, layer.bias_exp, max_count, du_max, readout)
+            )
+        else:
+            cap = XYLO.readout_cap if k == n - 1 else XYLO.hidden_cap
+            configs.append(XyloLayerConfig(layer.weight_exp, cap, readout, exact))
+    return tuple(configs)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _run(chip: str, configs: tuple, params: tuple, x: Int[Array, "time batch n_in"]):
+    stats = {}
+    for k, (cfg, prm) in enumerate(zip(configs, params, strict=True)):
+        if chip == "loihi":
+            x, st = loihi_layer(cfg, prm, x)
+        else:
+            if k == 0:
+                clips = jnp.sum((x > XYLO.input_cap).astype(jnp.int32))
+                x_in = jnp.minimum(x, XYLO.input_cap)
+            else:
+                x_in = jnp.concatenate([jnp.zeros_like(x[:1]), x[:-1]])
+            x, st = xylo_layer(cfg, prm, x_in)
+            if k == 0:
+                st["input_clips"] = clips
+        stats[f"layer_{k}"] = st
+    return x.astype(jnp.int32), stats
+
+
+def _inputs(fn: str, chip_model: ChipModel, inputs: Any) -> Int[Array, "time *batch n_in"]:
+    n_in = chip_model.sizes[0]
+    if not hasattr(inputs, "shape") or not hasattr(inputs, "dtype"):
+        raise TypeError(f"`{fn}`: `inputs` must be an array [T, *batch, {n_in}]; got {inputs!r}.")
+    if inputs.ndim < 2 or inputs.shape[-1] != n_in or inputs.shape[0] == 0:
+        raise ValueError(
+            f"`{fn}`: `inputs` must be time-major [T, *batch, {n_in}] with T >= 1; got shape "
+            f"{tuple(inputs.shape)}."
+        )
+    loihi = chip_model.chip == "loihi"
+    high = chip_model.input_levels if loihi else None
+    what = "binary spikes (0 or 1)" if high == 1 else "integer event counts"
+    rule = f"{what} in [0, {high}]" if high is not None else f"{what} >= 0"
+    if not is_concrete(inputs):
+        if not (jnp.issubdtype(inputs.dtype, jnp.integer) or inputs.dtype == jnp.bool_):
+            raise TypeError(
+                f"`{fn}`: `inputs` must hold {rule} with an integer dtype when traced; got "
+                f"{inputs.dtype}."
+            )
+        return inputs.astype(jnp.int32)
+    x = np.asarray(inputs)
+    if x.dtype.kind == "f":
+        bad = ~np.isfinite(x) | (x != np.round(x))
+        if np.any(bad):
+            raise ValueError(f"`{fn}`: `inputs` must hold {rule}; got {x[bad][:3].tolist()}.")
+    elif x.dtype.kind not in "iub":
+        raise TypeError(f"`{fn}`: `inputs` must hold {rule}; got dtype {x.dtype}.")
+    bad = (x < 0) | (x > high) if high is not None else x < 0
+    if np.any(bad):
+        raise ValueError(f"`{fn}`: `inputs` must hold {rule}; got {x[bad][:3].tolist()}.")
+    return jnp.asarray(x.astype(np.int32))
+
+
+def emulate(
+    chip_model: ChipModel, inputs: Any, *, throw: bool = False, exact: bool = False
+) -> tuple[Int[Array, "time *batch n_out"], dict[str, dict[str, Int[Array, ""]]]]:
+    """Run a quantized network on its chip's integer arithmetic.
+
+    Args:
+        chip_model: from :func:`spikejax.chip.quantize`.
+        inputs: time-major ``[T, *batch, n_in]``: binary spikes, or event counts up to
+            ``chip_model.input_levels`` on Loihi; event counts (capped at 15 by the chip, counted
+            as ``input_clips``) on Xylo. Integer, boolean or integral floating arrays; a traced
+            array must be integer or boolean.
+        throw: raise :class:`ChipSaturationError` when any count of :data:`SATURATION_KEYS` is
+            non-zero (checked after the run, outside ``jit``).
+        exact: Xylo only: take the ordered saturating accumulation at every step instead of only
+            where a rail is reachable (same results; for testing and timing).
+
+    Returns:
+        ``(outputs, stats)``: int32 ``[T, *batch, n_out]``, the readout's spikes or, for a
+        non-spiking LI readout, its membrane (chip units; :func:`outputs_to_float` scales it);
+        ``stats["layer_k"]`` holds int32 counts over the whole batch: ``spikes`` (spikes emitted;
+        ``readout_spikes`` for an LI readout, which should never spike), ``u_wraps`` and
+        ``v_saturations`` (Loihi), ``isyn_saturations`` (saturating source adds),
+        ``dv_saturations``, ``vmem_saturations``, ``spike_cap_hits`` and, on the first layer,
+        ``input_clips`` (Xylo).
+
+    Raises:
+        ValueError: inputs of the wrong shape or not binary/integral/non-negative (when concrete).
+        TypeError: traced inputs of a floating dtype.
+        ChipSaturationError: with ``throw`` and a non-zero saturation count.
+
+    Example:
+        >>> import numpy as np
+        >>> from flax import nnx
+        >>> from spikejax import chip
+        >>> from spikejax.models._small import LIFMLP
+        >>> cm = chip.quantize(LIFMLP(16, (8,), 4, rngs=nnx.Rngs(0)), "loihi")
+        >>> spikes = (np.random.default_rng(0).random((20, 3, 16)) < 0.3).astype(np.int32)
+        >>> out, stats = chip.emulate(cm, spikes)
+        >>> out.shape, sorted(stats["layer_0"])
+        ((20, 3, 4), ['spikes', 'u_wraps', 'v_saturations'])
+    """
+    fn = "emulate"
+    if not isinstance(chip_model, ChipModel):
+        raise TypeError(
+            f"`{fn}`: `chip_model` must be a ChipModel; got {type(chip_model).__name__}."
+        )
+    x = _inputs(fn, chip_model, inputs)
+    shape = x.shape
+    x = x.reshape((shape[0], -1, shape[-1]))
+    out, stats = _run(chip_model.chip, _configs(chip_model, exact), chip_params(chip_model), x)
+    out = out.reshape((*shape[:-1], out.shape[-1]))
+    if throw:
+        _check(fn, stats)
+    return out, stats
+
+
+def _check(fn: str, stats: dict[str, dict[str, Any]]) -> None:
+    leaves = jax.tree.leaves(stats)
+    if not all(is_concrete(v) for v in leaves):
+        raise ValueError(
+            f"`{fn}`: `throw=True` needs concrete results (it checks after the run); got traced "
+            "statistics: under jit, inspect the returned stats instead."
+        )
+    found = {
+        f"{layer}.{key}": int(value)
+        for layer, counts in stats.items()
+        for key, value in counts.items()
+        if key in SATURATION_KEYS and int(value) > 0
+    }
+    if found:
+        raise ChipSaturationError(
+            f"`{fn}`: the chip saturated, wrapped or hit a cap ({found}); rescale the network "
+            "(e.g. quantize with more headroom) or run without throw=True to read the counts."
+        )
+
+
+def encode_inputs(chip_model: ChipModel, x: Any) -> Int[Array, "time *batch n_in"]:
+    """Input events for float inputs ``x`` in ``[0, 1]``: ``round(x * input_levels)``.
+
+    Binary spike trains (``input_levels = 1``) pass unchanged; analog values (direct encoding)
+    become event counts. Values outside ``[0, 1]`` raise ``ValueError``.
+    """
+    fn = "encode_inputs"
+    a = np.asarray(x, np.float64)
+    if not np.all(np.isfinite(a)) or np.any((a < 0) | (a > 1)):
+        bad = a[~np.isfinite(a) | (a < 0) | (a > 1)].ravel()[:3]
+        raise ValueError(f"`{fn}`: `x` must lie in [0, 1]; got {bad.tolist()}.")
+    return jnp.asarray(np.rint(a * chip_model.input_levels).astype(np.int32))
+
+
+def outputs_to_float(chip_model: ChipModel, outputs: Any) -> Float[Array, "time *batch n_out"]:
+    """Emulator outputs in float units: an LI readout's membrane divided by its scale ``S``;
+    spikes as float32 counts."""
+    layer = chip_model.layers[-1]
+    out = jnp.asarray(outputs).astype(jnp.float32)
+    if layer.spec.kind == "li":
+        return out * jnp.float32(1.0 / layer.v_scale)
+    return out

@@ -1,0 +1,277 @@
+"""The float networks a chip runs: a chain of ``nnx.Linear → Spiking`` layers, read from a model.
+
+A supported network is a multilayer perceptron: ``Linear → Spiking(neuron)`` repeated, every
+hidden neuron spiking (:class:`~spikejax.neurons.LIF`, :class:`~spikejax.neurons.IF`,
+:class:`~spikejax.neurons.CubaLIF`), the last one spiking or a leaky-integrator readout
+(:class:`~spikejax.neurons.LI`). :func:`describe` lists its layers in order with the state paths
+of their leaves, from a model (exact: neuron classes and static settings are read from it) or
+from a bare ``nnx.state`` (neuron kinds inferred from the leaf names, static settings unknown).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import numpy as np
+from flax import nnx
+
+from spikejax.layers import Spiking
+from spikejax.neurons import IF, LI, LIF, CubaLIF
+
+__all__ = ["KINDS", "LayerSpec", "describe", "flat_state", "path_str"]
+
+#: Neuron kinds a chip can run, with the leaf names of each.
+KINDS = {
+    "lif": ("beta", "threshold"),
+    "if": ("threshold",),
+    "cuba": ("alpha", "beta", "threshold"),
+    "li": ("beta",),
+}
+_CLASSES = {LIF: "lif", IF: "if", CubaLIF: "cuba", LI: "li"}
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerSpec:
+    """One ``Linear → Spiking`` layer of a float network.
+
+    Attributes:
+        kind: ``"lif"``, ``"if"``, ``"cuba"`` or ``"li"``.
+        kernel: state path of the Linear kernel ``(n_in, n_out)``.
+        bias: state path of the Linear bias, or ``None`` without bias.
+        leaves: ``(leaf name, state path)`` of every neuron leaf, e.g. ``("beta", "...beta")``.
+        n_in, n_out: the layer's sizes.
+        reset: the float neuron's reset mode, ``None`` when unknown (read from a bare state).
+        decay_input: the neuron scales its input by ``1 - beta``; ``None`` when unknown.
+    """
+
+    kind: str
+    kernel: str
+    bias: str | None
+    leaves: tuple[tuple[str, str], ...]
+    n_in: int
+    n_out: int
+    reset: str | None = None
+    decay_input: bool | None = None
+
+    def leaf(self, name: str) -> str | None:
+        """The state path of neuron leaf ``name`` (``None`` if the neuron has none)."""
+        return dict(self.leaves).get(name)
+
+
+def path_str(path: Sequence[Any]) -> str:
+    """A state path as a dotted string, e.g. ``blocks.0.fc.kernel``."""
+    parts = []
+    for key in path:
+        for attr in ("key", "name", "idx"):
+            if hasattr(key, attr):
+                key = getattr(key, attr)
+                break
+        parts.append(str(key))
+    return ".".join(parts)
+
+
+def _is_variable(x: Any) -> bool:
+    return isinstance(x, nnx.Variable)
+
+
+def flat_state(state: Any) -> dict[str, Any]:
+    """``{dotted path: array}`` of every leaf of an ``nnx.State`` (variables unwrapped)."""
+    leaves = jax.tree_util.tree_flatten_with_path(state, is_leaf=_is_variable)[0]
+    return {
+        path_str(path): (v.get_value() if isinstance(v, nnx.Variable) else v) for path, v in leaves
+    }
+
+
+def _natural(path: str) -> tuple:
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"\.", path))
+
+
+# ------------------------------------------------------------------------------- from a module
+
+
+def _walk(obj: Any, path: tuple, out: list) -> None:
+    """Linear and Spiking modules of ``obj`` in definition order (attributes as assigned)."""
+    if isinstance(obj, nnx.Linear | Spiking):
+        out.append((".".join(map(str, path)), obj))
+    elif isinstance(obj, nnx.List | list | tuple):
+        for i, item in enumerate(obj):
+            _walk(item, (*path, i), out)
+    elif isinstance(obj, nnx.Module):
+        own = [
+            name
+            for name, value in vars(obj).items()
+            if isinstance(value, nnx.Variable) and isinstance(value, nnx.Param)
+        ]
+        if own:
+            name = ".".join(map(str, path)) or "<model>"
+            raise ValueError(
+                "`describe`: `model` must be a chain of nnx.Linear and spikejax.layers.Spiking "
+                f"layers; {type(obj).__name__} at {name!r} holds parameters {own} that no chip "
+                "layer maps."
+            )
+        for name, value in vars(obj).items():
+            if not name.startswith("_"):
+                _walk(value, (*path, name), out)
+
+
+def _from_module(model: nnx.Module) -> list[tuple[str, str, dict[str, Any]]]:
+    found: list = []
+    _walk(model, (), found)
+    nodes = []
+    for path, module in found:
+        prefix = f"{path}." if path else ""
+        if isinstance(module, nnx.Linear):
+            nodes.append(("linear", path, {"bias": module.bias is not None}))
+        else:
+            # The neuron class and its static settings live in the tree structure of the layer's
+            # variables; rebuilding it with placeholder leaves also works for abstract models.
+            leaves, treedef = jax.tree_util.tree_flatten(module.params, is_leaf=_is_variable)
+            neuron = jax.tree_util.tree_unflatten(treedef, [None] * len(leaves))
+            kind = _CLASSES.get(type(neuron))
+            if kind is None:
+                names = tuple(c.__name__ for c in _CLASSES)
+                raise ValueError(
+                    f"`describe`: the neuron of {path!r} must be one of {names} to run on a chip; "
+                    f"got {type(neuron).__name__}."
+                )
+            info = {
+                "kind": kind,
+                "reset": getattr(getattr(neuron, "reset", None), "value", None),
+                "decay_input": bool(getattr(neuron, "decay_input", False)),
+                "prefix": f"{prefix}params.",
+            }
+            nodes.append(("spiking", path, info))
+    return nodes
+
+
+# --------------------------------------------------------------------------------- from a state
+
+
+def _from_state(flat: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    linear, spiking = {}, {}
+    for path in flat:
+        parts = path.split(".")
+        if parts[-1] == "kernel":
+            linear[".".join(parts[:-1])] = {"bias": ".".join([*parts[:-1], "bias"]) in flat}
+        elif len(parts) >= 2 and parts[-2] == "params":
+            spiking.setdefault(".".join(parts[:-2]), set()).add(parts[-1])
+    nodes = [("linear", p, info) for p, info in linear.items()]
+    for p, names in spiking.items():
+        kind = next((k for k, v in KINDS.items() if set(v) == names), None)
+        if kind is None:
+            raise ValueError(
+                f"`describe`: the neuron at {p!r} must have the leaves of one of "
+                f"{ {k: v for k, v in KINDS.items()} }; got {sorted(names)}."
+            )
+        prefix = f"{p}." if p else ""
+        nodes.append(
+            (
+                "spiking",
+                p,
+                {"kind": kind, "reset": None, "decay_input": None, "prefix": f"{prefix}params."},
+            )
+        )
+    return sorted(nodes, key=lambda n: _natural(n[1]))
+
+
+# ------------------------------------------------------------------------------------- describe
+
+
+def _chain(nodes: list, flat: dict[str, Any], fn: str) -> tuple[LayerSpec, ...]:
+    order = " → ".join(f"{kind}:{path or '<root>'}" for kind, path, _ in nodes)
+    if (
+        not nodes
+        or len(nodes) % 2
+        or any(node[0] != ("linear" if i % 2 == 0 else "spiking") for i, node in enumerate(nodes))
+    ):
+        raise ValueError(
+            f"`{fn}`: the network must alternate nnx.Linear and Spiking layers, starting with a "
+            f"Linear and ending with a Spiking layer; got [{order}] (pass the model itself when "
+            "the layer order cannot be read from the state's keys)."
+        )
+    specs: list[LayerSpec] = []
+    for i in range(0, len(nodes), 2):
+        (_, lpath, linfo), (_, _, sinfo) = nodes[i], nodes[i + 1]
+        lprefix = f"{lpath}." if lpath else ""
+        kernel = f"{lprefix}kernel"
+        k = np.shape(flat[kernel])
+        if len(k) != 2:
+            raise ValueError(f"`{fn}`: `{kernel}` must be a matrix (in, out); got shape {k}.")
+        n_in, n_out = int(k[0]), int(k[1])
+        if specs and specs[-1].n_out != n_in:
+            raise ValueError(
+                f"`{fn}`: `{kernel}` must take the {specs[-1].n_out} outputs of the previous layer "
+                f"as inputs; got shape {k} (layer order [{order}])."
+            )
+        leaves = tuple((name, f"{sinfo['prefix']}{name}") for name in KINDS[sinfo["kind"]])
+        for _, path in leaves:
+            if path not in flat:
+                raise ValueError(f"`{fn}`: the state must hold the leaf `{path}`; it is missing.")
+            shape = np.shape(flat[path])
+            if shape not in ((), (n_out,)):
+                raise ValueError(
+                    f"`{fn}`: `{path}` must be a scalar or have shape ({n_out},) (one per "
+                    f"neuron of `{kernel}`); got {shape}."
+                )
+        bias = f"{lprefix}bias" if linfo["bias"] else None
+        if bias is not None and np.shape(flat[bias]) != (n_out,):
+            raise ValueError(
+                f"`{fn}`: `{bias}` must have shape ({n_out},); got {np.shape(flat[bias])}."
+            )
+        specs.append(
+            LayerSpec(
+                sinfo["kind"],
+                kernel,
+                bias,
+                leaves,
+                n_in,
+                n_out,
+                sinfo["reset"],
+                sinfo["decay_input"],
+            )
+        )
+    for spec in specs[:-1]:
+        if spec.kind == "li":
+            raise ValueError(
+                f"`{fn}`: only the last layer may be a non-spiking LI readout; the layer of "
+                f"`{spec.kernel}` is LI."
+            )
+    return tuple(specs)
+
+
+def describe(model: Any, *, fn: str = "describe") -> tuple[LayerSpec, ...]:
+    """The layers of a supported float network, in order.
+
+    Args:
+        model: an ``nnx.Module`` (layers in definition order; neuron classes, reset modes and
+            ``decay_input`` are read from it) or its ``nnx.state`` (layers in the natural order of
+            their paths, e.g. ``blocks.0 < blocks.1 < head``; neuron kinds from the leaf names,
+            reset and ``decay_input`` unknown).
+        fn: function name used in error messages.
+
+    Returns:
+        One :class:`LayerSpec` per ``Linear → Spiking`` pair.
+
+    Example:
+        >>> from flax import nnx
+        >>> from spikejax.models._small import LIFMLP
+        >>> from spikejax.chip._graph import describe
+        >>> specs = describe(LIFMLP(64, (32,), 10, rngs=nnx.Rngs(0)))
+        >>> [(s.kind, s.kernel, s.n_in, s.n_out) for s in specs]
+        [('lif', 'blocks.0.fc.kernel', 64, 32), ('li', 'head.fc.kernel', 32, 10)]
+    """
+    if isinstance(model, nnx.Module):
+        nodes = _from_module(model)
+        flat = flat_state(nnx.state(model))
+    elif isinstance(model, nnx.State):
+        flat = flat_state(model)
+        nodes = _from_state(flat)
+    else:
+        raise TypeError(
+            f"`{fn}`: `model` must be an nnx.Module or its nnx.state; got {type(model).__name__}."
+        )
+    return _chain(nodes, flat, fn)

@@ -1,0 +1,265 @@
+"""2-D convolution as shifted slices and one matrix product (im2col), in memory-bounded chunks."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+__all__ = ["conv2d_im2col"]
+
+# Largest patch matrix one chunk may build, in bytes, when `chunk` is not given.
+_PATCH_BYTES = 16 * 2**20
+
+
+def _patches(x: Float[Array, "n h w c"], kh: int, kw: int) -> Float[Array, "rows cols"]:
+    """Patch matrix ``[n*ho*wo, kh*kw*c]``; row ``(n, y, x)`` holds ``x[n, y+i, x+j, c]``.
+
+    Columns are in ``(i, j, c)`` order, matching ``kernel.reshape(kh*kw*c, o)`` for HWIO kernels.
+    """
+    n, h, w, c = x.shape
+    ho, wo = h - kh + 1, w - kw + 1
+    cols = [x[:, i : i + ho, j : j + wo, :] for i in range(kh) for j in range(kw)]
+    return jnp.stack(cols, axis=-2).reshape(n * ho * wo, kh * kw * c)
+
+
+def _col2im(
+    dp: Float[Array, "rows cols"], shape: tuple[int, ...], kh: int, kw: int
+) -> Float[Array, "n h w c"]:
+    """Adjoint of :func:`_patches`: add every patch entry back onto the pixel it was read from."""
+    n, h, w, c = shape
+    ho, wo = h - kh + 1, w - kw + 1
+    dp = dp.reshape(n, ho, wo, kh, kw, c)
+    dx = None
+    for i in range(kh):
+        for j in range(kw):
+            pad = ((0, 0), (i, h - ho - i), (j, w - wo - j), (0, 0))
+            term = jnp.pad(dp[:, :, :, i, j, :], pad)
+            dx = term if dx is None else dx + term
+    return dx
+
+
+def _pool_windows(y, pool: int):
+    """The ``pool*pool`` strided views of ``y`` (cropped to whole windows), row-major order."""
+    ho, wo = y.shape[1:3]
+    hp, wp = ho // pool, wo // pool
+    y = y[:, : hp * pool, : wp * pool, :]
+    return [y[:, a::pool, b::pool, :] for a in range(pool) for b in range(pool)]
+
+
+def _forward_chunk(x, kernel, bias, pool: int):
+    """``(max_pool(conv(x) + bias), index of each window's first maximum)`` for one chunk."""
+    kh, kw, c, o = kernel.shape
+    n, h, w, _ = x.shape
+    y = _patches(x, kh, kw) @ kernel.reshape(kh * kw * c, o)
+    y = (y + jnp.broadcast_to(bias, y.shape)).reshape(n, h - kh + 1, w - kw + 1, o)
+    if pool == 1:
+        return y, jnp.zeros((), jnp.int8)
+    windows = _pool_windows(y, pool)
+    best, index = windows[0], jnp.zeros(windows[0].shape, jnp.int8)
+    for k, candidate in enumerate(windows[1:], start=1):
+        better = candidate > best  # strictly: ties keep the first maximum
+        best = jnp.where(better, candidate, best)
+        index = jnp.where(better, jnp.asarray(k, jnp.int8), index)
+    return best, index
+
+
+def _unpool(g, index, shape: tuple[int, ...], pool: int):
+    """Adjoint of the max pool: each window's gradient goes to its first maximum; crop is zero."""
+    if pool == 1:
+        return g
+    n, ho, wo, o = shape
+    _, hp, wp, _ = g.shape
+    zero = jnp.zeros((), g.dtype)
+    parts = [jnp.where(index == k, g, zero) for k in range(pool * pool)]
+    full = jnp.stack(parts).reshape(pool, pool, n, hp, wp, o)
+    full = jnp.transpose(full, (2, 3, 0, 4, 1, 5)).reshape(n, hp * pool, wp * pool, o)
+    return jnp.pad(full, ((0, 0), (0, ho - hp * pool), (0, wo - wp * pool), (0, 0)))
+
+
+def _chunked(x, chunk: int):
+    return x.reshape(x.shape[0] // chunk, chunk, *x.shape[1:])
+
+
+def _unchunked(ys):
+    return ys.reshape(ys.shape[0] * ys.shape[1], *ys.shape[2:])
+
+
+def _forward(x, kernel, bias, chunk: int, pool: int):
+    if chunk == x.shape[0]:
+        return _forward_chunk(x, kernel, bias, pool)
+    ys, index = jax.lax.map(lambda xc: _forward_chunk(xc, kernel, bias, pool), _chunked(x, chunk))
+    return _unchunked(ys), index if pool == 1 else _unchunked(index)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
+def _conv(x, kernel, bias, chunk, pool):
+    return _forward(x, kernel, bias, chunk, pool)[0]
+
+
+def _conv_fwd(x, kernel, bias, chunk, pool):
+    # Kept for the backward pass: the inputs and, when pooling, each window's argmax (int8).
+    # Patches are rebuilt chunk by chunk there instead of being stored.
+    y, index = _forward(x, kernel, bias, chunk, pool)
+    return y, (x, kernel, bias, index)
+
+
+def _conv_bwd(chunk, pool, residuals, g):
+    x, kernel, bias, index = residuals
+    kh, kw, c, o = kernel.shape
+    n, h, w, _ = x.shape
+    k2 = kernel.reshape(kh * kw * c, o)
+
+    def one_chunk(carry, xgi):
+        dk, db = carry
+        xc, gc, ic = xgi
+        gc = _unpool(gc, ic, (xc.shape[0], h - kh + 1, w - kw + 1, o), pool)
+        p = _patches(xc, kh, kw)
+        g2 = gc.reshape(-1, o)
+        dk = dk + jax.lax.dot_general(p, g2, (((0,), (0,)), ((), ())))
+        db = db + jnp.sum(g2, axis=0)
+        dx = _col2im(jax.lax.dot_general(g2, k2, (((1,), (1,)), ((), ()))), xc.shape, kh, kw)
+        return (dk, db), dx
+
+    carry0 = (jnp.zeros_like(k2), jnp.zeros_like(bias))
+    if chunk == n:
+        (dk, db), dx = one_chunk(carry0, (x, g, index))
+    else:
+        index = jnp.zeros((n,), jnp.int8) if pool == 1 else index
+        xs = (_chunked(x, chunk), _chunked(g, chunk), _chunked(index, chunk))
+        (dk, db), dxs = jax.lax.scan(one_chunk, carry0, xs)
+        dx = _unchunked(dxs)
+    return dx, dk.reshape(kernel.shape), db
+
+
+_conv.defvjp(_conv_fwd, _conv_bwd)
+
+
+def _default_chunk(n: int, rows_per_image: int, cols: int, itemsize: int) -> int:
+    """Largest divisor of ``n`` whose patch matrix fits in ``_PATCH_BYTES`` (at least 1)."""
+    per_image = rows_per_image * cols * itemsize
+    best = 1
+    for d in range(1, n + 1):
+        if n % d == 0 and d * per_image <= _PATCH_BYTES:
+            best = d
+    return best
+
+
+def _check(x: Any, kernel: Any, bias: Any, max_pool: Any, chunk: Any) -> None:
+    fn = "conv2d_im2col"
+    named = [("x", x), ("kernel", kernel)] + ([] if bias is None else [("bias", bias)])
+    for name, a in named:
+        if not hasattr(a, "shape") or not hasattr(a, "dtype"):
+            raise TypeError(f"`{fn}`: `{name}` must be an array; got {type(a).__name__}.")
+        if not jnp.issubdtype(a.dtype, jnp.floating):
+            raise TypeError(f"`{fn}`: `{name}` must have a floating dtype; got {a.dtype}.")
+        if name != "x" and a.dtype != x.dtype:
+            raise TypeError(
+                f"`{fn}`: `{name}` must have the dtype of `x` ({x.dtype}); got {a.dtype}."
+            )
+    if x.ndim != 4:
+        raise ValueError(f"`{fn}`: `x` must be NHWC [n, h, w, c]; got shape {tuple(x.shape)}.")
+    if kernel.ndim != 4:
+        raise ValueError(
+            f"`{fn}`: `kernel` must be HWIO [kh, kw, c_in, c_out]; got shape {tuple(kernel.shape)}."
+        )
+    if kernel.shape[2] != x.shape[3]:
+        raise ValueError(
+            f"`{fn}`: `kernel` input channels must equal `x` channels {x.shape[3]}; "
+            f"got kernel shape {tuple(kernel.shape)}."
+        )
+    if kernel.shape[0] > x.shape[1] or kernel.shape[1] > x.shape[2]:
+        raise ValueError(
+            f"`{fn}`: `kernel` must fit inside the image {tuple(x.shape[1:3])} (valid padding); "
+            f"got kernel shape {tuple(kernel.shape)}."
+        )
+    if bias is not None and tuple(bias.shape) != (kernel.shape[3],):
+        raise ValueError(
+            f"`{fn}`: `bias` must have shape ({kernel.shape[3]},) (one per output channel); "
+            f"got {tuple(bias.shape)}."
+        )
+    out = (x.shape[1] - kernel.shape[0] + 1, x.shape[2] - kernel.shape[1] + 1)
+    if (
+        isinstance(max_pool, bool)
+        or not isinstance(max_pool, int)
+        or max_pool < 1
+        or max_pool > min(out)
+    ):
+        raise ValueError(
+            f"`{fn}`: `max_pool` must be a positive int no larger than the output {out}; "
+            f"got {max_pool!r}."
+        )
+    if chunk is not None and (
+        isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1 or x.shape[0] % chunk
+    ):
+        raise ValueError(
+            f"`{fn}`: `chunk` must be a positive int dividing the batch size {x.shape[0]}; "
+            f"got {chunk!r}."
+        )
+
+
+def conv2d_im2col(
+    x: Float[Array, "batch height width channels"],
+    kernel: Float[Array, "kh kw c_in c_out"],
+    bias: Float[Array, " c_out"] | None = None,
+    *,
+    max_pool: int = 1,
+    chunk: int | None = None,
+) -> Float[Array, "batch height_out width_out c_out"]:
+    r"""Valid, stride-1 2-D convolution (cross-correlation) by im2col, optionally + bias + max pool.
+
+    .. math::
+        z_{n,h,w,o} &= \sum_{i<k_h}\sum_{j<k_w}\sum_{c} x_{n,\,h+i,\,w+j,\,c}\; k_{i,j,c,o}
+            + b_o \\
+        y_{n,h,w,o} &= \max_{a,b<p}\; z_{n,\,ph+a,\,pw+b,\,o}
+
+    for ``h < H - k_h + 1``, ``w < W - k_w + 1`` (valid padding) and pool size ``p = max_pool``
+    (stride ``p``, incomplete windows at the bottom/right dropped; ``p = 1``: no pooling). ``z``
+    equals ``lax.conv_general_dilated(x, kernel, (1, 1), "VALID", dimension_numbers=("NHWC",
+    "HWIO", "NHWC")) + bias`` up to float rounding (sums are taken in a different order).
+
+    The images are processed ``chunk`` at a time: each chunk's patch matrix
+    ``[chunk*h_out*w_out, k_h*k_w*c_in]`` is built from ``k_h*k_w`` shifted slices and multiplied
+    by the kernel in one matrix product; bias and pooling are applied to the chunk, so the
+    un-pooled ``z`` of the whole batch is never stored. The gradient is written by hand: only
+    ``x``, the parameters and (when pooling) the position of each window's maximum are kept for
+    the backward pass, which rebuilds each chunk's patches and computes ``dkernel = patchesᵀ·g``,
+    ``dbias = Σ g`` and ``dx = col2im(g·kernelᵀ)``. The gradient of a window goes to its first
+    maximum in row-major order (as PyTorch's ``max_pool2d``). So temporary memory is bounded by
+    the chunk, not the batch. On CPU (XLA:CPU) this is several times faster to differentiate than
+    ``lax.conv_general_dilated`` for small kernels on large time-folded batches.
+
+    Args:
+        x: NHWC input, e.g. ``[T*B, H, W, C]`` (see :func:`spikejax.layers.fold`).
+        kernel: HWIO kernel ``[k_h, k_w, C, O]`` of the dtype of ``x``.
+        bias: optional ``[O]`` bias of the dtype of ``x``.
+        max_pool: pool size and stride ``p`` (default 1: no pooling).
+        chunk: images per chunk; must divide the batch size. Default: the largest divisor whose
+            patch matrix fits in 16 MiB.
+
+    Returns:
+        ``[N, (H - k_h + 1) // p, (W - k_w + 1) // p, O]`` in the dtype of ``x``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from spikejax import layers
+        >>> x = jnp.arange(2 * 4 * 4 * 1, dtype=jnp.float32).reshape(2, 4, 4, 1)
+        >>> k = jnp.ones((3, 3, 1, 2), jnp.float32)
+        >>> y = layers.conv2d_im2col(x, k)
+        >>> y.shape, y[0, :, :, 0]
+        ((2, 2, 2, 2), Array([[45., 54.],
+               [81., 90.]], dtype=float32))
+        >>> layers.conv2d_im2col(x, k, jnp.array([1.0, -1.0]), max_pool=2)[0, 0, 0]
+        Array([91., 89.], dtype=float32)
+    """
+    _check(x, kernel, bias, max_pool, chunk)
+    kh, kw, c, o = kernel.shape
+    if bias is None:
+        bias = jnp.zeros((o,), x.dtype)
+    if chunk is None:
+        rows = (x.shape[1] - kh + 1) * (x.shape[2] - kw + 1)
+        chunk = _default_chunk(x.shape[0], rows, kh * kw * c, jnp.dtype(x.dtype).itemsize)
+    return _conv(x, kernel, bias, chunk, max_pool)
