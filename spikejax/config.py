@@ -35,8 +35,18 @@ __all__ = [
     "to_dict",
 ]
 
-DATASETS = ("digits", "event_digits", "npz", "shd", "nmnist", "dvs_gesture")
-ENCODINGS = ("direct", "poisson", "latency")
+DATASETS = (
+    "digits",
+    "event_digits",
+    "npz",
+    "shd",
+    "nmnist",
+    "dvs_gesture",
+    "cifar10_dvs",
+    "cifar10",
+    "imagenet",
+)
+ENCODINGS = ("direct", "poisson", "latency", "none")
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine", "warmup_cosine")
 LOSSES = ("ce_membrane", "ce_count", "mse_count", "tet", "ce")
@@ -77,11 +87,16 @@ class DataConfig:
     Attributes:
         name: ``"digits"`` (scikit-learn's 8×8 digits), ``"event_digits"`` (the same digits seen by
             a simulated event camera, :class:`spikejax.data.EventDigits`), ``"npz"`` (arrays
-            ``x_train, y_train, x_test, y_test`` in the file ``root``), or the local event datasets
-            ``"shd"``, ``"nmnist"``, ``"dvs_gesture"`` (read from ``root``, never downloaded).
-        root: folder of a local event dataset, or the ``.npz`` file; ``~`` is expanded.
-        encoding: for static inputs (digits, npz): ``"direct"`` (the same current every step),
-            ``"poisson"`` (rate-coded spikes) or ``"latency"``.
+            ``x_train, y_train, x_test, y_test`` in the file ``root``), the local event datasets
+            ``"shd"``, ``"nmnist"``, ``"dvs_gesture"``, ``"cifar10_dvs"`` (first 90 % of each
+            class for training, the rest for testing), or the local image datasets ``"cifar10"``
+            (the python pickle release) and ``"imagenet"`` (class folders ``train/<wnid>/``,
+            ``val/<wnid>/``), all read from ``root`` and never downloaded.
+        root: folder of a local dataset, or the ``.npz`` file; ``~`` is expanded.
+        encoding: for static inputs (digits, npz, cifar10, imagenet): ``"direct"`` (the same
+            current every step), ``"poisson"`` (rate-coded spikes), ``"latency"``, or ``"none"``
+            (the static batch ``[B, ...]`` itself, for models that repeat it over their own
+            ``T``, e.g. SEW-ResNet's stem computed once).
         encoding_options: keyword arguments of the encoder (e.g. ``{"max_rate": 0.5}``).
         flatten: flatten each sample (each step of an event sample) to a feature vector; otherwise
             event frames are channels-last ``[T, B, H, W, polarities]``.

@@ -1,6 +1,10 @@
-"""Model zoo: SEW-ResNet, Spikformer and CPU-sized experiment networks, by name or by class."""
+"""Model zoo: SEW-ResNet, Spikformer and CPU-sized experiment networks, by name or by class;
+pretrained weights as a flat ``.npz`` with a JSON sidecar."""
 
 from spikejax.models._macs import macs_per_step as macs_per_step
+from spikejax.models._pretrained import PretrainedError as PretrainedError
+from spikejax.models._pretrained import pretrained_info as pretrained_info
+from spikejax.models._pretrained import save_pretrained as save_pretrained
 from spikejax.models._record import Recording as Recording
 from spikejax.models._record import record as record
 from spikejax.models._registry import ModelInfo as ModelInfo
@@ -28,6 +32,7 @@ __all__ = [
     "SSA",
     "ConvSNN",
     "ModelInfo",
+    "PretrainedError",
     "Recording",
     "SEWBasicBlock",
     "SEWBottleneck",
@@ -40,6 +45,8 @@ __all__ = [
     "create",
     "info",
     "macs_per_step",
+    "pretrained_info",
     "record",
+    "save_pretrained",
     "structure",
 ]

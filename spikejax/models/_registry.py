@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import inspect
 import math
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -14,9 +15,10 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from spikejax.models._pretrained import describe, load_weights
 from spikejax.models._sew_dvs import SEWDVSNet
 from spikejax.models._sew_resnet import SEWResNet
-from spikejax.models._small import ConvSNN, LIFMLP
+from spikejax.models._small import LIFMLP, ConvSNN
 from spikejax.models._spikformer import Spikformer
 
 __all__ = [
@@ -108,12 +110,32 @@ def _sew_resnet(block: str, layers: tuple[int, ...], **fixed: Any) -> _Entry:
     return _Entry(build, {**_SEW_DEFAULTS, **fixed}, "sew_resnet", 3)
 
 
-def _sew_dvs(widths: tuple[tuple[int, int], ...], width: int, classes: int, kernel: int) -> _Entry:
-    def build(*, width: int, rngs: nnx.Rngs, **config: Any) -> SEWDVSNet:
-        stages = tuple((width * factor, blocks) for factor, blocks in widths)
-        return SEWDVSNet(stages, rngs=rngs, in_channels=2, image_size=128, **config)
+def _sew_dvs(
+    factors: tuple[int, ...], blocks: tuple[int, ...], classes: int, kernel: int
+) -> _Entry:
+    """A SEW DVS net: stage ``i`` has ``width · factors[i]`` channels and ``blocks[i]`` blocks."""
 
-    defaults = {**_DVS_DEFAULTS, "num_classes": classes, "width": width, "up_kernel_size": kernel}
+    def build(*, width: int, blocks: Any, rngs: nnx.Rngs, **config: Any) -> SEWDVSNet:
+        if (
+            not isinstance(blocks, tuple)
+            or len(blocks) != len(factors)
+            or not all(isinstance(n, int) and not isinstance(n, bool) for n in blocks)
+        ):
+            raise ValueError(
+                f"`create`: `blocks` must be a tuple of {len(factors)} int(s), the SEW blocks of "
+                f"each stage; got {blocks!r}."
+            )
+        stages = tuple((width * factor, n) for factor, n in zip(factors, blocks, strict=True))
+        return SEWDVSNet(stages, rngs=rngs, in_channels=2, **config)
+
+    defaults = {
+        **_DVS_DEFAULTS,
+        "num_classes": classes,
+        "width": 64 if len(factors) > 1 else 32,
+        "blocks": blocks,
+        "image_size": 128,
+        "up_kernel_size": kernel,
+    }
     return _Entry(build, defaults, "sew_dvs", 2)
 
 
@@ -125,11 +147,10 @@ def _spikformer(depth: int, dim: int, dataset: str) -> _Entry:
         heads = 8
     else:
         heads = _SPIKFORMER_HEADS["imagenet" if dataset == "imagenet" else "cifar"][dim]
-    build = functools.partial(
-        Spikformer, depth, in_channels=channels, pools=pools, static_input=static
-    )
+    build = functools.partial(Spikformer, depth, in_channels=channels, static_input=static)
     defaults = dict(
         embed_dim=dim,
+        pools=pools,
         num_heads=heads,
         num_classes=classes,
         image_size=size,
@@ -179,8 +200,8 @@ def _entries() -> dict[str, _Entry]:
         "bottleneck", resnets[101][1], width_per_group=128
     )
     for suffix, kernel in (("", 1), ("_k3", 3)):
-        entries[f"sew_7bnet_dvs128{suffix}"] = _sew_dvs(((1, 7),), 32, 11, kernel)
-        entries[f"sew_wide7bnet_cifar10dvs{suffix}"] = _sew_dvs(((1, 4), (2, 3)), 64, 10, kernel)
+        entries[f"sew_7bnet_dvs128{suffix}"] = _sew_dvs((1,), (7,), 11, kernel)
+        entries[f"sew_wide7bnet_cifar10dvs{suffix}"] = _sew_dvs((1, 2), (4, 3), 10, kernel)
     for dataset in ("cifar10", "cifar100"):
         for depth, dim in ((4, 256), (2, 384), (4, 384)):
             entries[f"spikformer_{depth}_{dim}_{dataset}"] = _spikformer(depth, dim, dataset)
@@ -222,7 +243,13 @@ def _config(fn: str, name: str, overrides: Mapping[str, Any]) -> tuple[_Entry, d
     return entry, {**entry.defaults, **overrides}
 
 
-def create(name: str, *, rngs: nnx.Rngs, **overrides: Any) -> nnx.Module:
+def create(
+    name: str,
+    *,
+    rngs: nnx.Rngs,
+    pretrained: str | os.PathLike | None = None,
+    **overrides: Any,
+) -> nnx.Module:
     """Build the zoo model ``name`` (see :func:`available`) with optional overrides.
 
     Overrides replace the entry's defaults (``info(name).config``); which ones an entry takes is
@@ -230,8 +257,18 @@ def create(name: str, *, rngs: nnx.Rngs, **overrides: Any) -> nnx.Module:
     ``remat``; SEW ImageNet entries also ``connect``, ``zero_init_residual``, ``stem``,
     ``image_size``, ``width`` (stem channels and first-stage planes), ``groups``,
     ``width_per_group``; SEW DVS entries ``connect``, ``zero_init_residual``, ``up_kernel_size``,
-    ``width`` (channels of the first stage); Spikformer entries ``embed_dim``, ``num_heads``,
-    ``image_size``, ``qkv_bias``, ``attn_scale``, ``learnable_scale``, ``ssa_order``, ``qk_pool``.
+    ``width`` (channels of the first stage), ``blocks`` (SEW blocks per stage, e.g. ``(7,)``),
+    ``image_size``; Spikformer entries ``embed_dim``, ``num_heads``, ``image_size``, ``pools``
+    (which SPS blocks pool), ``qkv_bias``, ``attn_scale``, ``learnable_scale``, ``ssa_order``,
+    ``qk_pool``.
+
+    With ``pretrained``, the path of a weights file written by
+    :func:`~spikejax.models.save_pretrained` (``.npz`` with its ``.json`` sidecar), every
+    variable is then set from the file, after checking its sha256 digest, that it holds weights
+    of ``name``, and that every leaf's path, variable type, dtype and shape equal those of the
+    model built with ``overrides`` (overrides that change no shape, such as ``T``, are not
+    checked; the sidecar records those used in training, see
+    :func:`~spikejax.models.pretrained_info`).
 
     Small configurations for tests (a fraction of a second per forward pass on a CPU):
     SEW ImageNet ``width=4, image_size=16`` (ResNeXt: ``width=16, groups=4``); SEW DVS
@@ -241,6 +278,9 @@ def create(name: str, *, rngs: nnx.Rngs, **overrides: Any) -> nnx.Module:
     Raises:
         ValueError: unknown ``name`` (the message lists the names), unknown override (lists the
             valid ones), or an unsupported combination (named by the model's constructor).
+        PretrainedError: ``pretrained`` is corrupt or does not fit the model (the message names
+            the first differing leaves, expected vs got).
+        FileNotFoundError: ``pretrained`` or its sidecar is missing.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -254,7 +294,10 @@ def create(name: str, *, rngs: nnx.Rngs, **overrides: Any) -> nnx.Module:
         (2, 8, 10)
     """
     entry, config = _config("create", name, overrides)
-    return entry.build(rngs=rngs, **config)
+    model = entry.build(rngs=rngs, **config)
+    if pretrained is not None:
+        load_weights(model, pretrained, name=name, overrides=overrides, fn="create")
+    return model
 
 
 def info(name: str, **overrides: Any) -> ModelInfo:
@@ -288,7 +331,8 @@ def info(name: str, **overrides: Any) -> ModelInfo:
         size = config["image_size"]
         surrogate = "ATan(alpha=2.0)"
     elif entry.family == "sew_dvs":
-        first, inputs, size, surrogate = "per_step", ("sequence",), 128, "ATan(alpha=2.0)"
+        first, inputs, size = "per_step", ("sequence",), config["image_size"]
+        surrogate = "ATan(alpha=2.0)"
     else:
         first, size, surrogate = "per_step", config["image_size"], "Sigmoid(alpha=4.0)"
         static = _SPIKFORMER_DATASETS[name.rsplit("_", 1)[1]][-1]
@@ -381,11 +425,7 @@ def structure(model_or_name: nnx.Module | str, **overrides: Any) -> dict[str, st
         'Param:float32[7,7,3,64]'
     """
     state = _state_of("structure", model_or_name, overrides)
-    return {
-        path: f"{type(variable).__name__}:{jnp.dtype(variable.dtype).name}"
-        f"[{','.join(str(n) for n in variable.shape)}]"
-        for path, variable in _flat(state)
-    }
+    return {path: describe(variable) for path, variable in _flat(state)}
 
 
 def abstract_input(model: nnx.Module, batch: int = 1) -> jax.ShapeDtypeStruct:

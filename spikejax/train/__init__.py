@@ -3,8 +3,9 @@
 from spikejax.train._loop import build_model as build_model
 from spikejax.train._loop import evaluate as evaluate
 from spikejax.train._loop import fit as fit
-from spikejax.train.checkpoint import CheckpointError as CheckpointError
 from spikejax.train.checkpoint import Checkpointer as Checkpointer
+from spikejax.train.checkpoint import CheckpointError as CheckpointError
+from spikejax.train.export import export_pretrained as export_pretrained
 from spikejax.train.logging import MetricsLogger as MetricsLogger
 from spikejax.train.logging import ProgressBar as ProgressBar
 from spikejax.train.logging import read_metrics as read_metrics
@@ -17,6 +18,7 @@ __all__ = [
     "ProgressBar",
     "build_model",
     "evaluate",
+    "export_pretrained",
     "fit",
     "read_metrics",
     "write_summary",

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,26 @@ from jaxtyping import Array, PRNGKeyArray
 from spikejax import encoding
 from spikejax.config import Config
 
-__all__ = ["Splits", "check_labels", "in_memory", "load_splits", "make_prepare"]
+__all__ = [
+    "Splits",
+    "check_labels",
+    "in_memory",
+    "load_splits",
+    "make_prepare",
+    "per_class_split",
+]
 
-_CLASSES = {"digits": 10, "event_digits": 10, "shd": 20, "nmnist": 10, "dvs_gesture": 11}
+_CLASSES = {
+    "digits": 10,
+    "event_digits": 10,
+    "shd": 20,
+    "nmnist": 10,
+    "dvs_gesture": 11,
+    "cifar10_dvs": 10,
+    "cifar10": 10,
+}
+# CIFAR10-DVS has no official split: the first 90 % of each class (ordered by path) trains.
+CIFAR10_DVS_TRAIN_FRACTION = 0.9
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,8 +50,9 @@ class Splits:
     Attributes:
         train, test: a pair ``(x, y)`` of NumPy arrays, or an indexable dataset
             (``len``, ``data[i] -> (x_i, y_i)``, ``labels``).
-        kind: ``"static"`` (one array per sample, encoded over ``T`` steps) or ``"frames"``
-            (event frames ``[T, polarities, (H,) W]`` per sample).
+        kind: ``"static"`` (one array per sample, encoded over ``T`` steps, or passed as is with
+            ``encoding="none"``) or ``"frames"`` (event frames ``[T, polarities, (H,) W]`` per
+            sample).
         num_classes: classes of the dataset (for npz files: the largest label + 1).
     """
 
@@ -57,6 +76,45 @@ class _Subset:
         if not 0 <= index < self.n:
             raise IndexError(f"`_Subset`: index {index} out of range for {self.n} samples.")
         return self.data[index]
+
+
+class _Split:
+    """The samples ``indices`` of an indexable dataset, in that order."""
+
+    def __init__(self, data: Any, indices: np.ndarray):
+        self.data, self.indices = data, np.asarray(indices, dtype=np.int64)
+        self.labels = np.asarray(data.labels)[self.indices]
+
+    def __len__(self) -> int:
+        return int(self.indices.size)
+
+    def __getitem__(self, index: int):
+        if not 0 <= index < len(self):
+            raise IndexError(f"`_Split`: index {index} out of range for {len(self)} samples.")
+        return self.data[int(self.indices[index])]
+
+
+def per_class_split(labels: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, test)``: the first ``ceil(fraction · n_c)`` samples of each class ``c``
+    train, the others test (SpikingJelly's ``split_to_train_test_set`` without shuffling).
+
+    Example:
+        >>> import numpy as np
+        >>> from spikejax.train._data import per_class_split
+        >>> train, test = per_class_split(np.array([0, 0, 1, 0, 1, 1, 1]), 0.5)
+        >>> train.tolist(), test.tolist()
+        ([0, 1, 2, 4], [3, 5, 6])
+    """
+    labels = np.asarray(labels)
+    train, test = [], []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        cut = math.ceil(members.size * fraction)
+        train.append(members[:cut])
+        test.append(members[cut:])
+    if not train:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 
 def labels_of(data: Any) -> np.ndarray:
@@ -155,12 +213,25 @@ def load_splits(config: Config, *, progress: bool = False, convert: bool = True)
     """
     data = config.data
     name = data.name
-    if name in ("digits", "npz"):
+    if name in ("digits", "npz", "cifar10", "imagenet"):
         kind = "static"
         if name == "digits":
             from spikejax.data import load_digits
 
             train, test, num_classes = load_digits("train"), load_digits("test"), 10
+        elif name == "cifar10":
+            from spikejax.data import load_cifar10
+
+            root = _root(config, name)
+            train = load_cifar10(root, "train", normalize=True)
+            test = load_cifar10(root, "test", normalize=True)
+            num_classes = _CLASSES[name]
+        elif name == "imagenet":
+            from spikejax.data import ImageFolder
+
+            root = _root(config, name)
+            train, test = ImageFolder(root, "train"), ImageFolder(root, "val")
+            num_classes = len(train.classes)
         else:
             train, test, num_classes = _npz(config)
     else:
@@ -189,13 +260,20 @@ def load_splits(config: Config, *, progress: bool = False, convert: bool = True)
             transform = _frames(config, NMNIST.sensor_size)
             train = NMNIST(root, train=True, transform=transform)
             test = NMNIST(root, train=False, transform=transform)
-        else:
+        elif name == "dvs_gesture":
             from spikejax.data import DVSGesture
 
             root = _root(config, name)
             transform = _frames(config, DVSGesture.sensor_size)
             train = DVSGesture(root, train=True, transform=transform)
             test = DVSGesture(root, train=False, transform=transform)
+        else:
+            from spikejax.data import CIFAR10DVS
+
+            root = _root(config, name)
+            everything = CIFAR10DVS(root, transform=_frames(config, CIFAR10DVS.sensor_size))
+            train_idx, test_idx = per_class_split(everything.labels, CIFAR10_DVS_TRAIN_FRACTION)
+            train, test = _Split(everything, train_idx), _Split(everything, test_idx)
     train, test = _limit(train, data.limit), _limit(test, data.limit)
     for split, part in (("train", train), ("test", test)):
         if _size(part) == 0:
@@ -235,12 +313,19 @@ def make_prepare(config: Config, splits: Splits) -> Callable[[Array, PRNGKeyArra
 
     Static samples ``x`` ``[B, *shape]`` are flattened to ``[B, F]`` (``data.flatten``; otherwise a
     trailing channel axis is added to 2-D images) and encoded over ``T = train.num_steps`` steps
-    with ``data.encoding`` (``key`` drives the Poisson encoder). Event frames ``[B, T, P, ...]``
-    become ``[T, B, P·...]`` (``data.flatten``) or channels-last ``[T, B, ..., P]``.
+    with ``data.encoding`` (``key`` drives the Poisson encoder); with ``encoding="none"`` the
+    static batch itself is the input (the model repeats it over its own ``T``). Event frames
+    ``[B, T, P, ...]`` become ``[T, B, P·...]`` (``data.flatten``) or channels-last
+    ``[T, B, ..., P]``.
     """
     data = config.data
     T = config.train.num_steps
     options = dict(data.encoding_options)
+    if data.encoding == "none" and options:
+        raise ValueError(
+            f"`make_prepare`: `data.encoding_options` must be empty with encoding='none' (no "
+            f"encoder runs); got {options}."
+        )
 
     if splits.kind == "static":
 
@@ -250,6 +335,8 @@ def make_prepare(config: Config, splits: Splits) -> Callable[[Array, PRNGKeyArra
                 x = x.reshape((x.shape[0], -1))
             elif x.ndim == 3:
                 x = x[..., None]
+            if data.encoding == "none":
+                return x
             if data.encoding == "direct":
                 return encoding.direct(x, T, **options)
             if data.encoding == "poisson":
