@@ -17,10 +17,10 @@ from flax import nnx
 
 from spikejax import chip
 from spikejax.chip import loihi, xylo
+from spikejax.chip._emulate import chip_params
 from spikejax.chip._graph import path_str
 from spikejax.chip._layers_loihi import LoihiLayerConfig, loihi_layer
 from spikejax.chip._layers_xylo import XyloLayerConfig, xylo_layer
-from spikejax.chip._emulate import chip_params
 from spikejax.chip.export import expand_inputs, to_loihi_network, to_xylo_network
 from spikejax.chip.ste import chip_forward, fake_quant
 from spikejax.layers import Spiking

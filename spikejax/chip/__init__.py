@@ -14,6 +14,11 @@ from spikejax.chip import loihi as loihi
 from spikejax.chip import profiles as profiles
 from spikejax.chip import ste as ste
 from spikejax.chip import xylo as xylo
+from spikejax.chip._calibrate import calibrate as calibrate
+from spikejax.chip._emulate import ChipSaturationError as ChipSaturationError
+from spikejax.chip._emulate import emulate as emulate
+from spikejax.chip._emulate import encode_inputs as encode_inputs
+from spikejax.chip._emulate import outputs_to_float as outputs_to_float
 from spikejax.chip._loihi_params import LoihiDense as LoihiDense
 from spikejax.chip._loihi_params import LoihiLIF as LoihiLIF
 from spikejax.chip._loihi_params import LoihiNetwork as LoihiNetwork
@@ -26,18 +31,13 @@ from spikejax.chip._profiles import LOIHI as LOIHI
 from spikejax.chip._profiles import XYLO as XYLO
 from spikejax.chip._profiles import LoihiProfile as LoihiProfile
 from spikejax.chip._profiles import XyloProfile as XyloProfile
-from spikejax.chip._xylo_params import XyloNetwork as XyloNetwork
-from spikejax.chip._calibrate import calibrate as calibrate
-from spikejax.chip._emulate import ChipSaturationError as ChipSaturationError
-from spikejax.chip._emulate import emulate as emulate
-from spikejax.chip._emulate import encode_inputs as encode_inputs
-from spikejax.chip._emulate import outputs_to_float as outputs_to_float
-from spikejax.chip.profiles import ChipProfile as ChipProfile
-from spikejax.chip.profiles import Resources as Resources
-from spikejax.chip.profiles import get_profile as get_profile
 from spikejax.chip._quantize import dequantize as dequantize
 from spikejax.chip._quantize import quantize as quantize
 from spikejax.chip._quantize import requantize as requantize
+from spikejax.chip._xylo_params import XyloNetwork as XyloNetwork
+from spikejax.chip.profiles import ChipProfile as ChipProfile
+from spikejax.chip.profiles import Resources as Resources
+from spikejax.chip.profiles import get_profile as get_profile
 
 __all__ = [
     "LOIHI",

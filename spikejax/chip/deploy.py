@@ -31,16 +31,16 @@ import numpy as np
 from flax import nnx
 
 from spikejax._errors import check_choice
-from spikejax.chip._graph import describe
-from spikejax.chip._model import ChipModel
-from spikejax.chip._run_dir import load_run
 from spikejax.chip._calibrate import calibrate
 from spikejax.chip._emulate import SATURATION_KEYS, emulate, encode_inputs, outputs_to_float
+from spikejax.chip._graph import describe
+from spikejax.chip._model import ChipModel
+from spikejax.chip._quantize import quantize
+from spikejax.chip._run_dir import load_run
 from spikejax.chip.export import write_files
 from spikejax.chip.finetune import finetune, latency, reduce_time
 from spikejax.chip.fit import fit
 from spikejax.chip.profiles import get_profile
-from spikejax.chip._quantize import quantize
 
 __all__ = ["deploy", "format_report"]
 

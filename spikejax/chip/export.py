@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 
 from spikejax._io import atomic_write_bytes, atomic_write_json
+from spikejax.chip._emulate import chip_params
 from spikejax.chip._model import ChipModel
 from spikejax.chip._profiles import LOIHI
-from spikejax.chip._emulate import chip_params
 from spikejax.chip.loihi import LoihiDense, LoihiLIF, LoihiNetwork
 from spikejax.chip.profiles import get_profile
 from spikejax.chip.xylo import XyloNetwork

@@ -16,9 +16,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from spikejax.chip._emulate import encode_inputs
 from spikejax.chip._graph import flat_state, path_str
 from spikejax.chip._model import ChipModel
-from spikejax.chip._emulate import encode_inputs
 from spikejax.chip._quantize import requantize
 from spikejax.chip.ste import chip_forward
 

@@ -16,20 +16,37 @@ import numpy as np
 from spikejax.chip._checks import as_int, check_shape, require_keys
 from spikejax.chip._loihi_params import (
     LoihiDense as LoihiDense,
+)
+from spikejax.chip._loihi_params import (
     LoihiLIF as LoihiLIF,
+)
+from spikejax.chip._loihi_params import (
     LoihiNetwork as LoihiNetwork,
+)
+from spikejax.chip._loihi_params import (
     LoihiReset as LoihiReset,
 )
 from spikejax.chip._loihi_step import (
     LoihiState as LoihiState,
+)
+from spikejax.chip._loihi_step import (
     dense as dense,
+)
+from spikejax.chip._loihi_step import (
     init_state as init_state,
+)
+from spikejax.chip._loihi_step import (
     lif_step as lif_step,
+)
+from spikejax.chip._loihi_step import (
     run as run,
+)
+from spikejax.chip._loihi_step import (
     step as step,
 )
 from spikejax.chip._loihi_weights import effective_weights as effective_weights
-from spikejax.chip._profiles import LOIHI as LOIHI, LoihiProfile as LoihiProfile
+from spikejax.chip._profiles import LOIHI as LOIHI
+from spikejax.chip._profiles import LoihiProfile as LoihiProfile
 
 __all__ = [
     "LOIHI",

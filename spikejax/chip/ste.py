@@ -23,12 +23,12 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from spikejax.chip._emulate import _configs, _normalize
 from spikejax.chip._graph import flat_state
 from spikejax.chip._layers_loihi import loihi_layer
 from spikejax.chip._layers_xylo import xylo_layer
 from spikejax.chip._model import ChipLayer, ChipModel, LeafFormat
 from spikejax.chip._profiles import LOIHI, XYLO
-from spikejax.chip._emulate import _configs, _normalize
 from spikejax.surrogate import AbstractSurrogate, ATan, spike
 
 __all__ = ["chip_forward", "fake_quant", "fake_quantize"]

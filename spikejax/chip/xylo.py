@@ -14,19 +14,32 @@ import jax
 import numpy as np
 
 from spikejax.chip._checks import as_int, require_keys
-from spikejax.chip._profiles import XYLO as XYLO, XyloProfile as XyloProfile
+from spikejax.chip._profiles import XYLO as XYLO
+from spikejax.chip._profiles import XyloProfile as XyloProfile
 from spikejax.chip._xylo_params import (
     HIDDEN_FIELDS,
     READOUT_FIELDS,
     SHIFT_FIELDS,
+)
+from spikejax.chip._xylo_params import (
     XyloNetwork as XyloNetwork,
 )
 from spikejax.chip._xylo_step import (
     XyloState as XyloState,
+)
+from spikejax.chip._xylo_step import (
     accumulate as accumulate,
+)
+from spikejax.chip._xylo_step import (
     evolve as evolve,
+)
+from spikejax.chip._xylo_step import (
     init_state as init_state,
+)
+from spikejax.chip._xylo_step import (
     run as run,
+)
+from spikejax.chip._xylo_step import (
     step as step,
 )
 
