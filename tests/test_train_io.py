@@ -508,3 +508,14 @@ def test_run_plumbing_does_not_import_heavy_dependencies():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_checkpointer_accepts_a_relative_directory(tmp_path, monkeypatch):
+    pytest.importorskip("orbax.checkpoint")
+    monkeypatch.chdir(tmp_path)
+    ckpt = Checkpointer("runs/relative/checkpoints")
+    tree = {"w": np.arange(4, dtype=np.float32)}
+    ckpt.save(3, tree)
+    step, restored, _ = ckpt.restore()
+    assert step == 3
+    np.testing.assert_array_equal(restored["w"], tree["w"])

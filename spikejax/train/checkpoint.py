@@ -150,7 +150,8 @@ class Checkpointer:
             )
         if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
             raise ValueError(f"`Checkpointer`: `keep` must be an int >= 1; got {keep!r}.")
-        self.directory = Path(directory)
+        # Absolute: Orbax (tensorstore) rejects relative checkpoint paths.
+        self.directory = Path(directory).absolute()
         self.best_metric = best_metric
         self.best_mode = best_mode
         self.keep = keep
