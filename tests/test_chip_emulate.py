@@ -191,6 +191,40 @@ def test_loihi_saturating_case_counts():
     np.testing.assert_array_equal(np.asarray(out), np.asarray(rec["v2"]))
 
 
+@pytest.mark.parametrize("steps", [1, 3, 64])
+@pytest.mark.parametrize("du_is_max", [False, True])
+@pytest.mark.parametrize("readout", [False, True])
+def test_loihi_layer_chunks_match_reference(monkeypatch, steps, du_is_max, readout):
+    """Whatever the chunk length (one step, chunks plus a shorter rest, one chunk longer than T),
+    outputs and counts equal the step-by-step reference, across wraps and clips."""
+    from spikejax.chip import _layers_loihi
+
+    monkeypatch.setattr(_layers_loihi, "_CHUNK_BYTES", 4 * 2 * 4 * steps)  # batch 2, n_out 4
+    rng = np.random.default_rng(steps)
+    T = 11
+    x = (rng.random((T, 2, 10)) < 0.7).astype(np.int32)
+    w = 2 * rng.integers(-20, 128, (10, 4))
+    du = np.full(4, 4095) if du_is_max else rng.integers(0, 4096, 4)
+    # neurons 0 and 1 barely decay and never reach threshold, so v runs into its rail
+    dv = np.array([0, 10, *rng.integers(0, 4096, 2)])
+    vth = np.array([131071, 131071, *rng.integers(1, 20000, 2)])
+    bias = rng.integers(-3000, 3000, 4)
+    cfg = LoihiLayerConfig(7, 2, 1, du_is_max, readout)
+    params = {"weights": w, "du": du, "dv": dv, "vth": vth, "bias_mant": bias}
+    params = {k: jnp.asarray(v, jnp.int32) for k, v in params.items()}
+    out, stats = jax.jit(loihi_layer, static_argnums=0)(cfg, params, jnp.asarray(x))
+    ref, counts = ref_loihi_layer(x, w, 7, du, dv, vth, bias << 2, readout)
+    np.testing.assert_array_equal(np.asarray(out), ref)
+    assert out.dtype == (jnp.int32 if readout else jnp.int8)
+    spikes = "readout_spikes" if readout else "spikes"
+    assert {k: int(v) for k, v in stats.items()} == {
+        spikes: counts["spikes"],
+        "u_wraps": counts["u_wraps"],
+        "v_saturations": counts["v_saturations"],
+    }
+    assert counts["u_wraps"] > 0 and counts["spikes"] > 0 and counts["v_saturations"] > 0
+
+
 def test_xylo_saturating_case_counts_and_replay():
     model = Cuba(4, 5, 3, seed=2)
     cm = chip.quantize(model, "xylo")
