@@ -1,7 +1,8 @@
 """Atomic file writes: a reader sees the old file or the new one, never a partial one.
 
 Each writer puts the data into a temporary file in the destination's directory (so the final
-rename never crosses a file system), flushes and ``fsync``\\ s it, renames it over the destination
+rename never crosses a file system; created by :func:`create_temp` with the permissions of a
+normal new file), flushes and ``fsync``\\ s it, renames it over the destination
 with :func:`os.replace` (atomic on POSIX and Windows) and then ``fsync``\\ s the directory so that
 the rename itself survives a power loss. If anything fails, the temporary file is removed and an
 :class:`OSError` naming the destination is raised; the destination is left as it was.
@@ -9,10 +10,11 @@ the rename itself survives a power loss. If anything fails, the temporary file i
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,19 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "create_temp",
     "fsync_dir",
     "json_float",
 ]
+
+_TEMP_FLAGS = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_EXCL
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
 
 
 def json_float(x: float) -> float | str:
@@ -45,6 +57,37 @@ def fsync_dir(path: str | os.PathLike[str]) -> None:
         pass  # Some file systems do not support fsync on directories.
     finally:
         os.close(fd)
+
+
+def create_temp(path: str | os.PathLike[str]) -> tuple[int, str]:
+    """Create a new, empty temporary file next to ``path``; return ``(fd, temp_path)``.
+
+    The file is opened for writing, named ``.<name>.<random>.tmp`` in the directory of ``path``
+    (so that renaming it over ``path`` never crosses a file system), and created with the mode of
+    any new file, ``0o666`` minus the process umask (``0o644`` under the usual umask ``022``).
+    ``tempfile.mkstemp`` would create it with ``0o600`` instead, and the renamed file would keep
+    that mode, unreadable to other users. The caller closes ``fd`` and renames or removes the file.
+
+    Raises:
+        OSError: the file cannot be created (directory missing or not writable, ...).
+
+    Example:
+        >>> import os, tempfile, pathlib
+        >>> from spikejax._io import create_temp
+        >>> fd, tmp = create_temp(pathlib.Path(tempfile.mkdtemp()) / "x.bin")
+        >>> os.close(fd); pathlib.Path(tmp).name.startswith(".x.bin.")
+        True
+    """
+    path = Path(path)
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(tmp, _TEMP_FLAGS, 0o666), str(tmp)
+        except FileExistsError:
+            continue
+    raise FileExistsError(
+        errno.EEXIST, f"`create_temp`: no free temporary file name next to {str(path)!r}"
+    )
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -74,7 +117,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     directory = path.parent
     tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        fd, tmp = create_temp(path)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -105,8 +105,16 @@ def _report(summary: dict[str, Any]) -> str:
         f"test         accuracy {_percent(final['test_accuracy'])} on {final['test_samples']} "
         f"samples, loss {final['test_loss']:.4f} (final model, step {final['step']})",
     ]
+    if final.get("val_accuracy") is not None:
+        lines.append(
+            f"validation   accuracy {_percent(final['val_accuracy'])} on {final['val_samples']} "
+            "samples held out of the training split (final model)"
+        )
     if best is not None:
-        lines.append(f"best         accuracy {_percent(best['accuracy'])} at step {best['step']}")
+        lines.append(
+            f"best         accuracy {_percent(best['accuracy'])} at step {best['step']} (test; "
+            f"selected by validation accuracy {_percent(best['val_accuracy'])})"
+        )
     if final["firing_rates"]:
         rates = ", ".join(f"{k} {v:.3f}" for k, v in final["firing_rates"].items())
         lines.append(f"firing rate  {rates} (spikes per neuron per step, test split)")
@@ -118,7 +126,7 @@ def _report(summary: dict[str, Any]) -> str:
 
 def _train(args: argparse.Namespace) -> int:
     from spikejax.config import apply_overrides, load_config
-    from spikejax.train._loop import fit
+    from spikejax.train import fit
 
     config = apply_overrides(load_config(args.config), args.overrides)
     if args.run_dir is None:
@@ -135,7 +143,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from spikejax.train._loop import evaluate
+    from spikejax.train import evaluate
 
     result = evaluate(args.run_dir, which=args.which)
     print(

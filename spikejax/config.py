@@ -107,6 +107,13 @@ class DataConfig:
             (otherwise frames are made on the fly by the loader's background thread).
         cache_dir: event digits: folder caching the simulated events, or ``None``.
         prefetch: batches prepared ahead by the loader's background thread.
+        val_fraction: the share of each class of the training split held out as the validation
+            split, in ``[0, 1)``: ``floor(val_fraction · n_c + 1/2)`` samples of class ``c`` (at
+            most ``n_c - 1``), drawn with the run's ``seed``, before ``limit`` is applied; the
+            test split is never touched. The training loop evaluates the validation split
+            periodically and keeps the checkpoint with the best validation accuracy as "best".
+            0: no validation split; the periodic evaluations then measure the test split for
+            monitoring only and no "best" checkpoint exists (ask for "latest").
     """
 
     name: str = "digits"
@@ -120,6 +127,7 @@ class DataConfig:
     in_memory: bool = True
     cache_dir: str | None = None
     prefetch: int = 2
+    val_fraction: float = 0.1
 
     def __post_init__(self):
         fn = "DataConfig"
@@ -135,6 +143,9 @@ class DataConfig:
         if self.limit is not None:
             _int(fn, "limit", self.limit, 0)
         _int(fn, "prefetch", self.prefetch, 0)
+        _number(fn, "val_fraction", self.val_fraction, low=0.0)
+        if self.val_fraction >= 1:
+            _fail(fn, "val_fraction", "in [0, 1)", self.val_fraction)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,8 +215,9 @@ class TrainConfig:
         batch_size: samples per step.
         num_steps: time steps ``T`` per sample (encoder length, event frames per sample).
         max_steps: stop after this many optimizer steps, or ``None`` for ``epochs`` full epochs.
-        eval_every: evaluate on the test split every this many steps; 0 = at the end of every
-            epoch. The run always ends with an evaluation.
+        eval_every: evaluate on the validation split (the test split without one) every this
+            many steps; 0 = at the end of every epoch. The run always ends with an evaluation,
+            and with the test accuracy of the final model and of the best checkpoint.
         checkpoint_every: save the latest checkpoint every this many steps; 0 = at every
             evaluation only. The run always ends with a checkpoint.
         log_every: write the mean training metrics every this many steps.

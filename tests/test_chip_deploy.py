@@ -161,8 +161,8 @@ def test_deploy_from_run_dir(trained, tmp_path):
         train=TrainConfig(num_steps=T, loss="ce_membrane", loss_options={"reduce": "mean"}),
     )
     (run / "config.json").write_text(json.dumps(to_dict(config)))
-    ckpt = Checkpointer(run / "checkpoints", best_metric="accuracy")
-    ckpt.save(7, {"model": nnx.to_pure_dict(nnx.state(trained))}, metrics={"accuracy": 0.9})
+    ckpt = Checkpointer(run / "checkpoints", best_metric="val_accuracy")
+    ckpt.save(7, {"model": nnx.to_pure_dict(nnx.state(trained))}, metrics={"val_accuracy": 0.9})
     report = dep.deploy(run, "loihi", out_dir=tmp_path / "out", qat="never")
     assert report["step"] == 7 and report["checkpoint"] == "best" and report["test_samples"] == 200
     assert report["readout"] == "mean" and report["steps"] == T

@@ -46,6 +46,8 @@ def _config():
         ("data.limit=12", ("data", "limit"), 12),
         ("data.limit=none", ("data", "limit"), None),
         ("data.spatial_factor=0.5", ("data", "spatial_factor"), 0.5),
+        ("data.val_fraction=0.25", ("data", "val_fraction"), 0.25),
+        ("data.val_fraction=0", ("data", "val_fraction"), 0.0),
         ("train.max_steps=null", ("train", "max_steps"), None),
         ("chip.profiles=loihi,xylo", ("chip", "profiles"), ("loihi", "xylo")),
         ("chip.profiles=('loihi',)", ("chip", "profiles"), ("loihi",)),
@@ -120,6 +122,9 @@ def test_unknown_key_lists_the_valid_keys_at_that_level(override, unknown, valid
         ("optimizer.lr=-1", r"`lr` must be a finite number > 0"),
         ("optimizer.lr=nan", r"`lr` must be a finite number > 0"),
         ("data.limit=many", r"`data.limit` must be int \| None"),
+        ("data.val_fraction=1", r"`DataConfig`: `val_fraction` must be in \[0, 1\); got 1.0"),
+        ("data.val_fraction=-0.1", r"`val_fraction` must be a finite number >= 0.0; got -0.1"),
+        ("data.val_fraction=nan", r"`val_fraction` must be a finite number >= 0.0; got nan"),
         ("model.options.hidden=abc", r"`model.options.hidden` must be tuple"),
         ("optimizer=3", r"`optimizer` is a group \(OptimizerConfig\); set one of its keys"),
         ("optimizer.lr.x=1", r"`optimizer.lr` is a value"),
@@ -144,6 +149,14 @@ def test_cross_field_rules():
     with pytest.raises(ValueError, match="warmup_steps"):
         OptimizerConfig(schedule="warmup_cosine", warmup_steps=0)
     assert OptimizerConfig(name="adamw", weight_decay=0.1).weight_decay == 0.1
+
+
+def test_val_fraction_default_and_range():
+    assert DataConfig().val_fraction == 0.1
+    assert DataConfig(val_fraction=0).val_fraction == 0
+    for bad in (1, 1.5, True, "0.1", None):
+        with pytest.raises(ValueError, match="`DataConfig`: `val_fraction` must be"):
+            DataConfig(val_fraction=bad)
 
 
 def test_round_trip_through_json_is_exact():

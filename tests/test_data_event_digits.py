@@ -1,6 +1,7 @@
 """The DVS simulator against a scalar re-implementation, and the event digits built on it."""
 
 import math
+import os
 import re
 
 import numpy as np
@@ -141,6 +142,23 @@ def test_cache_is_written_atomically_and_reused(tmp_path):
     assert len(list(tmp_path.rglob("*.npy"))) == 2
     np.save(cached[0], events[:5])
     assert EventDigits("test", cache_dir=tmp_path, threshold=0.4)[1][0].size == 5
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_cached_files_get_the_permissions_of_a_new_file(tmp_path, umask):
+    from spikejax.data._files import save_npy_atomic
+
+    previous = os.umask(umask)
+    try:
+        EventDigits("test", cache_dir=tmp_path / "cache")[0]
+        save_npy_atomic(tmp_path / "deep" / "a.npy", np.arange(3))
+    finally:
+        os.umask(previous)
+    (cached,) = (tmp_path / "cache").rglob("*.npy")
+    for path in (cached, tmp_path / "deep" / "a.npy"):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path
+    np.testing.assert_array_equal(np.load(tmp_path / "deep" / "a.npy"), np.arange(3))
 
 
 def test_interrupted_cache_write_leaves_no_file(tmp_path, monkeypatch):

@@ -123,6 +123,24 @@ def test_atomic_write_to_read_only_directory_names_the_path(tmp_path):
         locked.chmod(0o700)
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
+def test_atomic_writes_get_the_permissions_of_a_new_file(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        plain = tmp_path / "plain.txt"
+        plain.write_text("x")  # what open() gives a new file under this umask
+        written = atomic_write_json(tmp_path / "a.json", {"a": 1})
+        fd, tmp = sjio.create_temp(tmp_path / "b.bin")
+        os.close(fd)
+    finally:
+        os.umask(previous)
+    assert plain.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert written.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert Path(tmp).stat().st_mode & 0o777 == 0o666 & ~umask
+    assert Path(tmp).parent == tmp_path and Path(tmp).name.startswith(".b.bin.")
+
+
 def test_atomic_write_json_rejects_nan_before_touching_the_file(tmp_path):
     p = tmp_path / "s.json"
     with pytest.raises(ValueError, match="atomic_write_json"):

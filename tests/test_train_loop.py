@@ -51,7 +51,7 @@ def _records(run_dir):
 
 
 def _checkpoint(run_dir):
-    ckpt = Checkpointer(Path(run_dir) / "checkpoints", best_metric="accuracy")
+    ckpt = Checkpointer(Path(run_dir) / "checkpoints", best_metric="val_accuracy")
     return ckpt.restore("latest")
 
 
@@ -176,7 +176,7 @@ def _npz(path, y_train, y_test, n_features=6):
     model = ModelConfig(MLP, {"in_features": n_features, "hidden": (4,), "num_classes": 3})
     return Config(
         name="npz",
-        data=DataConfig("npz", root=str(path)),
+        data=DataConfig("npz", root=str(path), val_fraction=0.0),
         model=model,
         train=TrainConfig(batch_size=2, num_steps=2),
     )

@@ -36,7 +36,7 @@ from spikejax.chip._emulate import SATURATION_KEYS, emulate, encode_inputs, outp
 from spikejax.chip._graph import describe
 from spikejax.chip._model import ChipModel
 from spikejax.chip._quantize import quantize
-from spikejax.chip._run_dir import load_run
+from spikejax.chip._run_dir import from_run_dir
 from spikejax.chip.export import write_files
 from spikejax.chip.finetune import finetune, latency, reduce_time
 from spikejax.chip.fit import fit
@@ -137,7 +137,8 @@ def deploy(
             inputs ``[T, N, n_in]`` in ``[0, 1]`` and labels ``[N]``.
         readout: time reduction of the outputs for the class scores: ``"mean"``, ``"max"``,
             ``"last"`` or ``"count"`` (default: the run's loss; ``"mean"`` for a model).
-        which: checkpoint of a run directory, ``"best"`` or ``"latest"``.
+        which: checkpoint of a run directory, ``"best"`` (highest validation accuracy) or
+            ``"latest"`` (see :func:`spikejax.train.load_run`).
         input_levels: events per channel for the input 1.0 (default: 1 for spike inputs, 16 on
             Loihi and 15 on Xylo for analog inputs).
         method, percentile, saturate: as in :func:`~spikejax.chip.quantize`.
@@ -169,7 +170,7 @@ def deploy(
             raise ValueError(f"`{fn}`: `data` must be given with a model; got None.")
         run_readout = "mean"
     elif isinstance(run_dir_or_model, str | Path):
-        model, run_data, run_readout, info = load_run(
+        model, run_data, run_readout, info = from_run_dir(
             Path(run_dir_or_model).expanduser(), which, train_samples
         )
         data = run_data if data is None else data

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from spikejax._io import create_temp
 
 __all__ = ["list_files", "require_dir", "require_file", "save_npy_atomic"]
 
@@ -47,10 +48,11 @@ def save_npy_atomic(path: Path, array: np.ndarray) -> None:
     """Write ``array`` to ``path`` (``.npy``) so readers never see a partial file.
 
     The array is written to a temporary file in the same directory and renamed over ``path``
-    (``os.replace`` is atomic on POSIX and Windows file systems).
+    (``os.replace`` is atomic on POSIX and Windows file systems). The file gets the permissions
+    of a normal new file (``0o666`` minus the umask, see :func:`spikejax._io.create_temp`).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = create_temp(path)
     try:
         with os.fdopen(fd, "wb") as f:
             np.save(f, array, allow_pickle=False)

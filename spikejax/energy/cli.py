@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,7 +9,6 @@ from typing import Any
 
 import jax.numpy as jnp
 import jax.random as jr
-import numpy as np
 from flax import nnx
 
 from spikejax._errors import check_choice
@@ -25,28 +23,16 @@ _FN = "energy_command"
 
 def _run_batch(run_dir: Path, which: str, batch: int) -> tuple[nnx.Module, Any, str]:
     """The run's model (evaluation mode, restored from ``which``) and its first ``batch`` test
-    samples, encoded as in the run's evaluation (batch 0)."""
-    from spikejax.config import from_dict
-    from spikejax.train._loop import _build, _restore
-    from spikejax.train._report import BEST_METRIC
-    from spikejax.train._rundir import CHECKPOINTS, CONFIG_FILE
-    from spikejax.train.checkpoint import Checkpointer
+    samples, encoded as in the run's evaluation."""
+    from spikejax.train import load_run
 
-    config = from_dict(json.loads((run_dir / CONFIG_FILE).read_text(encoding="utf-8")))
-    run = _build(config, progress=False)
-    checkpointer = Checkpointer(run_dir / CHECKPOINTS, best_metric=BEST_METRIC, best_mode="max")
-    step, state, _ = _restore(run, checkpointer, which, _FN)
-    test = run.splits.test
-    if isinstance(test, tuple):
-        x = np.asarray(test[0][:batch])
-    else:
-        x = np.stack([np.asarray(test[i][0]) for i in range(min(batch, len(test)))])
-    inputs = run.steps.prepare(jnp.asarray(x), jr.fold_in(run.steps.eval_key, 0))
+    run = load_run(run_dir, which=which)
+    inputs, labels = run.inputs("test", limit=batch)
     header = (
-        f"run {run_dir}: model {config.model.name}, {which} checkpoint (step {step}), "
-        f"{len(x)} test samples encoded as in evaluation"
+        f"run {run_dir}: model {run.config.model.name}, {which} checkpoint (step {run.step}), "
+        f"{len(labels)} test samples encoded as in evaluation"
     )
-    return run.steps.eval_model(state["model"]), inputs, header
+    return run.model, jnp.asarray(inputs), header
 
 
 def _zoo_batch(name: str, batch: int, seed: int) -> tuple[nnx.Module, Any, str]:

@@ -1,8 +1,11 @@
-"""Training runs: jit-compiled steps, the loop with resumable checkpoints, logging and reports."""
+"""Training runs: jit-compiled steps, the loop with resumable checkpoints, logging, reports, and
+restoring a finished run for evaluation."""
 
 from spikejax.train._loop import build_model as build_model
 from spikejax.train._loop import evaluate as evaluate
 from spikejax.train._loop import fit as fit
+from spikejax.train._restore import RestoredRun as RestoredRun
+from spikejax.train._restore import load_run as load_run
 from spikejax.train.checkpoint import Checkpointer as Checkpointer
 from spikejax.train.checkpoint import CheckpointError as CheckpointError
 from spikejax.train.export import export_pretrained as export_pretrained
@@ -16,10 +19,12 @@ __all__ = [
     "Checkpointer",
     "MetricsLogger",
     "ProgressBar",
+    "RestoredRun",
     "build_model",
     "evaluate",
     "export_pretrained",
     "fit",
+    "load_run",
     "read_metrics",
     "write_summary",
 ]

@@ -1,7 +1,8 @@
 """The data side of a run: the splits of a dataset, and how a batch becomes a time-major input.
 
-:func:`load_splits` turns a :class:`~spikejax.config.DataConfig` into train and test data for
-:class:`spikejax.data.Loader` (in-memory arrays, or an indexable dataset converted on the fly), and
+:func:`load_splits` turns a :class:`~spikejax.config.DataConfig` into train, validation and test
+data for :class:`spikejax.data.Loader` (in-memory arrays, or an indexable dataset converted on the
+fly), and
 :func:`make_prepare` returns the function, traced inside the jitted steps, that turns a batch
 ``x`` of the loader into the model's input ``[T, B, ...]``.
 """
@@ -20,11 +21,13 @@ from jaxtyping import Array, PRNGKeyArray
 
 from spikejax import encoding
 from spikejax.config import Config
+from spikejax.train._validation import validation_split
 
 __all__ = [
     "Splits",
     "check_labels",
     "in_memory",
+    "labels_of",
     "load_splits",
     "make_prepare",
     "per_class_split",
@@ -45,7 +48,7 @@ CIFAR10_DVS_TRAIN_FRACTION = 0.9
 
 @dataclasses.dataclass(frozen=True)
 class Splits:
-    """Train and test data of a run.
+    """Train, validation and test data of a run.
 
     Attributes:
         train, test: a pair ``(x, y)`` of NumPy arrays, or an indexable dataset
@@ -54,12 +57,14 @@ class Splits:
             ``encoding="none"``) or ``"frames"`` (event frames ``[T, polarities, (H,) W]`` per
             sample).
         num_classes: classes of the dataset (for npz files: the largest label + 1).
+        val: the validation split (as ``train``), carved out of the training split, or ``None``.
     """
 
     train: Any
     test: Any
     kind: str
     num_classes: int
+    val: Any = None
 
 
 class _Subset:
@@ -126,6 +131,12 @@ def labels_of(data: Any) -> np.ndarray:
 
 def _size(data: Any) -> int:
     return int(np.shape(data[0])[0]) if isinstance(data, tuple) else len(data)
+
+
+def _take(data: Any, indices: np.ndarray) -> Any:
+    if isinstance(data, tuple):
+        return data[0][indices], data[1][indices]
+    return _Split(data, indices)
 
 
 def _limit(data: Any, limit: int | None) -> Any:
@@ -200,8 +211,15 @@ def _npz(config: Config) -> tuple[Any, Any, int]:
     return train, test, num_classes
 
 
-def load_splits(config: Config, *, progress: bool = False, convert: bool = True) -> Splits:
+def load_splits(
+    config: Config, *, progress: bool = False, convert: bool = True, validation: bool = False
+) -> Splits:
     """The train and test data of ``config.data`` (``data.limit`` applied).
+
+    With ``validation`` (as a run uses its data), the validation split of ``data.val_fraction``
+    (:func:`~spikejax.train._validation.validation_split` with ``config.seed``) is taken out of
+    the dataset's whole training split first; then ``data.limit`` applies to each split. Without
+    it, ``train`` is the dataset's whole training split and ``val`` is ``None``.
 
     Opening a dataset checks that its files are there; converting event samples to frames (with
     ``data.in_memory``) happens afterwards, here when ``convert``, else by :func:`in_memory`.
@@ -209,7 +227,8 @@ def load_splits(config: Config, *, progress: bool = False, convert: bool = True)
     Raises:
         FileNotFoundError: a local dataset or the npz file is not on disk (the message says
             where it was expected and where to get it).
-        ValueError: a split is empty.
+        ValueError: a split is empty (the validation split: ``data.val_fraction`` takes no
+            sample of any class).
     """
     data = config.data
     name = data.name
@@ -274,6 +293,10 @@ def load_splits(config: Config, *, progress: bool = False, convert: bool = True)
             everything = CIFAR10DVS(root, transform=_frames(config, CIFAR10DVS.sensor_size))
             train_idx, test_idx = per_class_split(everything.labels, CIFAR10_DVS_TRAIN_FRACTION)
             train, test = _Split(everything, train_idx), _Split(everything, test_idx)
+    val, n_train = None, _size(train)
+    if validation and data.val_fraction > 0:
+        train_idx, val_idx = validation_split(labels_of(train), data.val_fraction, config.seed)
+        train, val = _take(train, train_idx), _take(train, val_idx)
     train, test = _limit(train, data.limit), _limit(test, data.limit)
     for split, part in (("train", train), ("test", test)):
         if _size(part) == 0:
@@ -281,7 +304,16 @@ def load_splits(config: Config, *, progress: bool = False, convert: bool = True)
                 f"`load_splits`: the {split} split of {name!r} must hold at least one sample; "
                 f"it is empty (data.limit={data.limit})."
             )
-    splits = Splits(train=train, test=test, kind=kind, num_classes=num_classes)
+    if val is not None:
+        val = _limit(val, data.limit)
+        if _size(val) == 0:
+            raise ValueError(
+                f"`load_splits`: the validation split of {name!r} must hold at least one sample; "
+                f"data.val_fraction={data.val_fraction} of the {n_train} training samples gives "
+                "none (per class floor(val_fraction · n_c + 1/2), at most n_c - 1). Raise "
+                "data.val_fraction, or set it to 0 to train without a validation split."
+            )
+    splits = Splits(train=train, test=test, kind=kind, num_classes=num_classes, val=val)
     return in_memory(config, splits, progress=progress) if convert else splits
 
 
@@ -291,13 +323,19 @@ def in_memory(config: Config, splits: Splits, *, progress: bool = False) -> Spli
         return splits
     name = config.data.name
     train = _materialize(splits.train, f"{name} train frames", progress)
+    val = None
+    if splits.val is not None:
+        val = _materialize(splits.val, f"{name} validation frames", progress)
     test = _materialize(splits.test, f"{name} test frames", progress)
-    return dataclasses.replace(splits, train=train, test=test)
+    return dataclasses.replace(splits, train=train, val=val, test=test)
 
 
 def check_labels(splits: Splits, num_outputs: int) -> None:
     """Every label must index one of the model's ``num_outputs`` classes."""
-    for split, part in (("train", splits.train), ("test", splits.test)):
+    parts = (("train", splits.train), ("validation", splits.val), ("test", splits.test))
+    for split, part in parts:
+        if part is None:
+            continue
         labels = labels_of(part)
         bad = np.flatnonzero((labels < 0) | (labels >= num_outputs))
         if bad.size:

@@ -3,19 +3,21 @@
 A run directory holds::
 
     config.json      the resolved configuration (spikejax.config.to_dict)
-    metrics.jsonl    training (mean over each logging window) and evaluation metrics per step
+    metrics.jsonl    training metrics (split "train", mean over each logging window) and
+                     evaluations (split "eval": val_accuracy, val_loss, val_rate/<layer> at every
+                     evaluation; test_accuracy, test_loss, test_rate/<layer> of the final model)
     tensorboard/     the same metrics as TensorBoard scalars
-    checkpoints/     the latest checkpoint and the best one by test accuracy
+    checkpoints/     the latest checkpoint and the best one by validation accuracy
     plots/           training curves, a spike raster and readout membrane of one test sample,
                      firing rate per layer
-    summary.json     final and best metrics, timing, configuration hash, versions
+    summary.json     final and best metrics (test accuracy of the final model and of the best
+                     checkpoint), timing, configuration hash, versions
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
-import json
 import math
 import time
 from pathlib import Path
@@ -27,16 +29,16 @@ import jax.random as jr
 import numpy as np
 from flax import nnx
 
-from spikejax._errors import check_choice, check_finite
-from spikejax.config import Config, ModelConfig, from_dict, to_dict
+from spikejax._errors import check_finite
+from spikejax.config import Config, ModelConfig, to_dict
 from spikejax.data import Loader
 from spikejax.train import _report as report
 from spikejax.train._data import Splits, check_labels, in_memory, load_splits, make_prepare
-from spikejax.train._report import BEST_METRIC
 from spikejax.train._rundir import (
     CHECKPOINTS,
     CONFIG_FILE,
     abstract,
+    checkpointer_of,
     prepare_run_dir,
     restore_into,
     saveable,
@@ -88,7 +90,7 @@ def _sample_shape(data: Any) -> tuple[int, ...]:
 
 def _build(config: Config, *, progress: bool) -> _Run:
     # Cheap checks first: the data files are there, the model builds; then the slow conversion.
-    splits = load_splits(config, progress=progress, convert=False)
+    splits = load_splits(config, progress=progress, convert=False, validation=True)
     model = build_model(config.model, rngs=nnx.Rngs(config.seed))
     splits = in_memory(config, splits, progress=progress)
     prepare = make_prepare(config, splits)
@@ -125,17 +127,23 @@ def _train_loader(run: _Run) -> Loader:
     )
 
 
-def _evaluate(run: _Run, model_state: nnx.State) -> dict[str, float]:
-    """Accuracy, loss and firing rates of ``model_state`` on the whole test split."""
-    loader = Loader(
-        run.splits.test,
+def eval_loader(run: _Run, split: str) -> Loader:
+    """The evaluation batches of ``split`` (``"train"``, ``"val"`` or ``"test"``): in order,
+    ``train.eval_batch_size`` samples each, the last one padded and masked."""
+    return Loader(
+        getattr(run.splits, split),
         run.config.train.eval_batch_size,
         shuffle=False,
         last_batch="pad",
         prefetch=run.config.data.prefetch,
     )
+
+
+def _evaluate(run: _Run, model_state: nnx.State, split: str = "test") -> dict[str, float]:
+    """Accuracy, loss and firing rates (``rate/<layer>``) of ``model_state`` on a whole split;
+    evaluation batch ``index`` is encoded with ``fold_in(eval_key, index)``."""
     totals: dict[str, Any] = {}
-    for index, batch in enumerate(loader):
+    for index, batch in enumerate(eval_loader(run, split)):
         sums, _ = run.steps.eval_step(
             model_state, batch.x, batch.y.astype(np.int32), batch.mask, jnp.int32(index)
         )
@@ -148,13 +156,19 @@ def _evaluate(run: _Run, model_state: nnx.State) -> dict[str, float]:
 
 
 def _restore(
-    run: _Run, checkpointer: Checkpointer, which: str, fn: str
+    checkpointer: Checkpointer, which: str, fn: str, like: dict[str, nnx.State]
 ) -> tuple[int, dict[str, nnx.State], dict]:
-    state = run.steps.initial_state
+    """The ``which`` checkpoint as a new train state shaped like the live state ``like``."""
+    state = jax.tree.map(lambda a: a, like)  # new State objects; ``like`` is left as it is
     step, tree, extra = checkpointer.restore(which, target=abstract(saveable(state)))
     state = restore_into(state, tree)
     check_finite(fn, f"checkpoint['{which}'].model", nnx.to_pure_dict(state["model"]))
     return step, state, extra
+
+
+def _prefixed(results: dict[str, dict[str, float]]) -> dict[str, float]:
+    """``{"val": {"accuracy": a}}`` -> ``{"val_accuracy": a}``."""
+    return {f"{split}_{k}": v for split, metrics in results.items() for k, v in metrics.items()}
 
 
 # ------------------------------------------------------------------------------------- fit
@@ -204,10 +218,14 @@ def fit(
 
     Every step is one optimizer update on a full batch (the last, incomplete batch of an epoch is
     dropped; every epoch reshuffles with the seed). Training metrics are averaged over
-    ``train.log_every`` steps; the test split is evaluated every ``train.eval_every`` steps (or at
-    the end of each epoch) and at the end. The latest checkpoint (model, optimizer, step, loader
-    position, RNG key) is saved at every evaluation, every ``train.checkpoint_every`` steps and at
-    the end; the checkpoint with the best test accuracy is kept as well.
+    ``train.log_every`` steps. The validation split (``data.val_fraction`` of the training split)
+    is evaluated every ``train.eval_every`` steps (or at the end of each epoch) and at the end; the
+    test split is evaluated for the final model and for the best checkpoint only. The latest
+    checkpoint (model, optimizer, step, loader position, RNG key) is saved at every evaluation,
+    every ``train.checkpoint_every`` steps and at the end; the checkpoint with the best
+    validation accuracy is kept as well ("best"). Without a validation split
+    (``data.val_fraction=0``) the periodic evaluations measure the test split instead, for
+    monitoring only, and no best checkpoint is kept (the summary's ``best`` is ``None``).
 
     Args:
         config: the experiment.
@@ -240,11 +258,13 @@ def fit(
         if not resume:  # leave the directory reusable: nothing of this run was written yet
             (run_dir / CONFIG_FILE).unlink(missing_ok=True)
         raise
-    checkpointer = Checkpointer(run_dir / CHECKPOINTS, best_metric=BEST_METRIC, best_mode="max")
+    checkpointer = checkpointer_of(run_dir, config)
+    has_val = run.splits.val is not None
+    monitor = "val" if has_val else "test"  # the split of the periodic evaluations
     loader = _train_loader(run)
     state, step, resumed_from = run.steps.initial_state, 0, None
     if resume and checkpointer.exists("latest"):
-        step, state, extra = _restore(run, checkpointer, "latest", "fit")
+        step, state, extra = _restore(checkpointer, "latest", "fit", like=state)
         loader.load_state_dict(extra["loader"])
         resumed_from = step
     if resume:
@@ -254,7 +274,7 @@ def fit(
     logger = MetricsLogger(run_dir)
     bar = ProgressBar(total, initial=step, desc=config.name, disable=not progress)
     window = _Window(step)
-    last_eval: dict[str, float] | None = None
+    last_eval: dict[str, dict[str, float]] | None = None
     saved_at, evaluated_at, train_mean = step if resumed_from is not None else -1, -1, {}
     train_started, first_step = time.perf_counter(), step
 
@@ -262,6 +282,15 @@ def fit(
         check_finite("fit", f"state at step {at}", nnx.to_pure_dict(state["model"]))
         extra = {"loader": loader.state_dict(), "config_hash": config_hash(to_dict(config))}
         checkpointer.save(at, saveable(state), metrics=metrics, extra=extra)
+
+    def evaluation(final: bool) -> dict[str, dict[str, float]]:
+        results = {monitor: _evaluate(run, state["model"], monitor)}
+        if final and has_val:
+            results["test"] = _evaluate(run, state["model"], "test")
+        return results
+
+    def selection(results: dict[str, dict[str, float]]) -> dict[str, float]:
+        return {f"{monitor}_{k}": results[monitor][k] for k in ("accuracy", "loss")}
 
     try:
         while step < total:
@@ -281,24 +310,33 @@ def fit(
                     train_mean = window.flush(checkpointer, run_dir)
                     logger.log(step, train_mean, split="train")
                 if do_eval:
-                    last_eval = _evaluate(run, state["model"])
+                    last_eval = evaluation(final)
                     evaluated_at = step
-                    logger.log(step, last_eval, split="eval")
+                    logger.log(step, _prefixed(last_eval), split="eval")
                 if do_save:
-                    save(step, {BEST_METRIC: last_eval[BEST_METRIC]} if do_eval else None)
+                    save(step, selection(last_eval) if do_eval else None)
                     saved_at = step
                 bar.update(loss=metrics["loss"])
                 if final:
                     break
         train_time = time.perf_counter() - train_started
         if last_eval is None or evaluated_at != step:  # resumed at the very end
-            last_eval = _evaluate(run, state["model"])
+            last_eval = evaluation(final=True)
         if saved_at != step:
-            save(step, {BEST_METRIC: last_eval[BEST_METRIC]})
+            save(step, selection(last_eval))
     finally:
         bar.close()
         logger.close()
-    summary = report.summary(run, run_dir, checkpointer, last_eval, train_mean, step)
+    best = None
+    if has_val and checkpointer.exists("best"):
+        best_step = checkpointer.best_step()
+        if best_step == step:  # the final model (saved bit for bit at this step)
+            best_test = last_eval["test"]
+        else:
+            _, best_state, _ = _restore(checkpointer, "best", "fit", like=state)
+            best_test = _evaluate(run, best_state["model"], "test")
+        best = {"step": best_step, "val": checkpointer.metrics("best"), "test": best_test}
+    summary = report.summary(run, run_dir, last_eval, best, train_mean, step)
     summary.update(
         resumed_from=resumed_from,
         wall_time_s=time.perf_counter() - started,
@@ -307,7 +345,7 @@ def fit(
         traces=dict(run.steps.traces),
     )
     if plots:
-        report.plots(run, run_dir, state["model"], last_eval)
+        report.plots(run, run_dir, state["model"], last_eval["test"])
     write_summary(run_dir, summary)
     return summary
 
@@ -315,37 +353,22 @@ def fit(
 # ---------------------------------------------------------------------------------- evaluate
 
 
-def evaluate(run_dir: str | Path, *, which: str = "best", progress: bool = False) -> dict:
-    """Evaluate a run's checkpoint on the test split.
+def evaluate(
+    run_dir: str | Path, *, which: str = "best", split: str = "test", progress: bool = False
+) -> dict:
+    """Evaluate a run's checkpoint on one of its splits (:meth:`RestoredRun.evaluate` of
+    :func:`~spikejax.train.load_run`).
 
     Args:
         run_dir: a run directory written by :func:`fit`.
-        which: ``"best"`` (highest test accuracy seen during training) or ``"latest"`` (the
+        which: ``"best"`` (highest validation accuracy seen during training) or ``"latest"`` (the
             final model of a finished run).
+        split: ``"test"``, ``"val"`` or ``"train"``.
         progress: show progress while preparing data.
 
     Returns:
-        ``{"step", "which", "accuracy", "loss", "samples", "firing_rates"}``.
+        ``{"split", "step", "which", "accuracy", "loss", "samples", "firing_rates"}``.
     """
-    fn = "evaluate"
-    check_choice(fn, "which", which, ("best", "latest"))
-    run_dir = Path(run_dir).expanduser()
-    saved = run_dir / CONFIG_FILE
-    if not saved.is_file():
-        raise FileNotFoundError(
-            f"`{fn}`: `run_dir` must be a run directory written by `fit`; {saved} not found."
-        )
-    config = from_dict(json.loads(saved.read_text(encoding="utf-8")))
-    run = _build(config, progress=progress)
-    checkpointer = Checkpointer(run_dir / CHECKPOINTS, best_metric=BEST_METRIC, best_mode="max")
-    step, state, _ = _restore(run, checkpointer, which, fn)
-    metrics = _evaluate(run, state["model"])
-    test = run.splits.test
-    return {
-        "step": step,
-        "which": which,
-        "accuracy": metrics["accuracy"],
-        "loss": metrics["loss"],
-        "samples": len(test[1]) if isinstance(test, tuple) else len(test),
-        "firing_rates": {k[5:]: v for k, v in metrics.items() if k.startswith("rate/")},
-    }
+    from spikejax.train._restore import load_run
+
+    return load_run(run_dir, which=which, progress=progress).evaluate(split)

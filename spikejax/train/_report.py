@@ -11,30 +11,64 @@ import numpy as np
 from flax import nnx
 
 from spikejax.config import to_dict
-from spikejax.train._rundir import PLOTS
-from spikejax.train.checkpoint import Checkpointer
+from spikejax.train._data import labels_of
+from spikejax.train._rundir import PLOTS, SELECT_METRIC
 from spikejax.train.logging import config_hash, environment_info, read_metrics
 
-__all__ = ["plots", "summary"]
+__all__ = ["curve_records", "plots", "summary"]
 
-BEST_METRIC = "accuracy"
+
+def _size(data: Any) -> int:
+    return 0 if data is None else int(labels_of(data).size)
+
+
+def _rates(metrics: dict[str, float]) -> dict[str, float]:
+    return {k[len("rate/") :]: v for k, v in metrics.items() if k.startswith("rate/")}
 
 
 def summary(
     run: Any,
     run_dir: Path,
-    checkpointer: Checkpointer,
-    final_eval: dict[str, float],
+    final: dict[str, dict[str, float]],
+    best: dict[str, Any] | None,
     train_mean: dict[str, float],
     step: int,
 ) -> dict[str, Any]:
-    """The summary of a finished run (without timing, which the loop adds)."""
+    """The summary of a finished run (without timing, which the loop adds).
+
+    Args:
+        run: the built run (config, splits, sizes).
+        run_dir: the run directory.
+        final: evaluations of the final model by split: ``"test"``, and ``"val"`` when the run
+            has a validation split.
+        best: ``None`` without a best checkpoint, else ``{"step", "val": metrics saved with the
+            checkpoint, "test": its evaluation on the test split}``.
+        train_mean: mean training metrics of the last logging window.
+        step: the final step.
+
+    The keys ``test_accuracy_final``, ``test_accuracy_best``, ``val_accuracy_final`` and
+    ``val_accuracy_best`` (``None`` where there is no such number) repeat the headline numbers of
+    ``final`` and ``best``; ``best["accuracy"]`` is the best checkpoint's *test* accuracy (it was
+    selected by ``best["val_accuracy"]``).
+    """
     config = run.config
-    best_step = checkpointer.best_step()
-    best = None
-    if best_step is not None:
-        best = {"step": best_step, "accuracy": checkpointer.metrics("best")[BEST_METRIC]}
-    rates = {k[len("rate/") :]: v for k, v in final_eval.items() if k.startswith("rate/")}
+    test, val = final["test"], final.get("val")
+    best_block = None
+    if best is not None:
+        best_block = {
+            "step": best["step"],
+            "selected_by": SELECT_METRIC,
+            "val_accuracy": best["val"][SELECT_METRIC],
+            "val_loss": best["val"].get("val_loss"),
+            "test_accuracy": best["test"]["accuracy"],
+            "test_loss": best["test"]["loss"],
+            "accuracy": best["test"]["accuracy"],
+        }
+    samples = {
+        "train": _size(run.splits.train),
+        "val": _size(run.splits.val),
+        "test": _size(run.splits.test),
+    }
     return {
         "name": config.name,
         "run_dir": str(run_dir),
@@ -44,31 +78,57 @@ def summary(
         "num_params": run.num_params,
         "steps": step,
         "epochs": step / run.steps_per_epoch,
+        "samples": samples,
+        "test_accuracy_final": test["accuracy"],
+        "test_accuracy_best": None if best_block is None else best_block["test_accuracy"],
+        "val_accuracy_final": None if val is None else val["accuracy"],
+        "val_accuracy_best": None if best_block is None else best_block["val_accuracy"],
         "final": {
             "step": step,
-            "test_accuracy": final_eval["accuracy"],
-            "test_loss": final_eval["loss"],
-            "test_samples": len(run.splits.test[1])
-            if isinstance(run.splits.test, tuple)
-            else len(run.splits.test),
+            "test_accuracy": test["accuracy"],
+            "test_loss": test["loss"],
+            "test_samples": samples["test"],
+            "val_accuracy": None if val is None else val["accuracy"],
+            "val_loss": None if val is None else val["loss"],
+            "val_samples": samples["val"],
             "train_loss": train_mean.get("loss"),
             "train_accuracy": train_mean.get("accuracy"),
-            "firing_rates": rates,
+            "firing_rates": _rates(test),
         },
-        "best": best,
+        "best": best_block,
         "environment": environment_info(),
     }
 
 
+def curve_records(records: list[dict]) -> list[dict]:
+    """Metric records with one split per curve: ``eval`` records (``val_accuracy``,
+    ``test_loss``, ...) become ``val`` and ``test`` records with ``accuracy`` and ``loss``."""
+    out = []
+    for record in records:
+        if record["split"] != "eval":
+            out.append(record)
+            continue
+        for split in ("val", "test"):
+            values = {
+                k[len(split) + 1 :]: v
+                for k, v in record.items()
+                if k in (f"{split}_accuracy", f"{split}_loss")
+            }
+            if values:
+                out.append({"step": record["step"], "split": split, **values})
+    return out
+
+
 def plots(run: Any, run_dir: Path, model_state: nnx.State, final_eval: dict) -> None:
-    """Training curves, firing rates, a raster and the readout membrane of test sample 0."""
+    """Training curves, firing rates (``final_eval``: the final model on the test split), a
+    raster and the readout membrane of test sample 0."""
     from spikejax import viz
     from spikejax.models import record
 
     folder = run_dir / PLOTS
     folder.mkdir(exist_ok=True)
-    viz.plot_training_curves(read_metrics(run_dir), folder / "curves.png")
-    rates = {k[len("rate/") :]: v for k, v in final_eval.items() if k.startswith("rate/")}
+    viz.plot_training_curves(curve_records(read_metrics(run_dir)), folder / "curves.png")
+    rates = _rates(final_eval)
     if rates:
         viz.plot_firing_rates(rates, folder / "firing_rates.png")
     x = (

@@ -8,20 +8,28 @@ from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from flax import nnx
 
 from spikejax._io import atomic_write_json, atomic_write_text
-from spikejax.config import Config, to_dict
+from spikejax.config import Config, from_dict, to_dict
+from spikejax.train.checkpoint import Checkpointer, CheckpointError
 from spikejax.train.logging import read_metrics
 
 __all__ = [
     "CHECKPOINTS",
     "CONFIG_FILE",
     "PLOTS",
+    "SELECT_METRIC",
     "abstract",
+    "checkpointer_of",
     "prepare_run_dir",
+    "read_config",
+    "require_checkpoint",
     "restore_into",
+    "restore_model",
     "saveable",
     "truncate_metrics",
 ]
@@ -29,6 +37,8 @@ __all__ = [
 CONFIG_FILE = "config.json"
 CHECKPOINTS = "checkpoints"
 PLOTS = "plots"
+# The checkpoint metric that selects the "best" checkpoint (higher is better).
+SELECT_METRIC = "val_accuracy"
 
 
 def _is_key(x: Any) -> bool:
@@ -135,3 +145,128 @@ def _strict_records(records: list[dict]) -> list[dict]:
         return v
 
     return [{k: strict(v) for k, v in r.items()} for r in records]
+
+
+# --------------------------------------------------------------------------- reading a run
+
+
+def read_config(run_dir: Path, fn: str) -> Config:
+    """The configuration of the run in ``run_dir`` (its ``config.json``).
+
+    A ``config.json`` without ``data.val_fraction`` was written before validation splits
+    existed: that run trained on the whole training split, so it is read with
+    ``val_fraction=0``.
+
+    Raises:
+        FileNotFoundError: ``run_dir`` holds no ``config.json``.
+        ValueError: the file is not JSON or does not rebuild a :class:`~spikejax.config.Config`.
+    """
+    saved = run_dir / CONFIG_FILE
+    if not saved.is_file():
+        raise FileNotFoundError(
+            f"`{fn}`: `run_dir` must be a run directory written by `fit`; {saved} not found."
+        )
+    try:
+        data = json.loads(saved.read_text(encoding="utf-8"))
+        part = data.get("data", {}) if isinstance(data, dict) else None
+        if isinstance(part, dict) and "val_fraction" not in part:
+            data = {**data, "data": {**part, "val_fraction": 0.0}}
+        return from_dict(data)
+    except (OSError, ValueError, TypeError) as error:
+        raise ValueError(
+            f"`{fn}`: {saved} must hold a configuration that spikejax.config.from_dict rebuilds; "
+            f"{type(error).__name__}: {error}"
+        ) from error
+
+
+def checkpointer_of(run_dir: Path, config: Config) -> Checkpointer:
+    """The checkpoints of a run; "best" is by ``SELECT_METRIC`` when the run has a validation
+    split, and does not exist otherwise."""
+    metric = SELECT_METRIC if config.data.val_fraction > 0 else None
+    return Checkpointer(run_dir / CHECKPOINTS, best_metric=metric, best_mode="max")
+
+
+def require_checkpoint(
+    fn: str, checkpointer: Checkpointer, which: str, config: Config, run_dir: Path
+) -> None:
+    """Raise a named error unless the run has a ``which`` checkpoint.
+
+    Raises:
+        ValueError: ``which="best"`` for a run without a validation split.
+        CheckpointError: no committed ``which`` checkpoint.
+    """
+    if which == "best" and config.data.val_fraction == 0:
+        raise ValueError(
+            f"`{fn}`: `which` must be 'latest' for the run in {run_dir}: it has no validation "
+            "split (data.val_fraction=0), so no checkpoint was selected as the best; got 'best'."
+        )
+    if not checkpointer.exists(which):
+        latest = checkpointer.exists("latest")
+        why = (
+            f"no checkpoint carries the metric {SELECT_METRIC!r}"
+            if latest
+            else "the run saved no checkpoint"
+        )
+        raise CheckpointError(
+            f"`{fn}`: `which` must name a checkpoint of the run in {run_dir}; there is no "
+            f"{which!r} checkpoint in {checkpointer.directory} ({why}); got {which!r}."
+        )
+
+
+def _child(saved: dict, key: Any) -> Any:
+    if key in saved:
+        return saved[key]
+    if str(key) in saved:
+        return saved[str(key)]
+    raise KeyError(key)
+
+
+def restore_model(fn: str, state: nnx.State, saved: Any, where: str) -> None:
+    """Put the model leaves of a checkpoint (``tree["model"]`` as restored without a target)
+    into ``state``, in place.
+
+    Every leaf of ``state`` must be present in ``saved`` (list indices may be saved as strings)
+    with its exact shape and dtype (random keys as their key data), and ``saved`` must hold
+    nothing else; the values are taken bit for bit.
+
+    Raises:
+        ValueError: a leaf is missing, has another shape or dtype, or is not in the model;
+            the message names it and ``where`` (the checkpoint).
+    """
+
+    def fill(template: Any, value: Any, path: tuple) -> Any:
+        name = ".".join(str(p) for p in path) or "<root>"
+        if isinstance(template, dict):
+            if not isinstance(value, dict):
+                raise ValueError(
+                    f"`{fn}`: the checkpoint {where} must hold the model group `{name}`; got a "
+                    f"{type(value).__name__}."
+                )
+            unknown = sorted(set(map(str, value)) - set(map(str, template)))
+            if unknown:
+                raise ValueError(
+                    f"`{fn}`: the checkpoint {where} must hold only leaves of the configured "
+                    f"model; `{name}` has {unknown[:5]} besides."
+                )
+            out = {}
+            for key, sub in template.items():
+                try:
+                    child = _child(value, key)
+                except KeyError:
+                    raise ValueError(
+                        f"`{fn}`: the checkpoint {where} must hold the model leaf "
+                        f"`{'.'.join(str(p) for p in (*path, key))}`; it is missing."
+                    ) from None
+                out[key] = fill(sub, child, (*path, key))
+            return out
+        expected = jax.eval_shape(jr.key_data, template) if _is_key(template) else template
+        got = np.asarray(value) if not isinstance(value, jax.Array) else value
+        if got.shape != expected.shape or got.dtype != expected.dtype:
+            raise ValueError(
+                f"`{fn}`: the checkpoint {where} must hold `{name}` as {expected.dtype}"
+                f"{list(expected.shape)} (the configured model); got {got.dtype}{list(got.shape)}."
+            )
+        got = jnp.asarray(got)
+        return jr.wrap_key_data(got, impl=jr.key_impl(template)) if _is_key(template) else got
+
+    nnx.replace_by_pure_dict(state, fill(nnx.to_pure_dict(state), saved, ()))
