@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     energy.add_argument("--which", choices=("best", "latest"), default="best")
     energy.add_argument("--out", help="folder for energy.json and energy_<profile>.png")
     zoo = sub.add_parser("zoo", help="list the model zoo with parameter counts")
-    zoo.add_argument("--macs", action="store_true", help="also MACs per time step (slower)")
+    zoo.add_argument("--macs", action="store_true", help="also dense MACs per time step")
     for name, what in _LATER.items():
         later = sub.add_parser(name, help=f"{what} (not available yet)")
         later.add_argument("args", nargs=argparse.REMAINDER)

@@ -1,11 +1,15 @@
 """Zoo parameter counts, checked abstractly (no weights allocated), and the pinned structure.
 
+``count_params(name)`` follows from the configuration; each count is also checked against the
+model built abstractly (``structure``).
+
 The expected counts are the published ones (spec §5) and, for every registry entry, a closed form
 written here from the counting rules (conv ``C_in·C_out·k²/groups``, BN ``2C``, Linear
 ``in·out + out``, PLIF ``1`` per spiking layer), never from walking a model.
 """
 
 import json
+import math
 import re
 
 import jax
@@ -205,6 +209,23 @@ def test_count_params_allocates_nothing():
     state = nnx.state(nnx.eval_shape(lambda: models.create("sew_resnet18", rngs=nnx.Rngs(0))))
     leaf = state["conv1"]["conv"]["kernel"]
     assert not isinstance(leaf.get_value(), jnp.ndarray)
+
+
+def params_in(structure):
+    """Trainable numbers of a built model, from its ``path → "Type:dtype[shape]"`` structure."""
+    total = 0
+    for description in structure.values():
+        kind, shape = description.split(":")[0], description.split("[")[1].rstrip("]")
+        if kind == "Param":
+            total += math.prod(int(n) for n in shape.split(",") if n)
+    return total
+
+
+def test_count_of_every_name_equals_its_built_model():
+    # count_params(name) is shape arithmetic on the configuration; structure(name) builds the
+    # model abstractly (cached: the golden-file test below reuses the builds).
+    for name in models.available():
+        assert models.count_params(name) == params_in(models.structure(name)), name
 
 
 def test_structure_matches_golden_file():

@@ -20,7 +20,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,6 +28,8 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+
+from spikejax._io import create_temp
 
 __all__ = [
     "FORMAT",
@@ -85,9 +86,8 @@ def _frozen(value: Any) -> Any:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = create_temp(path)  # the usual file mode, not mkstemp's 0600
     try:
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide shipped weights from other users
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)

@@ -4,28 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import inspect
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from spikejax.models._costs import Costs, costs
+from spikejax.models._entries import REGISTRY, Entry, arguments
 from spikejax.models._pretrained import describe, load_weights
-from spikejax.models._sew_dvs import SEWDVSNet
-from spikejax.models._sew_resnet import SEWResNet
-from spikejax.models._small import LIFMLP, ConvSNN
-from spikejax.models._spikformer import Spikformer
 
 __all__ = [
     "ModelInfo",
     "abstract_input",
     "abstract_rngs",
     "available",
+    "config_costs",
     "count_params",
     "create",
     "info",
@@ -67,154 +64,6 @@ class ModelInfo:
     overrides: tuple[str, ...]
 
 
-@dataclasses.dataclass(frozen=True)
-class _Entry:
-    build: Callable[..., nnx.Module]
-    defaults: Mapping[str, Any]
-    family: str
-    in_channels: int
-
-
-_COMMON = dict(dtype=jnp.float32, remat=False)
-
-_SEW_DEFAULTS = dict(
-    num_classes=1000,
-    connect="add",
-    neuron="if",
-    zero_init_residual=False,
-    stem="once",
-    T=4,
-    image_size=224,
-    width=64,
-    groups=1,
-    width_per_group=64,
-    **_COMMON,
-)
-_DVS_DEFAULTS = dict(
-    connect="add", neuron="plif", zero_init_residual=False, up_kernel_size=1, T=16, **_COMMON
-)
-_SPIKFORMER_DATASETS = {
-    # dataset: (classes, image size, channels, pools, qkv bias, scale, order, T, static input)
-    "cifar10": (10, 32, 3, (False, False, True, True), True, 0.125, "qk_v", 4, True),
-    "cifar100": (100, 32, 3, (False, False, True, True), True, 0.125, "qk_v", 4, True),
-    "imagenet": (1000, 224, 3, (True,) * 4, False, 0.125, "q_kv", 4, True),
-    "cifar10dvs": (10, 128, 2, (True,) * 4, False, 0.25, "q_kv", 16, False),
-    "dvs128": (11, 128, 2, (True,) * 4, False, 0.25, "q_kv", 16, False),
-}
-# Heads: published for CIFAR 384 (12), ImageNet 512 (8) and the DVS models; the others are assumed.
-_SPIKFORMER_HEADS = {"cifar": {256: 8, 384: 12}, "imagenet": {384: 12, 512: 8, 768: 12}}
-
-
-def _sew_resnet(block: str, layers: tuple[int, ...], **fixed: Any) -> _Entry:
-    build = functools.partial(SEWResNet, block, layers, in_channels=3)
-    return _Entry(build, {**_SEW_DEFAULTS, **fixed}, "sew_resnet", 3)
-
-
-def _sew_dvs(
-    factors: tuple[int, ...], blocks: tuple[int, ...], classes: int, kernel: int
-) -> _Entry:
-    """A SEW DVS net: stage ``i`` has ``width · factors[i]`` channels and ``blocks[i]`` blocks."""
-
-    def build(*, width: int, blocks: Any, rngs: nnx.Rngs, **config: Any) -> SEWDVSNet:
-        if (
-            not isinstance(blocks, tuple)
-            or len(blocks) != len(factors)
-            or not all(isinstance(n, int) and not isinstance(n, bool) for n in blocks)
-        ):
-            raise ValueError(
-                f"`create`: `blocks` must be a tuple of {len(factors)} int(s), the SEW blocks of "
-                f"each stage; got {blocks!r}."
-            )
-        stages = tuple((width * factor, n) for factor, n in zip(factors, blocks, strict=True))
-        return SEWDVSNet(stages, rngs=rngs, in_channels=2, **config)
-
-    defaults = {
-        **_DVS_DEFAULTS,
-        "num_classes": classes,
-        "width": 64 if len(factors) > 1 else 32,
-        "blocks": blocks,
-        "image_size": 128,
-        "up_kernel_size": kernel,
-    }
-    return _Entry(build, defaults, "sew_dvs", 2)
-
-
-def _spikformer(depth: int, dim: int, dataset: str) -> _Entry:
-    classes, size, channels, pools, bias, scale, order, T, static = _SPIKFORMER_DATASETS[dataset]
-    if dataset == "cifar10dvs":
-        heads = 16
-    elif dataset == "dvs128":
-        heads = 8
-    else:
-        heads = _SPIKFORMER_HEADS["imagenet" if dataset == "imagenet" else "cifar"][dim]
-    build = functools.partial(Spikformer, depth, in_channels=channels, static_input=static)
-    defaults = dict(
-        embed_dim=dim,
-        pools=pools,
-        num_heads=heads,
-        num_classes=classes,
-        image_size=size,
-        qkv_bias=bias,
-        attn_scale=scale,
-        learnable_scale=False,
-        ssa_order=order,
-        qk_pool=None,
-        neuron="lif",
-        T=T,
-        **_COMMON,
-    )
-    return _Entry(build, defaults, "spikformer", channels)
-
-
-def _small(cls: type[nnx.Module], in_channels: int, **fixed: Any) -> _Entry:
-    """An experiment network: its defaults are its constructor's defaults, plus ``fixed``."""
-    parameters = inspect.signature(cls.__init__).parameters.values()
-    defaults = {p.name: p.default for p in parameters if p.name not in ("self", "rngs")}
-    return _Entry(cls, {**defaults, **fixed}, "small", in_channels)
-
-
-def _entries() -> dict[str, _Entry]:
-    entries: dict[str, _Entry] = {
-        "lif_mlp": _small(LIFMLP, 1, in_features=64),  # defaults: the digits main job
-        "conv_snn": _small(ConvSNN, 2),
-    }
-    resnets = {
-        18: ("basic", (2, 2, 2, 2)),
-        34: ("basic", (3, 4, 6, 3)),
-        50: ("bottleneck", (3, 4, 6, 3)),
-        101: ("bottleneck", (3, 4, 23, 3)),
-        152: ("bottleneck", (3, 8, 36, 3)),
-    }
-    for depth, (block, layers) in resnets.items():
-        entries[f"sew_resnet{depth}"] = _sew_resnet(block, layers)
-    for depth, (block, layers) in resnets.items():
-        entries[f"sew_resnet{depth}_plif"] = _sew_resnet(block, layers, neuron="plif")
-    entries["sew_resnext50_32x4d"] = _sew_resnet(
-        "bottleneck", resnets[50][1], groups=32, width_per_group=4
-    )
-    entries["sew_resnext101_32x8d"] = _sew_resnet(
-        "bottleneck", resnets[101][1], groups=32, width_per_group=8
-    )
-    entries["sew_wide_resnet50_2"] = _sew_resnet("bottleneck", resnets[50][1], width_per_group=128)
-    entries["sew_wide_resnet101_2"] = _sew_resnet(
-        "bottleneck", resnets[101][1], width_per_group=128
-    )
-    for suffix, kernel in (("", 1), ("_k3", 3)):
-        entries[f"sew_7bnet_dvs128{suffix}"] = _sew_dvs((1,), (7,), 11, kernel)
-        entries[f"sew_wide7bnet_cifar10dvs{suffix}"] = _sew_dvs((1, 2), (4, 3), 10, kernel)
-    for dataset in ("cifar10", "cifar100"):
-        for depth, dim in ((4, 256), (2, 384), (4, 384)):
-            entries[f"spikformer_{depth}_{dim}_{dataset}"] = _spikformer(depth, dim, dataset)
-    for depth, dim in ((8, 384), (6, 512), (8, 512), (10, 512), (8, 768)):
-        entries[f"spikformer_{depth}_{dim}_imagenet"] = _spikformer(depth, dim, "imagenet")
-    entries["spikformer_2_256_dvs128"] = _spikformer(2, 256, "dvs128")
-    entries["spikformer_2_256_cifar10dvs"] = _spikformer(2, 256, "cifar10dvs")
-    return entries
-
-
-_REGISTRY = _entries()
-
-
 def available() -> list[str]:
     """Names of every zoo model, in registry order.
 
@@ -223,16 +72,16 @@ def available() -> list[str]:
         >>> "sew_resnet18" in models.available()
         True
     """
-    return list(_REGISTRY)
+    return list(REGISTRY)
 
 
-def _entry(fn: str, name: Any) -> _Entry:
-    if not isinstance(name, str) or name not in _REGISTRY:
+def _entry(fn: str, name: Any) -> Entry:
+    if not isinstance(name, str) or name not in REGISTRY:
         raise ValueError(f"`{fn}`: `name` must be one of {available()}; got {name!r}.")
-    return _REGISTRY[name]
+    return REGISTRY[name]
 
 
-def _config(fn: str, name: str, overrides: Mapping[str, Any]) -> tuple[_Entry, dict[str, Any]]:
+def _config(fn: str, name: str, overrides: Mapping[str, Any]) -> tuple[Entry, dict[str, Any]]:
     entry = _entry(fn, name)
     unknown = sorted(set(overrides) - set(entry.defaults))
     if unknown:
@@ -255,12 +104,12 @@ def create(
     Overrides replace the entry's defaults (``info(name).config``); which ones an entry takes is
     ``info(name).overrides``. Every entry takes ``T``, ``num_classes``, ``neuron``, ``dtype``,
     ``remat``; SEW ImageNet entries also ``connect``, ``zero_init_residual``, ``stem``,
-    ``image_size``, ``width`` (stem channels and first-stage planes), ``groups``,
-    ``width_per_group``; SEW DVS entries ``connect``, ``zero_init_residual``, ``up_kernel_size``,
-    ``width`` (channels of the first stage), ``blocks`` (SEW blocks per stage, e.g. ``(7,)``),
-    ``image_size``; Spikformer entries ``embed_dim``, ``num_heads``, ``image_size``, ``pools``
-    (which SPS blocks pool), ``qkv_bias``, ``attn_scale``, ``learnable_scale``, ``ssa_order``,
-    ``qk_pool``.
+    ``image_size``, ``width`` (stem channels and first-stage planes), ``layers`` (SEW blocks per
+    stage, e.g. ``(2, 2, 2, 2)``), ``groups``, ``width_per_group``; SEW DVS entries ``connect``,
+    ``zero_init_residual``, ``up_kernel_size``, ``width`` (channels of the first stage),
+    ``blocks`` (SEW blocks per stage, e.g. ``(7,)``), ``image_size``; Spikformer entries
+    ``depth`` (blocks), ``embed_dim``, ``num_heads``, ``image_size``, ``pools`` (which SPS blocks
+    pool), ``qkv_bias``, ``attn_scale``, ``learnable_scale``, ``ssa_order``, ``qk_pool``.
 
     With ``pretrained``, the path of a weights file written by
     :func:`~spikejax.models.save_pretrained` (``.npz`` with its ``.json`` sidecar), every
@@ -270,10 +119,12 @@ def create(
     checked; the sidecar records those used in training, see
     :func:`~spikejax.models.pretrained_info`).
 
-    Small configurations for tests (a fraction of a second per forward pass on a CPU):
-    SEW ImageNet ``width=4, image_size=16`` (ResNeXt: ``width=16, groups=4``); SEW DVS
-    ``width=2``; Spikformer ``embed_dim=16, num_heads=2, image_size=16`` (CIFAR, ImageNet) or
-    ``image_size=32`` (DVS); ``T=2`` for all.
+    Tiny configurations for tests (milliseconds per forward pass on a CPU, once compiled):
+    SEW ImageNet ``width=2, image_size=16, layers=(1, 1, 1, 1)`` (ResNeXt: ``width=16,
+    groups=4``); SEW DVS ``width=2, blocks=(2,), image_size=4`` (Wide-7B-Net: ``blocks=(2, 1),
+    image_size=8``); Spikformer ``depth=1, embed_dim=16, num_heads=2, image_size=32`` (with
+    ``attn_scale=1.0`` the attention neuron still fires on so few tokens); ``T=4`` for all (LIF
+    and PLIF neurons with ``k = 1/2`` need a few steps to fire).
 
     Raises:
         ValueError: unknown ``name`` (the message lists the names), unknown override (lists the
@@ -294,7 +145,7 @@ def create(
         (2, 8, 10)
     """
     entry, config = _config("create", name, overrides)
-    model = entry.build(rngs=rngs, **config)
+    model = entry.cls(rngs=rngs, **arguments("create", entry, config))
     if pretrained is not None:
         load_weights(model, pretrained, name=name, overrides=overrides, fn="create")
     return model
@@ -335,8 +186,7 @@ def info(name: str, **overrides: Any) -> ModelInfo:
         surrogate = "ATan(alpha=2.0)"
     else:
         first, size, surrogate = "per_step", config["image_size"], "Sigmoid(alpha=4.0)"
-        static = _SPIKFORMER_DATASETS[name.rsplit("_", 1)[1]][-1]
-        inputs = ("static", "sequence") if static else ("sequence",)
+        inputs = ("static", "sequence") if entry.fixed["static_input"] else ("sequence",)
     return ModelInfo(
         name=name,
         family=entry.family,
@@ -396,18 +246,33 @@ def _state_of(fn: str, model_or_name: Any, overrides: Mapping[str, Any]) -> nnx.
     return _abstract_state(model_or_name, key)
 
 
+def config_costs(fn: str, name: Any, overrides: Mapping[str, Any]) -> Costs:
+    """MACs per layer and step and the parameter count of a zoo entry, from its configuration.
+
+    Unknown names and overrides, and values the model's constructor rejects, raise its named
+    errors; nothing is built.
+    """
+    entry, config = _config(fn, name, overrides)
+    return costs(fn, entry, config)
+
+
 def count_params(model_or_name: nnx.Module | str, **overrides: Any) -> int:
     """Number of trainable numbers (``nnx.Param`` leaves) of a model or a zoo entry.
 
-    For a name the model is built abstractly (``nnx.eval_shape``): no weight is allocated.
     Batch-norm ``γ, β``, weights, biases and PLIF ``w`` count; running statistics and fixed neuron
-    constants (:class:`~spikejax.layers.Fixed`) do not.
+    constants (:class:`~spikejax.layers.Fixed`) do not. A built model's ``nnx.Param`` leaves are
+    counted. For a name nothing is built: the count follows from the entry's configuration by the
+    counting rules of the zoo (conv ``k²·C_in·C_out/groups``, batch norm ``2C``, linear
+    ``in·out + out``, PLIF ``1`` per spiking layer), in microseconds, and equals the count of the
+    built model.
 
     Example:
         >>> from spikejax import models
         >>> models.count_params("sew_resnet18")
         11689512
     """
+    if not isinstance(model_or_name, nnx.Module):
+        return config_costs("count_params", model_or_name, overrides).params
     state = _state_of("count_params", model_or_name, overrides)
     return sum(
         math.prod(variable.shape) for _, variable in _flat(state) if isinstance(variable, nnx.Param)

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from flax import nnx
 from jaxtyping import Array, Float
 
+from spikejax._unroll import _check_remat as check_remat
 from spikejax.layers import fold, unfold
 from spikejax.models._common import (
     ConvBNSpike,
@@ -21,10 +22,58 @@ from spikejax.models._common import (
     torch_default_bias,
     torch_default_kernel,
 )
-from spikejax.models._sew_blocks import SEWBasicBlock
+from spikejax.models._sew_blocks import SEWBasicBlock, check_connect
 from spikejax.surrogate import ATan
 
-__all__ = ["SEWDVSNet"]
+__all__ = ["SEWDVSNet", "check_config"]
+
+
+def check_config(
+    stages: Any,
+    *,
+    num_classes: int,
+    connect: str,
+    neuron: str,
+    zero_init_residual: bool,
+    up_kernel_size: int,
+    T: int,
+    image_size: int,
+    in_channels: int,
+    dtype: Any,
+    remat: bool | int,
+) -> tuple[tuple[int, int], ...]:
+    """Check the arguments of :class:`SEWDVSNet` (named errors); return ``stages`` as a tuple.
+
+    Runs before anything is built, and for the shape arithmetic of
+    :func:`spikejax.models.count_params` and :func:`spikejax.models.macs_per_step`.
+    """
+    fn = "SEWDVSNet"
+    ok = isinstance(stages, Sequence) and not isinstance(stages, str) and len(stages) > 0
+    ok = ok and all(isinstance(s, Sequence) and len(s) == 2 for s in stages)
+    if not ok:
+        raise ValueError(
+            f"`{fn}`: `stages` must hold at least one (channels, blocks) pair; got {stages!r}."
+        )
+    stages = tuple((c, n) for c, n in stages)
+    for name, value in dict(
+        num_classes=num_classes, T=T, image_size=image_size, in_channels=in_channels
+    ).items():
+        check_positive_int(fn, name, value)
+    for channels, blocks in stages:
+        check_positive_int(fn, "stages[i][0] (channels)", channels)
+        check_positive_int(fn, "stages[i][1] (blocks)", blocks)
+    if up_kernel_size not in (1, 3) or isinstance(up_kernel_size, bool):
+        raise ValueError(f"`{fn}`: `up_kernel_size` must be 1 or 3; got {up_kernel_size!r}.")
+    pools = sum(n for _, n in stages)
+    if image_size % 2**pools:
+        raise ValueError(
+            f"`{fn}`: `image_size` must be a multiple of 2**{pools} ({pools} max-pools of "
+            f"stride 2); got {image_size}."
+        )
+    check_connect(fn, connect, zero_init_residual, make_neuron(fn, neuron, surrogate=ATan(2.0)))
+    check_remat(fn, remat)
+    jnp.dtype(dtype)
+    return stages
 
 
 class SEWDVSNet(nnx.Module):
@@ -89,27 +138,21 @@ class SEWDVSNet(nnx.Module):
         dtype: Any = jnp.float32,
         remat: bool | int = False,
     ):
-        fn = "SEWDVSNet"
-        stages = tuple((int(c), int(n)) for c, n in stages)
-        if not stages:
-            raise ValueError(f"`{fn}`: `stages` must hold at least one (channels, blocks) pair.")
-        for name, value in dict(
-            num_classes=num_classes, T=T, image_size=image_size, in_channels=in_channels
-        ).items():
-            check_positive_int(fn, name, value)
-        for channels, blocks in stages:
-            check_positive_int(fn, "stages[i][0] (channels)", channels)
-            check_positive_int(fn, "stages[i][1] (blocks)", blocks)
-        if up_kernel_size not in (1, 3):
-            raise ValueError(f"`{fn}`: `up_kernel_size` must be 1 or 3; got {up_kernel_size!r}.")
+        stages = check_config(
+            stages,
+            num_classes=num_classes,
+            connect=connect,
+            neuron=neuron,
+            zero_init_residual=zero_init_residual,
+            up_kernel_size=up_kernel_size,
+            T=T,
+            image_size=image_size,
+            in_channels=in_channels,
+            dtype=dtype,
+            remat=remat,
+        )
         pools = sum(n for _, n in stages)
-        if image_size % 2**pools:
-            raise ValueError(
-                f"`{fn}`: `image_size` must be a multiple of 2**{pools} ({pools} max-pools of "
-                f"stride 2); got {image_size}."
-            )
-        make = partial(make_neuron, fn, neuron, surrogate=ATan(2.0))
-        make()
+        make = partial(make_neuron, "SEWDVSNet", neuron, surrogate=ATan(2.0))
         self.T, self.num_classes, self.dtype = T, num_classes, jnp.dtype(dtype)
         self.image_shape = (image_size, image_size, in_channels)
         self.first_layer = "per_step"

@@ -11,6 +11,7 @@ from flax import nnx
 from jaxtyping import Array, Float
 
 from spikejax._errors import check_choice
+from spikejax._unroll import _check_remat as check_remat
 from spikejax.layers import fold, unfold
 from spikejax.models._common import (
     ConvBNSpike,
@@ -24,12 +25,71 @@ from spikejax.models._common import (
     torch_default_bias,
     torch_default_kernel,
 )
-from spikejax.models._sew_blocks import SEWBasicBlock, SEWBottleneck
+from spikejax.models._sew_blocks import SEWBasicBlock, SEWBottleneck, check_connect
 from spikejax.surrogate import ATan
 
-__all__ = ["SEWResNet"]
+__all__ = ["SEWResNet", "check_config"]
 
 _BLOCKS = {"basic": SEWBasicBlock, "bottleneck": SEWBottleneck}
+
+
+def check_config(
+    block: str,
+    layers: Any,
+    *,
+    num_classes: int,
+    connect: str,
+    neuron: str,
+    zero_init_residual: bool,
+    stem: str,
+    T: int,
+    image_size: int,
+    in_channels: int,
+    width: int,
+    groups: int,
+    width_per_group: int,
+    dtype: Any,
+    remat: bool | int,
+) -> tuple[int, ...]:
+    """Check the arguments of :class:`SEWResNet` (named errors); return ``layers`` as a tuple.
+
+    Runs before anything is built, and for the shape arithmetic of
+    :func:`spikejax.models.count_params` and :func:`spikejax.models.macs_per_step`.
+    """
+    fn = "SEWResNet"
+    check_choice(fn, "block", block, tuple(_BLOCKS))
+    check_choice(fn, "stem", stem, ("once", "per_step"))
+    if isinstance(layers, str) or not isinstance(layers, Sequence) or len(layers) != 4:
+        raise ValueError(f"`{fn}`: `layers` must hold 4 block counts; got {layers!r}.")
+    layers = tuple(layers)
+    named = dict(
+        num_classes=num_classes,
+        T=T,
+        image_size=image_size,
+        in_channels=in_channels,
+        width=width,
+        groups=groups,
+        width_per_group=width_per_group,
+    )
+    for name, value in named.items():
+        check_positive_int(fn, name, value)
+    for value in layers:
+        check_positive_int(fn, "layers[i]", value)
+    if block == "basic" and (groups != 1 or width_per_group != 64):
+        raise ValueError(
+            f"`{fn}`: `groups` and `width_per_group` must be 1 and 64 with Basic blocks (grouped "
+            f"and wide variants need Bottleneck blocks); got groups={groups}, "
+            f"width_per_group={width_per_group}."
+        )
+    if block == "bottleneck" and int(width * width_per_group / 64) < 1:
+        raise ValueError(
+            f"`{fn}`: `width·width_per_group/64` must be at least 1 (a Bottleneck needs a "
+            f"non-empty group width); got width={width}, width_per_group={width_per_group}."
+        )
+    check_connect(fn, connect, zero_init_residual, make_neuron(fn, neuron, surrogate=ATan(2.0)))
+    check_remat(fn, remat)
+    jnp.dtype(dtype)
+    return layers
 
 
 class SEWResNet(nnx.Module):
@@ -104,33 +164,25 @@ class SEWResNet(nnx.Module):
         dtype: Any = jnp.float32,
         remat: bool | int = False,
     ):
-        fn = "SEWResNet"
-        check_choice(fn, "block", block, tuple(_BLOCKS))
-        check_choice(fn, "stem", stem, ("once", "per_step"))
-        layers = tuple(layers)
-        if len(layers) != 4:
-            raise ValueError(f"`{fn}`: `layers` must hold 4 block counts; got {layers!r}.")
-        named = dict(
+        layers = check_config(
+            block,
+            layers,
             num_classes=num_classes,
+            connect=connect,
+            neuron=neuron,
+            zero_init_residual=zero_init_residual,
+            stem=stem,
             T=T,
             image_size=image_size,
             in_channels=in_channels,
             width=width,
             groups=groups,
             width_per_group=width_per_group,
+            dtype=dtype,
+            remat=remat,
         )
-        for name, value in named.items():
-            check_positive_int(fn, name, value)
-        for value in layers:
-            check_positive_int(fn, "layers[i]", value)
         cls = _BLOCKS[block]
-        if block == "bottleneck" and int(width * width_per_group / 64) < 1:
-            raise ValueError(
-                f"`{fn}`: `width·width_per_group/64` must be at least 1 (a Bottleneck needs a "
-                f"non-empty group width); got width={width}, width_per_group={width_per_group}."
-            )
-        make = partial(make_neuron, fn, neuron, surrogate=ATan(2.0))
-        make()  # checks `neuron` by name before anything is built
+        make = partial(make_neuron, "SEWResNet", neuron, surrogate=ATan(2.0))
         self.T, self.num_classes, self.dtype = T, num_classes, jnp.dtype(dtype)
         self.image_shape = (image_size, image_size, in_channels)
         self.first_layer = stem

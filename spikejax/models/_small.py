@@ -17,96 +17,12 @@ import jax.numpy as jnp
 from flax import nnx
 from jaxtyping import Array, Float
 
-from spikejax._errors import check_choice, check_range
-from spikejax.layers import SeqBatchNorm, SeqDropout, Spiking, fold, unfold
-from spikejax.models._common import check_dtype, check_positive_int, max_pool
+from spikejax.layers import SeqBatchNorm, SeqDropout, fold, unfold
+from spikejax.models._common import check_dtype, max_pool
 from spikejax.models._record import note_spikes, note_synapse
-from spikejax.neurons import LI, LIF
-from spikejax.surrogate import (
-    AbstractSurrogate,
-    ATan,
-    Erf,
-    FastSigmoid,
-    Gaussian,
-    Rectangle,
-    Sigmoid,
-    StraightThrough,
-    Triangle,
-)
+from spikejax.models._small_config import SURROGATES, check_conv_snn, check_lif_mlp
 
 __all__ = ["SURROGATES", "ConvSNN", "LIFMLP"]
-
-#: Surrogate names accepted by the small models (each with its class's default parameters).
-SURROGATES = {
-    "atan": ATan,
-    "sigmoid": Sigmoid,
-    "fast_sigmoid": FastSigmoid,
-    "triangle": Triangle,
-    "rectangle": Rectangle,
-    "gaussian": Gaussian,
-    "erf": Erf,
-    "straight_through": StraightThrough,
-}
-
-
-def _surrogate(fn: str, surrogate: Any) -> AbstractSurrogate:
-    if isinstance(surrogate, AbstractSurrogate):
-        return surrogate
-    check_choice(fn, "surrogate", surrogate, tuple(SURROGATES))
-    return SURROGATES[surrogate]()
-
-
-def _sizes(fn: str, arg: str, sizes: Any, *, allow_empty: bool) -> tuple[int, ...]:
-    ok = isinstance(sizes, Sequence) and not isinstance(sizes, str)
-    ok = ok and all(not isinstance(n, bool) and isinstance(n, int) and n > 0 for n in sizes)
-    if not ok or (not allow_empty and len(sizes) == 0):
-        rule = "a tuple of positive ints" + ("" if allow_empty else " (at least one)")
-        raise ValueError(f"`{fn}`: `{arg}` must be {rule}; got {sizes!r}.")
-    return tuple(int(n) for n in sizes)
-
-
-class _NeuronSpec:
-    """The LIF settings shared by every spiking layer of a small model."""
-
-    def __init__(
-        self,
-        fn: str,
-        *,
-        beta: float,
-        threshold: float,
-        reset: str,
-        surrogate: Any,
-        decay_input: bool,
-        learn_beta: bool,
-        learn_threshold: bool,
-        readout_beta: float | None,
-        remat: bool | int,
-    ):
-        check_range(fn, "beta", beta, low=0.0, high=1.0)
-        check_range(fn, "threshold", threshold, low=0.0, low_open=True)
-        check_choice(fn, "reset", reset, ("subtract", "zero", "none"))
-        readout_beta = beta if readout_beta is None else readout_beta
-        check_range(fn, "readout_beta", readout_beta, low=0.0, high=1.0)
-        self.beta, self.threshold, self.reset = float(beta), float(threshold), reset
-        self.surrogate = _surrogate(fn, surrogate)
-        self.decay_input, self.readout_beta, self.remat = bool(decay_input), readout_beta, remat
-        self.trainable = tuple(
-            name for name, on in (("beta", learn_beta), ("threshold", learn_threshold)) if on
-        )
-
-    def lif(self, n: int) -> Spiking:
-        neuron = LIF(
-            beta=jnp.full((n,), self.beta),
-            threshold=jnp.full((n,), self.threshold),
-            reset=self.reset,
-            surrogate=self.surrogate,
-            decay_input=self.decay_input,
-        )
-        return Spiking(neuron, trainable=self.trainable, remat=self.remat)
-
-    def li(self, n: int) -> Spiking:
-        neuron = LI(beta=jnp.full((n,), float(self.readout_beta)), decay_input=self.decay_input)
-        return Spiking(neuron, trainable=("beta",) if "beta" in self.trainable else ())
 
 
 class _DenseLIF(nnx.Module):
@@ -192,13 +108,13 @@ class LIFMLP(nnx.Module):
         dtype: Any = jnp.float32,
         remat: bool | int = False,
     ):
-        fn = "LIFMLP"
-        check_positive_int(fn, "in_features", in_features)
-        check_positive_int(fn, "num_classes", num_classes)
-        check_positive_int(fn, "T", T)
-        hidden = _sizes(fn, "hidden", hidden, allow_empty=True)
-        spec = _NeuronSpec(
-            fn,
+        hidden, spec = check_lif_mlp(
+            in_features=in_features,
+            hidden=hidden,
+            num_classes=num_classes,
+            T=T,
+            dropout=dropout,
+            dtype=dtype,
             beta=beta,
             threshold=threshold,
             reset=reset,
@@ -314,23 +230,17 @@ class ConvSNN(nnx.Module):
         dtype: Any = jnp.float32,
         remat: bool | int = False,
     ):
-        fn = "ConvSNN"
-        for arg, value in (
-            ("in_channels", in_channels),
-            ("num_classes", num_classes),
-            ("kernel", kernel),
-            ("pool", pool),
-            ("T", T),
-        ):
-            check_positive_int(fn, arg, value)
-        channels = _sizes(fn, "channels", channels, allow_empty=False)
-        hidden = _sizes(fn, "hidden", hidden, allow_empty=True)
-        size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
-        _sizes(fn, "image_size", size, allow_empty=False)
-        if len(size) != 2:
-            raise ValueError(f"`{fn}`: `image_size` must be an int or (H, W); got {image_size!r}.")
-        spec = _NeuronSpec(
-            fn,
+        channels, size, hidden, spec = check_conv_snn(
+            in_channels=in_channels,
+            channels=channels,
+            num_classes=num_classes,
+            image_size=image_size,
+            kernel=kernel,
+            pool=pool,
+            hidden=hidden,
+            T=T,
+            dropout=dropout,
+            dtype=dtype,
             beta=beta,
             threshold=threshold,
             reset=reset,
@@ -348,11 +258,6 @@ class ConvSNN(nnx.Module):
                 _ConvLIF(c_in, c_out, spec, kernel=kernel, pool=pool, dtype=dtype, rngs=rngs)
             )
             h, w, c_in = h // pool, w // pool, c_out
-            if h < 1 or w < 1:
-                raise ValueError(
-                    f"`{fn}`: `image_size` {size} is too small for {len(channels)} pooling steps "
-                    f"of {pool}; got a {h}×{w} map after block {len(blocks)}."
-                )
         self.blocks = nnx.List(blocks)
         sizes = (h * w * c_in, *hidden)
         self.dense = nnx.List(

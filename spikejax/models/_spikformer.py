@@ -12,6 +12,7 @@ from flax import nnx
 from jaxtyping import Array, Float
 
 from spikejax._errors import check_choice, check_range
+from spikejax._unroll import _check_remat as check_remat
 from spikejax.models._common import (
     as_sequence,
     check_input,
@@ -22,7 +23,89 @@ from spikejax.models._common import (
 from spikejax.models._spikformer_blocks import MLP, SPS, SSA, SSA_ORDERS, SpikformerBlock
 from spikejax.surrogate import Sigmoid
 
-__all__ = ["Spikformer"]
+__all__ = ["Spikformer", "check_config"]
+
+
+def check_config(
+    depth: int,
+    embed_dim: int,
+    *,
+    num_heads: int,
+    num_classes: int,
+    image_size: int,
+    in_channels: int,
+    pools: Any,
+    qkv_bias: bool,
+    attn_scale: float,
+    learnable_scale: bool,
+    ssa_order: str,
+    qk_pool: Any,
+    neuron: str,
+    T: int,
+    static_input: bool,
+    mlp_ratio: int,
+    dtype: Any,
+    remat: bool | int,
+) -> tuple[tuple[bool, ...], tuple[int, int] | None]:
+    """Check the arguments of :class:`Spikformer` (named errors); return ``pools`` and
+    ``qk_pool`` as tuples.
+
+    Runs before anything is built, and for the shape arithmetic of
+    :func:`spikejax.models.count_params` and :func:`spikejax.models.macs_per_step`.
+    """
+    fn = "Spikformer"
+    named = dict(
+        depth=depth,
+        embed_dim=embed_dim,
+        num_heads=num_heads,
+        num_classes=num_classes,
+        image_size=image_size,
+        in_channels=in_channels,
+        T=T,
+        mlp_ratio=mlp_ratio,
+    )
+    for name, value in named.items():
+        check_positive_int(fn, name, value)
+    if embed_dim % 8 or embed_dim % num_heads:
+        raise ValueError(
+            f"`{fn}`: `embed_dim` must be a multiple of 8 and of `num_heads`={num_heads}; "
+            f"got {embed_dim}."
+        )
+    pools = tuple(pools) if isinstance(pools, Sequence) and not isinstance(pools, str) else pools
+    if (
+        not isinstance(pools, tuple)
+        or len(pools) != 4
+        or not all(isinstance(p, bool) for p in pools)
+    ):
+        raise ValueError(f"`{fn}`: `pools` must be 4 bools; got {pools!r}.")
+    check_choice(fn, "ssa_order", ssa_order, SSA_ORDERS)
+    for name, flag in (
+        ("qkv_bias", qkv_bias),
+        ("learnable_scale", learnable_scale),
+        ("static_input", static_input),
+    ):
+        if not isinstance(flag, bool):
+            raise TypeError(f"`{fn}`: `{name}` must be a bool; got {flag!r}.")
+    if isinstance(attn_scale, bool) or not isinstance(attn_scale, int | float):
+        raise TypeError(f"`{fn}`: `attn_scale` must be a positive float; got {attn_scale!r}.")
+    check_range(fn, "attn_scale", attn_scale, low=0.0, low_open=True)
+    if qk_pool is not None:
+        d = embed_dim // num_heads
+        if (
+            not isinstance(qk_pool, Sequence)
+            or len(qk_pool) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in qk_pool)
+            or qk_pool[0] > d
+        ):
+            raise ValueError(
+                f"`{fn}`: `qk_pool` must be None or (kernel, stride), positive ints with "
+                f"kernel <= head width {d}; got {qk_pool!r}."
+            )
+        qk_pool = tuple(qk_pool)
+    make_neuron(fn, neuron, surrogate=Sigmoid(4.0))
+    check_remat(fn, remat)
+    jnp.dtype(dtype)
+    return pools, qk_pool
 
 
 class Spikformer(nnx.Module):
@@ -98,54 +181,27 @@ class Spikformer(nnx.Module):
         dtype: Any = jnp.float32,
         remat: bool | int = False,
     ):
-        fn = "Spikformer"
-        named = dict(
-            depth=depth,
-            embed_dim=embed_dim,
+        pools, qk_pool = check_config(
+            depth,
+            embed_dim,
             num_heads=num_heads,
             num_classes=num_classes,
             image_size=image_size,
             in_channels=in_channels,
+            pools=pools,
+            qkv_bias=qkv_bias,
+            attn_scale=attn_scale,
+            learnable_scale=learnable_scale,
+            ssa_order=ssa_order,
+            qk_pool=qk_pool,
+            neuron=neuron,
             T=T,
+            static_input=static_input,
             mlp_ratio=mlp_ratio,
+            dtype=dtype,
+            remat=remat,
         )
-        for name, value in named.items():
-            check_positive_int(fn, name, value)
-        if embed_dim % 8 or embed_dim % num_heads:
-            raise ValueError(
-                f"`{fn}`: `embed_dim` must be a multiple of 8 and of `num_heads`={num_heads}; "
-                f"got {embed_dim}."
-            )
-        pools = tuple(pools)
-        if len(pools) != 4 or not all(isinstance(p, bool) for p in pools):
-            raise ValueError(f"`{fn}`: `pools` must be 4 bools; got {pools!r}.")
-        check_choice(fn, "ssa_order", ssa_order, SSA_ORDERS)
-        for name, flag in (
-            ("qkv_bias", qkv_bias),
-            ("learnable_scale", learnable_scale),
-            ("static_input", static_input),
-        ):
-            if not isinstance(flag, bool):
-                raise TypeError(f"`{fn}`: `{name}` must be a bool; got {flag!r}.")
-        if isinstance(attn_scale, bool) or not isinstance(attn_scale, int | float):
-            raise TypeError(f"`{fn}`: `attn_scale` must be a positive float; got {attn_scale!r}.")
-        check_range(fn, "attn_scale", attn_scale, low=0.0, low_open=True)
-        if qk_pool is not None:
-            qk_pool = tuple(qk_pool)
-            d = embed_dim // num_heads
-            if (
-                len(qk_pool) != 2
-                or not all(
-                    isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in qk_pool
-                )
-                or qk_pool[0] > d
-            ):
-                raise ValueError(
-                    f"`{fn}`: `qk_pool` must be None or (kernel, stride), positive ints with "
-                    f"kernel <= head width {d}; got {qk_pool!r}."
-                )
-        make = partial(make_neuron, fn, neuron, surrogate=Sigmoid(4.0))
-        make()
+        make = partial(make_neuron, "Spikformer", neuron, surrogate=Sigmoid(4.0))
         self.T, self.num_classes, self.dtype = T, num_classes, jnp.dtype(dtype)
         self.image_shape = (image_size, image_size, in_channels)
         self.first_layer = "per_step"
