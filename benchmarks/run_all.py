@@ -49,7 +49,7 @@ MODULES = {
 MODES = ("step", "fwd")
 
 # Dense GEMM/conv FLOPs per call (forward; step = forward + the weight/activation gradients that
-# are needed), for the floor in the table: FLOPs / 180 GFLOP/s (best SGEMM on 2 cores here).
+# are needed), for the floor in the table: FLOPs / the SGEMM rate measured at the start of the run.
 GFLOP = {
     ("lif_layer", "fwd"): 2 * 8000 * 512 * 512 / 1e9,
     ("lif_layer", "step"): 2 * 2 * 8000 * 512 * 512 / 1e9,
@@ -61,7 +61,31 @@ GFLOP = {
     * (2 * 900 * 12 * 50 + 3 * 121 * 64 * 300 + 3 * 1600 * 10)
     / 1e9,
 }
-SGEMM_GFLOPS = 180.0
+
+# Best float32 GEMM rate of XLA on this machine with the run's pinning: a 2048³ jnp.matmul.
+_SGEMM_SCRIPT = """
+import time, jax, jax.numpy as jnp
+n = 2048
+a = jnp.ones((n, n), jnp.float32); b = jnp.ones((n, n), jnp.float32)
+f = jax.jit(jnp.matmul); f(a, b).block_until_ready()
+best = float("inf")
+for _ in range(20):
+    t = time.perf_counter(); f(a, b).block_until_ready(); best = min(best, time.perf_counter() - t)
+print(2 * n**3 / best / 1e9)
+"""
+
+
+def sgemm_gflops(python: str, env: dict[str, str], prefix: list[str]) -> float:
+    """GFLOP/s of the fastest of 20 float32 2048×2048 matmuls (jax, same pinning as the runs)."""
+    proc = subprocess.run(
+        [*prefix, python, "-c", _SGEMM_SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        cwd=ROOT,
+    )
+    return round(float(proc.stdout.strip().splitlines()[-1]), 1)
 
 
 def available(python: str) -> dict[str, str | None]:
@@ -152,7 +176,7 @@ def machine() -> dict:
     }
 
 
-def summarise(records: list[dict]) -> list[dict]:
+def summarise(records: list[dict], sgemm: float) -> list[dict]:
     """One row per (workload, mode): best-of-rounds median/min per framework, ratios, checks."""
     rows = []
     for workload in WORKLOADS:
@@ -184,7 +208,7 @@ def summarise(records: list[dict]) -> list[dict]:
                 "workload": workload,
                 "mode": mode,
                 "frameworks": per,
-                "floor_ms": round(1e3 * GFLOP[(workload, mode)] / SGEMM_GFLOPS, 1),
+                "floor_ms": round(1e3 * GFLOP[(workload, mode)] / sgemm, 1),
             }
             if peers and "spikejax" in per:
                 fastest = min(peers, key=lambda fw: peers[fw]["median_ms"])
@@ -229,7 +253,8 @@ def markdown(meta: dict, rows: list[dict], frameworks: list[str]) -> str:
         "the machine (0% = quiet)",
         "",
         "Median ms per call (min in parentheses). *ratio* = spikejax median / fastest peer median "
-        "(same run); floor = dense FLOPs / 180 GFLOP/s.",
+        f"(same run); floor = dense FLOPs / {meta['sgemm_gflops']} GFLOP/s (the best float32 "
+        "2048³ matmul of XLA on this machine, same pinning).",
         "",
     ]
     header = [
@@ -343,11 +368,21 @@ def main():
     parser.add_argument("--frameworks", nargs="+", default=list(SCRIPTS), choices=list(SCRIPTS))
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--name", default="latest", help="base name of the .md/.png outputs")
+    parser.add_argument(
+        "--render",
+        metavar="JSON",
+        help="only rewrite the .md/.png of an earlier run's JSON (measuring the SGEMM rate now if "
+        "the JSON has none)",
+    )
     args = parser.parse_args()
+    if args.render:
+        render(args)
+        return
 
     versions = available(args.python)
     frameworks = [fw for fw in args.frameworks if versions.get(fw)]
     env, prefix = environment(args.threads)
+    sgemm = sgemm_gflops(args.python, env, prefix)
     records = []
     for rnd in range(args.rounds):
         for workload in args.workloads:
@@ -360,7 +395,7 @@ def main():
                     records.append(r)
                     brief = r.get("error") or f"{r['median_ms']} ms (loss {r['loss0']:.6g})"
                     print(f"[{rnd}] {workload:12s} {mode:4s} {fw:13s} {brief}", flush=True)
-    rows = summarise(records)
+    rows = summarise(records, sgemm)
     shares = [r["other_cpu_share"] for r in records if "other_cpu_share" in r]
     meta = {
         "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
@@ -371,6 +406,7 @@ def main():
         "warmup": args.warmup,
         "versions": versions,
         "other_cpu_share": statistics.mean(shares) if shares else 0.0,
+        "sgemm_gflops": sgemm,
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -380,6 +416,23 @@ def main():
     (out / f"{stamp}.json").write_text(
         json.dumps({"meta": meta, "rows": rows, "records": records}, indent=1)
     )
+    (out / f"{args.name}.md").write_text(markdown(meta, rows, frameworks))
+    chart(rows, frameworks, out / f"{args.name}.png")
+    print(markdown(meta, rows, frameworks))
+
+
+def render(args: argparse.Namespace) -> None:
+    """Rewrite the Markdown table and the chart of a saved run (e.g. after a change of format)."""
+    path = Path(args.render)
+    saved = json.loads(path.read_text())
+    meta, records = saved["meta"], saved["records"]
+    if "sgemm_gflops" not in meta:
+        env, prefix = environment(meta["threads"])
+        meta["sgemm_gflops"] = sgemm_gflops(args.python, env, prefix)
+    rows = summarise(records, meta["sgemm_gflops"])
+    path.write_text(json.dumps({"meta": meta, "rows": rows, "records": records}, indent=1))
+    frameworks = [fw for fw in SCRIPTS if any(r["framework"] == fw for r in records)]
+    out = Path(args.out)
     (out / f"{args.name}.md").write_text(markdown(meta, rows, frameworks))
     chart(rows, frameworks, out / f"{args.name}.png")
     print(markdown(meta, rows, frameworks))

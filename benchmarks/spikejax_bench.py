@@ -172,6 +172,18 @@ CONVS = {
     "im2col": lambda x, k, b: sj.layers.conv2d_im2col(x, k, b, max_pool=2),
     # im2col, then bias and pooling as separate XLA ops
     "im2col-unfused": lambda x, k, b: max_pool2(sj.layers.conv2d_im2col(x, k) + b),
+    # XLA's own convolution and reduce_window max pooling
+    "lax-window": lambda x, k, b: jax.lax.reduce_window(
+        jax.lax.conv_general_dilated(
+            x, k, (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC")
+        )
+        + b,
+        -jnp.inf,
+        jax.lax.max,
+        (1, 2, 2, 1),
+        (1, 2, 2, 1),
+        "VALID",
+    ),
     # XLA's own convolution
     "lax": lambda x, k, b: max_pool2(
         jax.lax.conv_general_dilated(
