@@ -15,7 +15,7 @@ import numpy as np
 
 from spikejax._errors import is_concrete
 
-__all__ = ["as_int", "check_shape", "require_keys"]
+__all__ = ["as_int", "check_input_events", "check_shape", "require_keys"]
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
@@ -78,4 +78,15 @@ def check_shape(fn: str, arg: str, x: Any, shape: tuple[int, ...], meaning: str 
         extra = f" {meaning}" if meaning else ""
         raise ValueError(
             f"`{fn}`: `{arg}` must have shape {tuple(shape)}{extra}; got {tuple(x.shape)}."
+        )
+
+
+def check_input_events(fn: str, s_in: Any, n_in: int) -> None:
+    """Raise unless ``s_in`` is an array ``[T, *batch, n_in]`` (its values are checked apart)."""
+    if not hasattr(s_in, "shape") or not hasattr(s_in, "dtype"):
+        raise TypeError(f"`{fn}`: `s_in` must be an array [T, *batch, n_in]; got {s_in!r}.")
+    if s_in.ndim < 2 or s_in.shape[-1] != n_in:
+        raise ValueError(
+            f"`{fn}`: `s_in` must be time-major [T, *batch, n_in] with n_in = {n_in}; "
+            f"got shape {tuple(s_in.shape)}."
         )

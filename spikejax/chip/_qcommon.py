@@ -17,6 +17,7 @@ __all__ = [
     "choose_exponent",
     "dash_plan",
     "gains",
+    "layer_floats",
     "linear_plan",
     "loihi_decay_plan",
     "reference",
@@ -84,6 +85,18 @@ def gains(spec: LayerSpec, floats: dict[str, np.ndarray], layer: int, levels: in
     if layer == 0:
         g = g / levels
     return g
+
+
+def layer_floats(
+    spec: LayerSpec, flat: dict[str, Any], layer: int, levels: int
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """``(w, f, g, g_in)`` of a layer: its kernel and neuron leaves (by leaf name) in float64,
+    its :func:`gains` ``g``, and ``g_in = g·levels`` for the first layer (else ``g``), the gain
+    of a constant drive such as the bias."""
+    w = np.asarray(flat[spec.kernel], np.float64)
+    f = {name: np.asarray(flat[path], np.float64) for name, path in spec.leaves}
+    g = gains(spec, f, layer, levels)
+    return w, f, g, g * (levels if layer == 0 else 1)
 
 
 def as_scale(s: np.ndarray) -> float | tuple[float, ...]:

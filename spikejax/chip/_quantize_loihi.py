@@ -36,7 +36,7 @@ from spikejax.chip._profiles import LOIHI
 from spikejax.chip._qcommon import (
     LayerPlan,
     choose_exponent,
-    gains,
+    layer_floats,
     linear_plan,
     loihi_decay_plan,
     reference,
@@ -70,10 +70,7 @@ def plan_loihi(
     lo_b, hi_b = p.bias_mant_bounds
     plans = []
     for k, spec in enumerate(specs):
-        w = np.asarray(flat[spec.kernel], np.float64)
-        f = {name: np.asarray(flat[path], np.float64) for name, path in spec.leaves}
-        g = gains(spec, f, k, levels)
-        g_in = g * (levels if k == 0 else 1)
+        w, f, g, g_in = layer_floats(spec, flat, k, levels)
         wg = w * g
         c_max = levels if k == 0 else 1
         target = math.inf

@@ -39,7 +39,7 @@ from spikejax.chip._qcommon import (
     choose_exponent,
     dash_plan,
     dash_value,
-    gains,
+    layer_floats,
     linear_plan,
     reference,
 )
@@ -96,10 +96,7 @@ def plan_xylo(
     n = len(specs)
     prepared = []
     for k, spec in enumerate(specs):
-        w = np.asarray(flat[spec.kernel], np.float64)
-        f = {name: np.asarray(flat[path], np.float64) for name, path in spec.leaves}
-        g = gains(spec, f, k, levels)
-        g_in = g * (levels if k == 0 else 1)
+        w, f, g, g_in = layer_floats(spec, flat, k, levels)
         syn = 0.5 if spec.kind != "cuba" else None
         if spec.kind == "cuba":
             syn = dash_value(np.broadcast_to(f["alpha"], (spec.n_out,)), p.dash_max)

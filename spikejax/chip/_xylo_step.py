@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Int
 
 from spikejax._errors import is_concrete
-from spikejax.chip._checks import as_int
+from spikejax.chip._checks import as_int, check_input_events
 from spikejax.chip._intmath import dash_delta, saturate, sequential_sat_add
 from spikejax.chip._xylo_params import XyloNetwork
 
@@ -151,13 +151,7 @@ def step(
 
 
 def _as_counts(fn: str, s_in: Any, n_in: int) -> Int[Array, "time *batch n_in"]:
-    if not hasattr(s_in, "shape") or not hasattr(s_in, "dtype"):
-        raise TypeError(f"`{fn}`: `s_in` must be an array [T, *batch, n_in]; got {s_in!r}.")
-    if s_in.ndim < 2 or s_in.shape[-1] != n_in:
-        raise ValueError(
-            f"`{fn}`: `s_in` must be time-major [T, *batch, n_in] with n_in = {n_in}; "
-            f"got shape {tuple(s_in.shape)}."
-        )
+    check_input_events(fn, s_in, n_in)
     if is_concrete(s_in):
         return as_int(fn, "s_in", s_in, low=0)
     if not jnp.issubdtype(s_in.dtype, jnp.integer):

@@ -32,10 +32,12 @@ def require_file(fn: str, path: Path, what: str) -> Path:
 
 
 def list_files(fn: str, folder: Path, suffix: str, what: str) -> list[Path]:
-    """All files below ``folder`` ending in ``suffix``, sorted by path; raise if there are none.
+    """All files below ``folder`` ending in ``suffix``, sorted by path; raise if ``folder`` is
+    not a directory (see :func:`require_dir`) or holds none.
 
     Sorting by path makes the sample order independent of the file system's listing order.
     """
+    require_dir(fn, folder, what)
     files = sorted(p for p in folder.rglob(f"*{suffix}") if p.is_file())
     if not files:
         raise FileNotFoundError(

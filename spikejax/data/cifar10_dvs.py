@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from spikejax.data._base import AbstractEventDataset
-from spikejax.data._files import list_files, require_dir
+from spikejax.data._files import list_files
 from spikejax.data.aedat4 import AEDAT4_DTYPE, read_aedat4
 
 __all__ = ["CIFAR10DVS"]
@@ -51,7 +51,6 @@ class CIFAR10DVS(AbstractEventDataset):
             f"download CIFAR10DVS.zip ({_URL}), extract it and the per-class zips inside so that "
             f"the files are {folder}/<class>/<name>.aedat4"
         )
-        require_dir(fn, folder, what)
         self.files = list_files(fn, folder, ".aedat4", what)
         labels = []
         for path in self.files:

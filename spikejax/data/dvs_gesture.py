@@ -10,7 +10,7 @@ import numpy as np
 
 from spikejax.data._base import AbstractEventDataset
 from spikejax.data._events import check_events
-from spikejax.data._files import list_files, require_dir
+from spikejax.data._files import list_files
 
 __all__ = ["DVSGesture"]
 
@@ -63,7 +63,6 @@ class DVSGesture(AbstractEventDataset):
             f"extract {name}.tar.gz (tonic's preprocessed release, {_URL}) so that the files are "
             f"{folder}/userNN_<lighting>/<label>.npy"
         )
-        require_dir(fn, folder, what)
         self.files = list_files(fn, folder, ".npy", what)
         labels, users, lighting = [], [], []
         for path in self.files:

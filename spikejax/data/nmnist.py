@@ -10,7 +10,7 @@ import numpy as np
 
 from spikejax.data._base import AbstractEventDataset
 from spikejax.data._events import EVENT_DTYPE, check_events
-from spikejax.data._files import list_files, require_dir
+from spikejax.data._files import list_files
 from spikejax.data._optional import optional_import
 
 __all__ = ["NMNIST"]
@@ -62,7 +62,6 @@ class NMNIST(AbstractEventDataset):
             f"N-MNIST's {split} folder: extract {split.lower()}.zip from {_URL} so that the files "
             f"are {folder}/<digit>/<id>.bin"
         )
-        require_dir(fn, folder, what)
         self.files = list_files(fn, folder, ".bin", what)
         labels = []
         for path in self.files:

@@ -26,12 +26,14 @@ __all__ = [
     "check_dtype",
     "check_input",
     "check_positive_int",
+    "check_positive_ints",
     "kaiming_normal_fan_out",
     "linear_head",
     "make_neuron",
     "max_pool",
     "torch_default_bias",
     "torch_default_kernel",
+    "torch_linear",
 ]
 
 NEURONS = ("if", "lif", "plif")
@@ -72,6 +74,18 @@ def torch_default_bias(fan_in: int):
     return init
 
 
+def torch_linear(in_features: int, out_features: int, *, dtype: Any, rngs: nnx.Rngs) -> nnx.Linear:
+    """A ``Linear`` with PyTorch's default initialisation (weight and bias ``U(±1/√fan_in)``)."""
+    return nnx.Linear(
+        in_features,
+        out_features,
+        kernel_init=torch_default_kernel,
+        bias_init=torch_default_bias(in_features),
+        dtype=dtype,
+        rngs=rngs,
+    )
+
+
 def max_pool(
     x: Float[Array, "n height width channels"], kernel: int, stride: int, padding: int
 ) -> Float[Array, "n height2 width2 channels"]:
@@ -90,6 +104,12 @@ def max_pool(
 def check_positive_int(fn: str, arg: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"`{fn}`: `{arg}` must be a positive int; got {value!r}.")
+
+
+def check_positive_ints(fn: str, **values: Any) -> None:
+    """:func:`check_positive_int` on every keyword argument, in the order given."""
+    for arg, value in values.items():
+        check_positive_int(fn, arg, value)
 
 
 def check_dtype(fn: str, x: Any, dtype: Any) -> None:

@@ -58,6 +58,31 @@ def _zero_init(unit: ConvBNSpike, kind: str) -> None:
         bias[...] = jnp.ones(bias.shape, bias.dtype)
 
 
+def _shortcut(
+    in_channels: int,
+    out_channels: int,
+    stride: int,
+    neuron: Callable[[], AbstractNeuron],
+    common: dict[str, Any],
+) -> ConvBNSpike | None:
+    """The spiking shortcut ``SN(BN(conv1×1_s(S)))`` where the shape changes, else ``None``."""
+    if stride == 1 and in_channels == out_channels:
+        return None
+    return ConvBNSpike(in_channels, out_channels, 1, stride=stride, neuron=neuron(), **common)
+
+
+def _join(
+    block: SEWBasicBlock | SEWBottleneck,
+    a: Float[Array, "time batch height width channels"],
+    x: Float[Array, "time batch height0 width0 channels0"],
+) -> Float[Array, "time batch height width channels"]:
+    """``O = g(A, S')`` with ``S'`` the block input or its shortcut; noted for ``record``."""
+    shortcut = x if block.downsample is None else block.downsample(x)
+    out = connect(block.connect, a, shortcut)
+    note_block(block, out)
+    return out
+
+
 class SEWBasicBlock(nnx.Module):
     """``A = SN(BN(conv3×3(SN(BN(conv3×3_s(S))))))``, ``O = g(A, S')``.
 
@@ -95,11 +120,7 @@ class SEWBasicBlock(nnx.Module):
         common = dict(rngs=rngs, kernel_init=kernel_init, dtype=dtype, remat=remat)
         self.conv1 = ConvBNSpike(in_channels, planes, 3, stride=stride, neuron=neuron(), **common)
         self.conv2 = ConvBNSpike(planes, planes, 3, neuron=neuron(), **common)
-        self.downsample = nnx.data(
-            ConvBNSpike(in_channels, planes, 1, stride=stride, neuron=neuron(), **common)
-            if stride != 1 or in_channels != planes
-            else None
-        )
+        self.downsample = nnx.data(_shortcut(in_channels, planes, stride, neuron, common))
         self.connect = connect
         if zero_init_residual:
             _zero_init(self.conv2, connect)
@@ -107,11 +128,7 @@ class SEWBasicBlock(nnx.Module):
     def __call__(
         self, x: Float[Array, "time batch height width channels"]
     ) -> Float[Array, "time batch height2 width2 channels2"]:
-        a = self.conv2(self.conv1(x))
-        shortcut = x if self.downsample is None else self.downsample(x)
-        out = connect(self.connect, a, shortcut)
-        note_block(self, out)
-        return out
+        return _join(self, self.conv2(self.conv1(x)), x)
 
 
 class SEWBottleneck(nnx.Module):
@@ -151,11 +168,7 @@ class SEWBottleneck(nnx.Module):
             width, width, 3, stride=stride, groups=groups, neuron=neuron(), **common
         )
         self.conv3 = ConvBNSpike(width, out_channels, 1, neuron=neuron(), **common)
-        self.downsample = nnx.data(
-            ConvBNSpike(in_channels, out_channels, 1, stride=stride, neuron=neuron(), **common)
-            if stride != 1 or in_channels != out_channels
-            else None
-        )
+        self.downsample = nnx.data(_shortcut(in_channels, out_channels, stride, neuron, common))
         self.connect = connect
         if zero_init_residual:
             _zero_init(self.conv3, connect)
@@ -163,8 +176,4 @@ class SEWBottleneck(nnx.Module):
     def __call__(
         self, x: Float[Array, "time batch height width channels"]
     ) -> Float[Array, "time batch height2 width2 channels2"]:
-        a = self.conv3(self.conv2(self.conv1(x)))
-        shortcut = x if self.downsample is None else self.downsample(x)
-        out = connect(self.connect, a, shortcut)
-        note_block(self, out)
-        return out
+        return _join(self, self.conv3(self.conv2(self.conv1(x))), x)

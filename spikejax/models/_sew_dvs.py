@@ -16,11 +16,12 @@ from spikejax.models._common import (
     ConvBNSpike,
     check_input,
     check_positive_int,
+    check_positive_ints,
     linear_head,
     make_neuron,
     max_pool,
-    torch_default_bias,
     torch_default_kernel,
+    torch_linear,
 )
 from spikejax.models._sew_blocks import SEWBasicBlock, check_connect
 from spikejax.surrogate import ATan
@@ -55,10 +56,9 @@ def check_config(
             f"`{fn}`: `stages` must hold at least one (channels, blocks) pair; got {stages!r}."
         )
     stages = tuple((c, n) for c, n in stages)
-    for name, value in dict(
-        num_classes=num_classes, T=T, image_size=image_size, in_channels=in_channels
-    ).items():
-        check_positive_int(fn, name, value)
+    check_positive_ints(
+        fn, num_classes=num_classes, T=T, image_size=image_size, in_channels=in_channels
+    )
     for channels, blocks in stages:
         check_positive_int(fn, "stages[i][0] (channels)", channels)
         check_positive_int(fn, "stages[i][1] (blocks)", blocks)
@@ -183,14 +183,7 @@ class SEWDVSNet(nnx.Module):
         self.stages = nnx.List(blocks)
         side = image_size // 2**pools
         features = previous * side * side
-        self.fc = nnx.Linear(
-            features,
-            num_classes,
-            kernel_init=torch_default_kernel,
-            bias_init=torch_default_bias(features),
-            dtype=dtype,
-            rngs=rngs,
-        )
+        self.fc = torch_linear(features, num_classes, dtype=dtype, rngs=rngs)
 
     def __call__(
         self, x: Float[Array, "time batch height width channels"], *, per_step: bool = False

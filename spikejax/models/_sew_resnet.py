@@ -18,12 +18,12 @@ from spikejax.models._common import (
     as_sequence,
     check_input,
     check_positive_int,
+    check_positive_ints,
     kaiming_normal_fan_out,
     linear_head,
     make_neuron,
     max_pool,
-    torch_default_bias,
-    torch_default_kernel,
+    torch_linear,
 )
 from spikejax.models._sew_blocks import SEWBasicBlock, SEWBottleneck, check_connect
 from spikejax.surrogate import ATan
@@ -62,7 +62,8 @@ def check_config(
     if isinstance(layers, str) or not isinstance(layers, Sequence) or len(layers) != 4:
         raise ValueError(f"`{fn}`: `layers` must hold 4 block counts; got {layers!r}.")
     layers = tuple(layers)
-    named = dict(
+    check_positive_ints(
+        fn,
         num_classes=num_classes,
         T=T,
         image_size=image_size,
@@ -71,8 +72,6 @@ def check_config(
         groups=groups,
         width_per_group=width_per_group,
     )
-    for name, value in named.items():
-        check_positive_int(fn, name, value)
     for value in layers:
         check_positive_int(fn, "layers[i]", value)
     if block == "basic" and (groups != 1 or width_per_group != 64):
@@ -221,14 +220,7 @@ class SEWResNet(nnx.Module):
                 channels = planes * cls.expansion
             stages.append(nnx.List(stage))
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
-        self.fc = nnx.Linear(
-            channels,
-            num_classes,
-            kernel_init=torch_default_kernel,
-            bias_init=torch_default_bias(channels),
-            dtype=dtype,
-            rngs=rngs,
-        )
+        self.fc = torch_linear(channels, num_classes, dtype=dtype, rngs=rngs)
 
     def __call__(
         self, x: Float[Array, "*time batch height width channels"], *, per_step: bool = False

@@ -20,7 +20,12 @@ from jaxtyping import Array, Float
 from spikejax.layers import SeqBatchNorm, SeqDropout, fold, unfold
 from spikejax.models._common import check_dtype, max_pool
 from spikejax.models._record import note_spikes, note_synapse
-from spikejax.models._small_config import SURROGATES, check_conv_snn, check_lif_mlp
+from spikejax.models._small_config import (
+    SURROGATES,
+    NeuronSpec,
+    check_conv_snn,
+    check_lif_mlp,
+)
 
 __all__ = ["SURROGATES", "ConvSNN", "LIFMLP"]
 
@@ -38,6 +43,18 @@ class _DenseLIF(nnx.Module):
         s = self.sn(self.fc(x))
         note_spikes(self, s)
         return s if self.dropout is None else self.dropout(s)
+
+
+def _dense_layers(
+    sizes: Sequence[int], spec: NeuronSpec, *, dropout: float, dtype: Any, rngs: nnx.Rngs
+) -> nnx.List:
+    """One :class:`_DenseLIF` per consecutive pair of ``sizes``."""
+    return nnx.List(
+        [
+            _DenseLIF(n_in, n_out, spec, dropout=dropout, dtype=dtype, rngs=rngs)
+            for n_in, n_out in itertools.pairwise(sizes)
+        ]
+    )
 
 
 class _Readout(nnx.Module):
@@ -126,12 +143,7 @@ class LIFMLP(nnx.Module):
             remat=remat,
         )
         sizes = (in_features, *hidden)
-        self.blocks = nnx.List(
-            [
-                _DenseLIF(n_in, n_out, spec, dropout=dropout, dtype=dtype, rngs=rngs)
-                for n_in, n_out in itertools.pairwise(sizes)
-            ]
-        )
+        self.blocks = _dense_layers(sizes, spec, dropout=dropout, dtype=dtype, rngs=rngs)
         self.head = _Readout(sizes[-1], num_classes, spec, dtype=dtype, rngs=rngs)
         self.in_features, self.num_classes, self.T = in_features, num_classes, T
         self.dtype = jnp.dtype(dtype)
@@ -260,12 +272,7 @@ class ConvSNN(nnx.Module):
             h, w, c_in = h // pool, w // pool, c_out
         self.blocks = nnx.List(blocks)
         sizes = (h * w * c_in, *hidden)
-        self.dense = nnx.List(
-            [
-                _DenseLIF(n_in, n_out, spec, dropout=dropout, dtype=dtype, rngs=rngs)
-                for n_in, n_out in itertools.pairwise(sizes)
-            ]
-        )
+        self.dense = _dense_layers(sizes, spec, dropout=dropout, dtype=dtype, rngs=rngs)
         self.head = _Readout(sizes[-1], num_classes, spec, dtype=dtype, rngs=rngs)
         self.num_classes, self.T, self.dtype = num_classes, T, jnp.dtype(dtype)
         self.image_shape = (*size, in_channels)

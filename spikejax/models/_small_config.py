@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from spikejax._errors import check_choice, check_range
 from spikejax._unroll import _check_remat as check_remat
 from spikejax.layers import Spiking
-from spikejax.models._common import check_positive_int
+from spikejax.models._common import check_positive_ints
 from spikejax.neurons import LI, LIF
 from spikejax.surrogate import (
     AbstractSurrogate,
@@ -120,8 +120,7 @@ def _check_common(
 ) -> tuple[tuple[int, ...], NeuronSpec]:
     """The checks both small models share: positive ints, hidden sizes, the dropout rate, the
     dtype and the LIF settings (see :class:`NeuronSpec`)."""
-    for arg, value in positive.items():
-        check_positive_int(fn, arg, value)
+    check_positive_ints(fn, **positive)
     hidden = _sizes(fn, "hidden", hidden, allow_empty=True)
     if isinstance(dropout, bool) or not isinstance(dropout, int | float):
         raise TypeError(f"`{fn}`: `dropout` must be a float in [0, 1); got {dropout!r}.")

@@ -16,7 +16,7 @@ from spikejax._unroll import _check_remat as check_remat
 from spikejax.models._common import (
     as_sequence,
     check_input,
-    check_positive_int,
+    check_positive_ints,
     linear_head,
     make_neuron,
 )
@@ -54,7 +54,8 @@ def check_config(
     :func:`spikejax.models.count_params` and :func:`spikejax.models.macs_per_step`.
     """
     fn = "Spikformer"
-    named = dict(
+    check_positive_ints(
+        fn,
         depth=depth,
         embed_dim=embed_dim,
         num_heads=num_heads,
@@ -64,8 +65,6 @@ def check_config(
         T=T,
         mlp_ratio=mlp_ratio,
     )
-    for name, value in named.items():
-        check_positive_int(fn, name, value)
     if embed_dim % 8 or embed_dim % num_heads:
         raise ValueError(
             f"`{fn}`: `embed_dim` must be a multiple of 8 and of `num_heads`={num_heads}; "
