@@ -28,7 +28,6 @@ directory must be on a file system that process 0 can read in full.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import math
@@ -43,52 +42,20 @@ import numpy as np
 
 from spikejax._errors import check_choice
 from spikejax._io import atomic_write_json, fsync_dir, json_float
+from spikejax.train._commit import COMMIT as _COMMIT
+from spikejax.train._commit import FORMAT as _FORMAT
+from spikejax.train._commit import CheckpointError, read_commit, verify
+from spikejax.train._commit import digest as _digest
+from spikejax.train._commit import file_table as _file_table
 
 __all__ = ["CheckpointError", "Checkpointer"]
 
-_FORMAT = 1
-_COMMIT = "COMMIT.json"
 _EXTRA = "extra.json"
 _STATE = "state"
 _NAME = re.compile(r"^ckpt-(\d{6,})-step-(\d{9,})$")
 _TMP_PREFIX = ".tmp-ckpt-"
 _TRASH_PREFIX = ".trash-ckpt-"
 _BARRIERS = itertools.count()  # barrier names must never repeat within a process group
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint is missing, incomplete or corrupt; the message names the offending path."""
-
-
-def _sha256(path: Path, *, sync: bool = False) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-        if sync:
-            os.fsync(f.fileno())
-    return digest.hexdigest()
-
-
-def _file_table(root: Path, *, sync: bool = False) -> dict[str, dict[str, Any]]:
-    """Size and SHA-256 of every file below ``root`` (except the commit marker), by POSIX path."""
-    table = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            rel = path.relative_to(root).as_posix()
-            if rel == _COMMIT:
-                continue
-            table[rel] = {"size": path.stat().st_size, "sha256": _sha256(path, sync=sync)}
-        if sync:
-            fsync_dir(dirpath)
-    return table
-
-
-def _digest(body: dict[str, Any]) -> str:
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _orbax():
@@ -168,25 +135,7 @@ class Checkpointer:
         return sorted(found)
 
     def _read_commit(self, path: Path, step: int) -> dict[str, Any]:
-        marker = path / _COMMIT
-        if not marker.is_file():
-            raise CheckpointError(
-                f"checkpoint {path} has no commit marker {marker}; it is incomplete or damaged."
-            )
-        try:
-            commit = json.loads(marker.read_text(encoding="utf-8"))
-            body = {k: v for k, v in commit.items() if k != "digest"}
-            ok = commit["format"] == _FORMAT and commit["digest"] == _digest(body)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-            raise CheckpointError(f"commit marker {marker} is unreadable: {e}") from e
-        if not ok:
-            raise CheckpointError(f"commit marker {marker} is corrupt (digest mismatch).")
-        if commit["step"] != step:
-            raise CheckpointError(
-                f"commit marker {marker} records step {commit['step']}, but the directory name "
-                f"says step {step}."
-            )
-        return commit
+        return read_commit(path, step)
 
     def _latest(self) -> tuple[int, int, Path] | None:
         committed = self._committed()
@@ -365,26 +314,7 @@ class Checkpointer:
         return step
 
     def _verify_files(self, path: Path, step: int) -> None:
-        expected = self._read_commit(path, step)["files"]
-        for rel, info in expected.items():
-            file = path / rel
-            if not file.is_file():
-                raise CheckpointError(f"checkpoint file {file} is missing.")
-            size = file.stat().st_size
-            if size != info["size"]:
-                raise CheckpointError(
-                    f"checkpoint file {file} has {size} bytes; {info['size']} were written "
-                    "(truncated or overwritten)."
-                )
-            if _sha256(file) != info["sha256"]:
-                raise CheckpointError(f"checkpoint file {file} fails its SHA-256 checksum.")
-        for dirpath, _, filenames in os.walk(path):
-            for name in filenames:
-                rel = (Path(dirpath) / name).relative_to(path).as_posix()
-                if rel != _COMMIT and rel not in expected:
-                    raise CheckpointError(
-                        f"checkpoint file {path / rel} was not part of the committed checkpoint."
-                    )
+        verify(path, step)
 
     def restore(
         self, which: str = "latest", *, target: Any = None, verify: bool = True
