@@ -21,7 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from _harness import Timer, parse_args, report, time_calls
+from _harness import parse_args, report, time_calls
+from _jax_call import compiled_call
 from _workloads import BETA, LR, THRESHOLD, draw
 
 import spikejax as sj
@@ -263,49 +264,9 @@ def main():
     loss0_probe, rate1 = jax.jit(loss_fn)(params, *data)
     rate1 = float(rate1)
 
-    if args.mode == "fwd":
-
-        def fwd(params, *data):
-            return loss_fn(params, *data)[0]
-
-        with Timer() as compile_timer:
-            compiled = jax.jit(fwd).lower(params, *data).compile()
-
-        def call():
-            return compiled(params, *data).block_until_ready()
-
-    elif args.workload == "lif_layer":
-        # dL/dw only (no optimizer): nothing persists between calls, nothing to donate.
-        def grad_step(params, *data):
-            (loss, _), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, *data)
-            return loss, grads
-
-        with Timer() as compile_timer:
-            compiled = jax.jit(grad_step).lower(params, *data).compile()
-
-        def call():
-            return jax.block_until_ready(compiled(params, *data))[0]
-
-    else:
-        optimizer = optax.adam(LR)
-        opt_state = optimizer.init(params)
-
-        def train_step(params, opt_state, *data):
-            (loss, _), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, *data)
-            updates, opt_state = optimizer.update(grads, opt_state, params)
-            return optax.apply_updates(params, updates), opt_state, loss
-
-        with Timer() as compile_timer:
-            jitted = jax.jit(train_step, donate_argnums=(0, 1))
-            compiled = jitted.lower(params, opt_state, *data).compile()
-        state = {"params": params, "opt_state": opt_state}
-
-        def call():
-            state["params"], state["opt_state"], loss = compiled(
-                state["params"], state["opt_state"], *data
-            )
-            return loss.block_until_ready()
-
+    call, compiled, compile_s = compiled_call(
+        loss_fn, params, data, mode=args.mode, workload=args.workload, lr=LR
+    )
     timing = time_calls(call, warmup=args.warmup, repeats=args.repeats)
     loss0 = float(timing["first_result"])
     if args.profile:
@@ -335,7 +296,7 @@ def main():
         workload=args.workload,
         mode=args.mode,
         timing=timing,
-        compile_s=compile_timer.seconds,
+        compile_s=compile_s,
         loss0=loss0,
         rate1=rate1,
         extra=extra_fields,

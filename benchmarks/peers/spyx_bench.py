@@ -24,7 +24,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import spyx
-from _harness import Timer, parse_args, report, time_calls
+from _harness import parse_args, report, time_calls
+from _jax_call import compiled_call
 from _workloads import BETA, LR, THRESHOLD, draw
 from flax import nnx
 
@@ -145,45 +146,9 @@ def main():
     _, rate1 = jax.jit(loss_fn)(params, *data)
     rate1 = float(rate1)
 
-    if args.mode == "fwd":
-        with Timer() as compile_timer:
-            compiled = jax.jit(lambda p, *d: loss_fn(p, *d)[0]).lower(params, *data).compile()
-
-        def call():
-            return compiled(params, *data).block_until_ready()
-
-    elif args.workload == "lif_layer":
-
-        def grad_step(params, *data):
-            (loss, _), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, *data)
-            return loss, grads
-
-        with Timer() as compile_timer:
-            compiled = jax.jit(grad_step).lower(params, *data).compile()
-
-        def call():
-            return jax.block_until_ready(compiled(params, *data))[0]
-
-    else:
-        optimizer = optax.adam(LR)
-        opt_state = optimizer.init(params)
-
-        def train_step(params, opt_state, *data):
-            (loss, _), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, *data)
-            updates, opt_state = optimizer.update(grads, opt_state, params)
-            return optax.apply_updates(params, updates), opt_state, loss
-
-        with Timer() as compile_timer:
-            jitted = jax.jit(train_step, donate_argnums=(0, 1))
-            compiled = jitted.lower(params, opt_state, *data).compile()
-        state = {"params": params, "opt_state": opt_state}
-
-        def call():
-            state["params"], state["opt_state"], loss = compiled(
-                state["params"], state["opt_state"], *data
-            )
-            return loss.block_until_ready()
-
+    call, _, compile_s = compiled_call(
+        loss_fn, params, data, mode=args.mode, workload=args.workload, lr=LR
+    )
     timing = time_calls(call, warmup=args.warmup, repeats=args.repeats)
     report(
         framework="spyx",
@@ -191,7 +156,7 @@ def main():
         workload=args.workload,
         mode=args.mode,
         timing=timing,
-        compile_s=compile_timer.seconds,
+        compile_s=compile_s,
         loss0=float(timing["first_result"]),
         rate1=rate1,
         deviation=DEVIATION,
