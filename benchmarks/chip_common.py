@@ -48,33 +48,41 @@ def setup(profile: str, n_in: int, n_hid: int, n_out: int, gain: float = 0.5):
     return cm, jnp.asarray(x.astype(np.int32))
 
 
-def time_emulator(cm, x, *, exact: bool = False, repeats: int = 7) -> dict:
-    """Compile time, then median and minimum wall time of ``emulate`` over ``repeats`` calls."""
-    configs = _configs(cm, exact)
-    params = chip_params(cm)
+def timed(fn, *args, batch: int, repeats: int = 7) -> tuple[dict, object]:
+    """Compile ``jax.jit(fn)`` for ``args`` (timed apart), call it once, then time ``repeats``
+    calls; returns the timings and the last output."""
     start = time.perf_counter()
-    compiled = _run.lower(cm.chip, configs, params, x).compile()
+    compiled = jax.jit(fn).lower(*args).compile()
     compile_s = time.perf_counter() - start
-    out, stats = compiled(params, x)
-    jax.block_until_ready(out)
+    out = jax.block_until_ready(compiled(*args))
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        out, stats = compiled(params, x)
-        jax.block_until_ready(out)
+        out = jax.block_until_ready(compiled(*args))
         times.append(time.perf_counter() - start)
-    ref, _ = chip.emulate(cm, x, exact=exact)
-    assert np.array_equal(np.asarray(ref), np.asarray(out))
     median = statistics.median(times)
-    return {
+    timing = {
         "compile_s": round(compile_s, 3),
         "median_ms": round(1e3 * median, 3),
         "min_ms": round(1e3 * min(times), 3),
-        "per_sample_ms": round(1e3 * median / x.shape[1], 4),
-        "per_step_us": round(1e6 * median / x.shape[0], 2),
+        "per_sample_ms": round(1e3 * median / batch, 4),
         "repeats": repeats,
-        "stats": jax.tree.map(int, stats),
     }
+    return timing, out
+
+
+def time_emulator(cm, x, *, exact: bool = False, repeats: int = 7) -> dict:
+    """Compile time, then median and minimum wall time of ``emulate`` over ``repeats`` calls."""
+    configs = _configs(cm, exact)
+
+    def run(params, x):
+        return _run(cm.chip, configs, params, x)
+
+    timing, (out, stats) = timed(run, chip_params(cm), x, batch=x.shape[1], repeats=repeats)
+    ref, _ = chip.emulate(cm, x, exact=exact)
+    assert np.array_equal(np.asarray(ref), np.asarray(out))
+    per_step_us = round(1e3 * timing["median_ms"] / x.shape[0], 2)
+    return {**timing, "per_step_us": per_step_us, "stats": jax.tree.map(int, stats)}
 
 
 def environment() -> dict:

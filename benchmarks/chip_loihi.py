@@ -10,12 +10,8 @@ record.
 """
 
 import json
-import statistics
-import time
 
-import jax
-
-from benchmarks.chip_common import T, environment, setup, time_emulator
+from benchmarks.chip_common import T, environment, setup, time_emulator, timed
 from spikejax.chip import loihi
 from spikejax.chip.export import to_loihi_network
 
@@ -23,24 +19,8 @@ LAVA_MS_PER_STEP = (1.0, 1.4)
 
 
 def time_replay(cm, x, repeats: int = 7) -> dict:
-    net = to_loihi_network(cm)
-    run = jax.jit(loihi.run)
-    start = time.perf_counter()
-    compiled = run.lower(net, x).compile()
-    compile_s = time.perf_counter() - start
-    jax.block_until_ready(compiled(net, x))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(compiled(net, x))
-        times.append(time.perf_counter() - start)
-    median = statistics.median(times)
-    return {
-        "compile_s": round(compile_s, 3),
-        "median_ms": round(1e3 * median, 3),
-        "min_ms": round(1e3 * min(times), 3),
-        "per_sample_ms": round(1e3 * median / x.shape[1], 4),
-    }
+    timing, _ = timed(loihi.run, to_loihi_network(cm), x, batch=x.shape[1], repeats=repeats)
+    return timing
 
 
 def main() -> dict:
