@@ -3,6 +3,7 @@
 from spikejax import chip as chip
 from spikejax import encoding as encoding
 from spikejax import energy as energy
+from spikejax import graph as graph
 from spikejax import layers as layers
 from spikejax import losses as losses
 from spikejax import models as models
@@ -19,6 +20,7 @@ __all__ = [
     "chip",
     "encoding",
     "energy",
+    "graph",
     "layers",
     "losses",
     "models",

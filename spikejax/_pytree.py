@@ -1,4 +1,5 @@
-"""Frozen dataclasses that are JAX pytrees.
+"""Frozen dataclasses that are JAX pytrees: the one implementation behind
+:class:`spikejax.neurons.AbstractNeuron` subclasses and the chip parameter records.
 
 A field is a pytree leaf unless declared with :func:`static`. Leaves are numbers the optimizer or a
 chip may change (decays, thresholds, weights); static fields are discrete choices (reset mode,
@@ -22,7 +23,24 @@ T = TypeVar("T")
 
 
 def static(default: Any = dataclasses.MISSING, **kwargs: Any) -> Any:
-    """A dataclass field that is part of the treedef (static), not a leaf."""
+    """Declare a dataclass field static: part of the tree definition, not an array leaf.
+
+    For discrete choices that select code paths (a reset mode, a surrogate, a flag, a step count);
+    the value must be hashable. ``default`` is the field's default; other keyword arguments go to
+    :func:`dataclasses.field`. Exported as :func:`spikejax.neurons.static`.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, spikejax as sj
+        >>> class Gate(sj.neurons.AbstractNeuron):
+        ...     gain: jax.Array
+        ...     mode: str = sj.neurons.static("hard")
+        ...     def init_state(self, shape, dtype=jnp.float32):
+        ...         return ()
+        ...     def step(self, state, x):
+        ...         return state, self.gain * x
+        >>> jax.tree_util.tree_leaves(Gate(gain=jnp.float32(2.0)))
+        [Array(2., dtype=float32)]
+    """
     return dataclasses.field(default=default, metadata={"static": True}, **kwargs)
 
 

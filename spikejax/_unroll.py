@@ -12,7 +12,7 @@ from jaxtyping import Array, Float
 from spikejax._errors import check_floating
 from spikejax.neurons._base import AbstractNeuron
 
-__all__ = ["truncated_unroll", "unroll"]
+__all__ = ["check_positive_int", "check_remat", "truncated_unroll", "unroll"]
 
 
 def _check_inputs(fn: str, neuron: Any, state0: Any, xs: Any) -> None:
@@ -29,16 +29,53 @@ def _check_inputs(fn: str, neuron: Any, state0: Any, xs: Any) -> None:
         raise ValueError(
             f"`{fn}`: `xs` must have at least one time step (T >= 1); got shape {xs.shape}."
         )
-    for path, leaf in jax.tree_util.tree_leaves_with_path(state0):
-        if tuple(leaf.shape) != tuple(xs.shape[1:]):
-            raise ValueError(
-                f"`{fn}`: `xs` must be time-major [T, *shape] matching state shape "
-                f"{tuple(leaf.shape)} (state{jax.tree_util.keystr(path)}); got {tuple(xs.shape)}."
-            )
-        if leaf.dtype != xs.dtype:
+    _check_state(fn, neuron, state0, xs)
+
+
+_BUILD = "create it with `neuron.init_state(xs.shape[1:], xs.dtype)`"
+
+
+def _check_state(fn: str, neuron: AbstractNeuron, state0: Any, xs: Any) -> None:
+    """``state0`` must match, leaf by leaf, the state the neuron declares for one step of ``xs``:
+    ``jax.eval_shape(lambda: neuron.init_state(xs.shape[1:], xs.dtype))`` (tree structure, shape
+    and dtype). Leaves whose shape or dtype does not follow the input (an int32 countdown, a step
+    counter) are thereby allowed exactly as the neuron declares them."""
+    step_shape = tuple(xs.shape[1:])
+    try:
+        expected = jax.eval_shape(lambda: neuron.init_state(step_shape, xs.dtype))
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"`{fn}`: `xs` must be time-major [T, *shape] with a step shape the neuron accepts; "
+            f"got {tuple(xs.shape)}, for which `neuron.init_state` fails: {error}"
+        ) from error
+    expected_paths, expected_def = jax.tree_util.tree_flatten_with_path(expected)
+    got_paths, got_def = jax.tree_util.tree_flatten_with_path(state0)
+    if got_def != expected_def:
+        raise ValueError(
+            f"`{fn}`: `state0` must have the tree structure that `neuron.init_state` declares, "
+            f"{expected_def}; got {got_def}. Create it with `neuron.init_state(shape, dtype)`."
+        )
+    for (path, leaf), (_, want) in zip(got_paths, expected_paths, strict=True):
+        where = f"state0{jax.tree_util.keystr(path)}"
+        if not hasattr(leaf, "shape") or not hasattr(leaf, "dtype"):
             raise TypeError(
-                f"`{fn}`: state{jax.tree_util.keystr(path)} has dtype {leaf.dtype} but `xs` has "
-                f"{xs.dtype}; create the state with `neuron.init_state(shape, xs.dtype)`."
+                f"`{fn}`: `{where}` must be an array; got {type(leaf).__name__}; {_BUILD}."
+            )
+        shape = tuple(leaf.shape)
+        if shape != tuple(want.shape):
+            if tuple(want.shape) == step_shape:  # the usual case: a state made for other inputs
+                raise ValueError(
+                    f"`{fn}`: `xs` must be time-major [T, *shape] matching state shape {shape} "
+                    f"(`{where}`); got {tuple(xs.shape)}. If `xs` is right, {_BUILD}."
+                )
+            raise ValueError(
+                f"`{fn}`: `{where}` must have shape {tuple(want.shape)}, as `neuron.init_state` "
+                f"declares for `xs` of shape {tuple(xs.shape)}; got {shape}; {_BUILD}."
+            )
+        if leaf.dtype != want.dtype:
+            raise TypeError(
+                f"`{fn}`: `{where}` has dtype {leaf.dtype} but `xs` has {xs.dtype}, for which "
+                f"`neuron.init_state` declares {want.dtype}; {_BUILD}."
             )
 
 
@@ -90,12 +127,12 @@ def _sqrt_chunk(T: int) -> int:
     return min(divisors, key=lambda d: abs(d - math.sqrt(T))) if divisors else root
 
 
-def _check_positive_int(fn: str, arg: str, value: Any) -> None:
+def check_positive_int(fn: str, arg: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"`{fn}`: `{arg}` must be a positive int; got {value!r}.")
 
 
-def _check_remat(fn: str, remat: Any) -> None:
+def check_remat(fn: str, remat: Any) -> None:
     if remat is not True and remat is not False:
         if isinstance(remat, bool) or not isinstance(remat, int) or remat < 1:
             raise ValueError(
@@ -115,8 +152,12 @@ def unroll(
 
     Args:
         neuron: any spikejax neuron.
-        state0: its state for one time step, e.g. ``neuron.init_state(xs.shape[1:], xs.dtype)``;
-            every leaf must have shape ``xs.shape[1:]`` and the dtype of ``xs``.
+        state0: its state for one time step, e.g. ``neuron.init_state(xs.shape[1:], xs.dtype)``.
+            It must match what the neuron declares for that step,
+            ``jax.eval_shape(lambda: neuron.init_state(xs.shape[1:], xs.dtype))``: the same tree
+            structure and, leaf by leaf, the same shape and dtype (for most neurons every leaf has
+            shape ``xs.shape[1:]`` and the dtype of ``xs``; a neuron may declare others, such as
+            an int32 refractory countdown). A mismatch raises, naming the leaf.
         xs: time-major input ``[T, *batch, *neurons]``, floating, ``T >= 1``.
         remat: checkpointed BPTT. ``False`` stores every step's intermediates for the backward
             pass (memory O(T)). ``True`` splits time into chunks of about ``sqrt(T)`` steps (a
@@ -139,8 +180,8 @@ def unroll(
         Array([0., 0., 1., 0.], dtype=float32)
     """
     _check_inputs("unroll", neuron, state0, xs)
-    _check_positive_int("unroll", "unroll", unroll)
-    _check_remat("unroll", remat)
+    check_positive_int("unroll", "unroll", unroll)
+    check_remat("unroll", remat)
     return _run(neuron, state0, xs, remat, unroll)
 
 
@@ -161,9 +202,9 @@ def truncated_unroll(
     through steps of its own window. Parameter gradients from all windows are summed.
     """
     _check_inputs("truncated_unroll", neuron, state0, xs)
-    _check_positive_int("truncated_unroll", "window", window)
-    _check_positive_int("truncated_unroll", "unroll", unroll)
-    _check_remat("truncated_unroll", remat)
+    check_positive_int("truncated_unroll", "window", window)
+    check_positive_int("truncated_unroll", "unroll", unroll)
+    check_remat("truncated_unroll", remat)
 
     def run_window(state, window_xs):
         return _run(neuron, jax.lax.stop_gradient(state), window_xs, remat, unroll)

@@ -32,6 +32,12 @@ def neuron_registry() -> dict[str, sj.neurons.AbstractNeuron]:
         "plif_no_decay_input": nr.PLIF(w=0.0, decay_input=False, reset="subtract"),
         "li": nr.LI(beta=_per_neuron(0.7, 0.99, 5)),
         "recurrent_lif": nr.Recurrent(nr.LIF(beta=0.8, surrogate=Triangle()), w_rec),
+        # b per neuron around the saddle-node bifurcation: some neurons fire at rest, some not
+        "izhikevich": nr.Izhikevich(a=0.1, b=_per_neuron(0.22, 0.32, 6), c=-65.0, d=0.5, dt=1.0),
+        "refractory_lif": nr.RefractoryLIF(beta=_per_neuron(0.6, 0.95, 8), threshold=0.8),
+        "refractory_lif_subtract": nr.RefractoryLIF(
+            beta=0.9, refractory=1, reset="subtract", surrogate=Sigmoid()
+        ),
     }
 
 
@@ -50,7 +56,19 @@ def smooth_twin(neuron):
 
 
 def cast_leaves(tree, dtype):
-    return jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), tree)
+    """Every floating leaf cast to ``dtype``; integer leaves (counters) keep theirs."""
+
+    def cast(x):
+        x = jnp.asarray(x)
+        return x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x
+
+    return jax.tree_util.tree_map(cast, tree)
+
+
+def floating_leaves(tree):
+    """The leaves of ``tree`` with a floating dtype (integer state such as a refractory count has
+    no gradient)."""
+    return [x for x in jax.tree_util.tree_leaves(tree) if jnp.issubdtype(x.dtype, jnp.floating)]
 
 
 def random_inputs(T, batch, dtype=jnp.float32, seed=0):

@@ -39,6 +39,9 @@ class Cuba(nnx.Module):
         self.fc2 = nnx.Linear(n_hid, n_out, rngs=rngs)
         self.out = Spiking(LI(beta=0.8))
 
+    def __call__(self, x):
+        return self.out(self.fc2(self.sn1(self.fc1(x))))
+
 
 def with_ints(cm, leaves, layer_changes):
     """``cm`` with some integer leaves replaced and some ChipLayer fields changed per layer."""

@@ -30,6 +30,9 @@ class CubaNet(nnx.Module):
         self.fc3 = nnx.Linear(4, 3, use_bias=False, rngs=rngs)
         self.out = Spiking(LI(beta=jnp.array([0.5, 0.8, 0.95]), decay_input=True))
 
+    def __call__(self, x):
+        return self.out(self.fc3(self.sn2(self.fc2(self.sn1(self.fc1(x))))))
+
 
 def small(hidden=(8,), seed=0):
     return LIFMLP(16, hidden, 4, rngs=nnx.Rngs(seed))
@@ -102,14 +105,24 @@ def test_describe_errors():
     class Conv(nnx.Module):
         def __init__(self):
             self.conv = nnx.Conv(1, 2, (3, 3), rngs=nnx.Rngs(0))
+            self.fc = nnx.Linear(2, 2, rngs=nnx.Rngs(0))
 
-    with pytest.raises(ValueError, match="Conv at 'conv' holds parameters"):
+        def __call__(self, x):
+            return self.fc(self.conv(x))
+
+    frames = jax.ShapeDtypeStruct((2, 5, 5, 1), jnp.float32)
+    with pytest.raises(ValueError, match=r"node `conv` is a conv \(Conv\), which no chip"):
+        describe(Conv(), example_input=frames)
+    with pytest.raises(ValueError, match=r"no nnx\.Linear layer whose input size it accepts"):
         describe(Conv())
 
     class Plif(nnx.Module):
         def __init__(self):
             self.fc = nnx.Linear(2, 3, rngs=nnx.Rngs(0))
             self.sn = Spiking(PLIF(w=0.0))
+
+        def __call__(self, x):
+            return self.sn(self.fc(x))
 
     with pytest.raises(ValueError, match=r"must be one of .*got PLIF"):
         describe(Plif())

@@ -66,14 +66,14 @@ def _rows(report):
 
 
 def test_sew34_printed_energy():
-    macs = models.macs_per_step("sew_resnet34")["conv1"]
+    macs = models.macs_per_step("sew_resnet34")["conv1.conv"]
     assert macs == 118_013_952 == 3 * 64 * 7 * 7 * 112 * 112
     pj = energy.energy_from_sops(3.88e9, macs, profile="cmos45nm_fp32")  # first conv once
     assert abs(pj / 1e9 - 4.035) < 0.0005  # 3.492 + 0.543 mJ
 
 
 def test_spikformer_printed_energy_uses_the_d512_first_conv():
-    macs = models.macs_per_step("spikformer_8_512_imagenet")["patch_embed.convs.0"]
+    macs = models.macs_per_step("spikformer_8_512_imagenet")["patch_embed.convs.0.conv"]
     assert macs == 86_704_128 == 3 * 64 * 9 * 224 * 224  # 86.70 M
     pj = energy.energy_from_sops(11.09e9, macs, T=4, first_layer="per_step")
     assert abs(pj / 1e9 - 11.577) < 0.005  # 9.981 + 1.595 mJ
@@ -100,7 +100,7 @@ def test_lif_mlp_estimate_equals_hand_computation(mlp):
     T, B, H = 5, 4, 16
     x = jr.bernoulli(jr.key(1), 0.3, (T, B, 64)).astype(jnp.float32)
     _, rec = models.record(mlp, x)
-    hidden_spikes = np.asarray(rec.spikes["blocks.0"], np.float64)
+    hidden_spikes = np.asarray(rec.spikes["blocks.0.sn"], np.float64)
     assert 0 < hidden_spikes.mean() < 1
     sops_head = hidden_spikes.mean() * T * (H * 10)
     expected = 4.6 * T * (64 * H) + 0.9 * sops_head  # first layer at every step, head as AC
@@ -131,7 +131,7 @@ def test_lif_mlp_all_ones_gives_dense_macs():
     _set_kernels(net)  # every hidden neuron receives 64 ≥ θ each step and fires every step
     x = jnp.ones((T, B, 64), jnp.float32)
     _, rec = models.record(net, x)
-    assert np.all(np.asarray(rec.spikes["blocks.0"]) == 1)
+    assert np.all(np.asarray(rec.spikes["blocks.0.sn"]) == 1)
     for count in ("rate", "events"):
         head = _rows(energy.estimate(net, x, count=count))["head.fc"]
         assert head.fr == 1.0
@@ -149,11 +149,11 @@ def conv_net():
 def test_conv_events_match_numpy_and_differ_from_rate_at_borders(conv_net):
     x = jr.bernoulli(jr.key(2), 0.4, (3, 2, 6, 6, 2)).astype(jnp.float32)
     rec = _record(conv_net, x)
-    spikes = np.asarray(rec.synapse_inputs["blocks.1"])
+    spikes = np.asarray(rec.synapse_inputs["blocks.1.conv"])
     assert 0 < spikes.mean() < 1
     expected = _np_conv_events(spikes, 3, 1, 1, 3) / 2  # 'SAME' 3×3: padding 1; per sample
-    events = _rows(energy.estimate(conv_net, x, count="events"))["blocks.1"]
-    rate = _rows(energy.estimate(conv_net, x, count="rate"))["blocks.1"]
+    events = _rows(energy.estimate(conv_net, x, count="events"))["blocks.1.conv"]
+    rate = _rows(energy.estimate(conv_net, x, count="rate"))["blocks.1.conv"]
     assert events.sops == pytest.approx(expected, rel=1e-6)
     assert rate.sops == pytest.approx(spikes.mean() * 3 * (4 * 3 * 9 * 36), rel=1e-6)
     assert events.sops != pytest.approx(rate.sops, rel=1e-3)
@@ -166,15 +166,15 @@ def test_conv_all_ones_rate_is_dense_events_lose_the_padding_taps():
     net.eval()  # batch norm at its initial running statistics: (nearly) the identity
     x = jnp.ones((T, B, 6, 6, 2), jnp.float32)
     _, rec = models.record(net, x)
-    assert np.all(np.asarray(rec.synapse_inputs["blocks.1"]) == 1)
+    assert np.all(np.asarray(rec.synapse_inputs["blocks.1.conv"]) == 1)
     dense = T * 4 * 3 * 9 * 36
     rate = _rows(energy.estimate(net, x, count="rate"))
     events = _rows(energy.estimate(net, x, count="events"))
-    assert rate["blocks.1"].sops == dense
+    assert rate["blocks.1.conv"].sops == dense
     assert rate["head.fc"].sops == T * 108 * 10
     # 6×6 'SAME' 3×3: interior 16·9 taps, edges 16·6, corners 4·4 → 256 of 324 taps per map.
-    assert events["blocks.1"].sops == pytest.approx(T * 4 * 3 * 256)
-    assert events["blocks.1"].sops < dense
+    assert events["blocks.1.conv"].sops == pytest.approx(T * 4 * 3 * 256)
+    assert events["blocks.1.conv"].sops < dense
     assert events["head.fc"].sops == pytest.approx(T * 108 * 10)
 
 
@@ -213,12 +213,17 @@ def test_sew_add_residual_streams_are_nonbinary(sew):
     first = spikes.rows[0]
     stem_macs = 3 * 4 * 49 * 8 * 8
     assert spikes.counts.first_layer == "once" == models.info("sew_resnet18").first_layer
-    assert (first.name, first.macs, first.runs, first.ops) == ("conv1", stem_macs, 1, stem_macs)
+    assert (first.name, first.macs, first.runs, first.ops) == (
+        "conv1.conv",
+        stem_macs,
+        1,
+        stem_macs,
+    )
     per_step = _priced(net, rec, first_layer="per_step").rows[0]
     assert (per_step.runs, per_step.ops) == (T, T * stem_macs)
     # Stride 2 with padding: events against the numpy enumeration.
-    row = _rows(_priced(net, rec, count="events"))["layer2.0.conv1"]
-    assert row.sops == pytest.approx(_np_conv_events(inputs["layer2.0.conv1"], 3, 2, 1, 8) / 3)
+    row = _rows(_priced(net, rec, count="events"))["layer2.0.conv1.conv"]
+    assert row.sops == pytest.approx(_np_conv_events(inputs["layer2.0.conv1.conv"], 3, 2, 1, 8) / 3)
 
 
 # -------------------------------------------------------------------- Spikformer (small)
@@ -238,16 +243,16 @@ def test_spikformer_attention_events_and_first_layer(order):
     )
     x = jr.normal(jr.key(4), (B, 16, 16, 3), jnp.float32)
     rec = _record(net, x)
-    qkv = np.asarray(rec.synapse_inputs["blocks.0.attn.attention"], np.float64)
+    qkv = np.asarray(rec.synapse_inputs["blocks.0.attn.product"], np.float64)
     d = 8  # D / heads; no qk_pool
     q, k, v = qkv[..., :d], qkv[..., d : 2 * d], qkv[..., 2 * d :]
     N = qkv.shape[-2]
     expected = (N * (q.sum() + v.sum()) if order == "qk_v" else d * (k.sum() + q.sum())) / B
     report = _priced(net, rec, count="events", first_layer_macs=86_704_128)
-    row = _rows(report)["blocks.0.attn.attention"]
+    row = _rows(report)["blocks.0.attn.product"]
     assert row.kind == "attention"
     assert row.sops == pytest.approx(expected, rel=1e-6)
-    rate = _rows(_priced(net, rec))["blocks.0.attn.attention"]
+    rate = _rows(_priced(net, rec))["blocks.0.attn.product"]
     assert rate.sops == pytest.approx(qkv.mean() * T * rate.macs, rel=1e-6)
     # Static images are repeated before the first conv: it runs T times. By default its MACs are
     # the model's own (D/8 = 2 channels at 16×16); the override reproduces a paper's printed
@@ -292,7 +297,7 @@ def test_profiles_registry():
 def test_loihi_prices_synaptic_events_and_neuron_updates(mlp):
     x = jr.bernoulli(jr.key(5), 0.3, (5, 2, 64)).astype(jnp.float32)
     _, rec = models.record(mlp, x)
-    spikes = np.asarray(rec.spikes["blocks.0"], np.float64)
+    spikes = np.asarray(rec.spikes["blocks.0.sn"], np.float64)
     report = energy.estimate(mlp, x, profile="loihi", neuron_updates=True)
     assert report.unpriced == ("blocks.0.fc",) and report.rows[0].energy is None
     assert report.e_ann is None and report.ratio is None

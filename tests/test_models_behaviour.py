@@ -94,7 +94,7 @@ def test_connect_functions_use_the_documented_operand_order():
         for kind, connect in cases:
             block = make_block(kind, connect, "if", downsample=False, zero_init=False)
             out, rec = models.record(block, x)
-            results.append((out, rec.spikes["conv2" if kind == "basic" else "conv3"]))
+            results.append((out, rec.spikes["conv2.sn" if kind == "basic" else "conv3.sn"]))
         return results
 
     for (kind, connect), (out, a) in zip(cases, run_fast(run, x), strict=True):
@@ -117,8 +117,8 @@ def test_zero_init_stage_outputs_repeat_the_first_block():
             zero_init_residual=True,
         )
         _, rec = models.record(net, x)
-        return rec.synapse_inputs["layer1.0.conv1"], [
-            rec.residuals[f"layer1.{j}"] for j in range(3)
+        return rec.synapse_inputs["layer1.0.conv1.conv"], [
+            rec.residuals[f"layer1.{j}.add"] for j in range(3)
         ]
 
     first, outs = run_fast(
@@ -143,7 +143,7 @@ def test_stem_once_equals_stem_per_step_on_a_static_image():
         y_once, rec_once = models.record(once, x)
         y_step, rec_step = models.record(per_step, x)
         y_seq = per_step(jnp.broadcast_to(x, (3, *x.shape)))
-        first = rec_once.synapse_inputs["conv1"], rec_step.synapse_inputs["conv1"]
+        first = rec_once.synapse_inputs["conv1.conv"], rec_step.synapse_inputs["conv1.conv"]
         return y_once, y_step, y_seq, first
 
     y_once, y_step, y_seq, (in_once, in_step) = run_fast(run, x)
@@ -268,7 +268,7 @@ def test_ssa_matches_numpy_and_both_orders_agree():
 
     y_a, y_b, rec = run_fast(run, x)
     np.testing.assert_array_equal(y_a, y_b)  # exact: integer products, power-of-two scale
-    qkv = np.asarray(rec.synapse_inputs["blocks.0.attn.attention"], np.float64)
+    qkv = np.asarray(rec.synapse_inputs["blocks.0.attn.product"], np.float64)
     q, k, v = np.split(qkv, 3, axis=-1)  # [T, B, H, N, d] each
     attn = (q @ np.swapaxes(k, -1, -2)) @ v * 0.125
     T, B, H, N, d = q.shape
@@ -289,9 +289,9 @@ def test_qk_pool_keeps_tokens_and_changes_only_op_counts():
 
     y, rec = run_fast(run, x)
     assert y.shape == (2, 4)
-    assert rec.synapse_inputs["blocks.0.attn.attention"].shape[-1] == 4 + 4 + 8  # d/2, d/2, d
+    assert rec.synapse_inputs["blocks.0.attn.product"].shape[-1] == 4 + 4 + 8  # d/2, d/2, d
     H, N, d = 2, 4, 8  # (Q Kᵀ) V with pooled Q, K: H·N²·d/2 + H·N²·d
-    assert dict(rec.macs)["blocks.0.attn.attention"] == H * N * N * d // 2 + H * N * N * d
+    assert dict(rec.macs)["blocks.0.attn.product"] == H * N * N * d // 2 + H * N * N * d
     name = "spikformer_2_256_dvs128"
     assert models.count_params(name, qk_pool=(2, 2)) == models.count_params(name)
 
@@ -332,7 +332,7 @@ def test_bfloat16_models_keep_their_dtype():
         s.dtype == jnp.float32 if p.endswith("attn_sn") else s.dtype == jnp.bfloat16
         for p, s in rec.spikes.items()
     )
-    assert rec.synapse_inputs["blocks.0.attn.attention"].dtype == jnp.float32
+    assert rec.synapse_inputs["blocks.0.attn.product"].dtype == jnp.float32
     dvs = nnx.eval_shape(
         lambda: models.SEWDVSNet(((2, 1),), rngs=rngs(), image_size=2, dtype=jnp.bfloat16)
     )
@@ -345,17 +345,17 @@ def test_bfloat16_models_keep_their_dtype():
 
 def resnet18_macs():
     """Appendix A: conv ``C_in·C_out·k²·H_out·W_out``, classifier ``C·K``, at 224."""
-    macs = {"conv1": 3 * 64 * 49 * 112 * 112}
+    macs = {"conv1.conv": 3 * 64 * 49 * 112 * 112}
     c_in, size = 64, 56
     for stage in range(4):
         p = 64 * 2**stage
         for j in range(2):
             stride = 2 if stage and j == 0 else 1
             out = size // stride
-            macs[f"layer{stage + 1}.{j}.conv1"] = 9 * c_in * p * out * out
-            macs[f"layer{stage + 1}.{j}.conv2"] = 9 * p * p * out * out
+            macs[f"layer{stage + 1}.{j}.conv1.conv"] = 9 * c_in * p * out * out
+            macs[f"layer{stage + 1}.{j}.conv2.conv"] = 9 * p * p * out * out
             if stride != 1 or c_in != p:
-                macs[f"layer{stage + 1}.{j}.downsample"] = c_in * p * out * out
+                macs[f"layer{stage + 1}.{j}.downsample.conv"] = c_in * p * out * out
             c_in, size = p, out
     macs["fc"] = 512 * 1000
     return macs
@@ -363,7 +363,7 @@ def resnet18_macs():
 
 def test_macs_per_step_sew_resnet18_matches_closed_form():
     macs = models.macs_per_step("sew_resnet18")
-    assert macs["conv1"] == 118_013_952
+    assert macs["conv1.conv"] == 118_013_952
     assert macs == resnet18_macs()
     assert models.info("sew_resnet18").first_layer == "once"
 
@@ -371,9 +371,10 @@ def test_macs_per_step_sew_resnet18_matches_closed_form():
 def test_macs_per_step_spikformer_attention_and_first_layer():
     macs = models.macs_per_step("spikformer_8_512_imagenet")
     N, D, d = 196, 512, 64
-    assert macs["patch_embed.convs.0"] == 3 * 64 * 9 * 224 * 224 == 86_704_128
-    assert macs["blocks.0.attn.attention"] == 2 * N * d * D  # Q(KᵀV)
-    assert macs["blocks.0.attn.q"] == N * D * D and macs["blocks.7.mlp.fc2"] == N * 4 * D * D
+    assert macs["patch_embed.convs.0.conv"] == 3 * 64 * 9 * 224 * 224 == 86_704_128
+    assert macs["blocks.0.attn.product"] == 2 * N * d * D  # Q(KᵀV)
+    assert macs["blocks.0.attn.q.linear"] == N * D * D
+    assert macs["blocks.7.mlp.fc2.linear"] == N * 4 * D * D
     assert models.info("spikformer_8_512_imagenet").first_layer == "per_step"
 
 
@@ -382,8 +383,8 @@ def test_macs_of_a_built_model_equal_those_of_its_name():
     net = models.create("sew_7bnet_dvs128", rngs=rngs(), **overrides)
     macs = models.macs_per_step(net)
     assert macs == models.macs_per_step("sew_7bnet_dvs128", **overrides)
-    assert macs["stem"] == 2 * 2 * 128 * 128 and macs["fc"] == 2 * 11
-    assert list(macs)[:3] == ["stem", "stages.0.0.conv1", "stages.0.0.conv2"]
+    assert macs["stem.conv"] == 2 * 2 * 128 * 128 and macs["fc"] == 2 * 11
+    assert list(macs)[:3] == ["stem.conv", "stages.0.0.conv1.conv", "stages.0.0.conv2.conv"]
 
 
 # ----------------------------------------------------------------------------- registry, errors

@@ -81,16 +81,19 @@ def integer_valued(a):
 def check_residual_bounds(meta, residuals):
     if meta.family == "spikformer":
         # X0 ∈ [0, 2]; each residual add of spikes raises the bound by one: 2 + 2l after block l.
+        # Join nodes: "patch_embed.add" (X0), "blocks.<l>.add" (after SSA), "blocks.<l>.add_1".
         for path, out in residuals.items():
-            if path == "patch_embed":
+            if path == "patch_embed.add":
                 bound = 2
             else:
-                block, which = int(path.split(".")[1]), path.split(".")[2]
-                bound = 2 + 2 * block + (1 if which == "attn" else 2)
+                _, block, join = path.split(".")
+                bound = 2 + 2 * int(block) + (1 if join == "add" else 2)
             assert integer_valued(out) and out.min() >= 0 and out.max() <= bound, path
         return
     for path, out in residuals.items():  # SEW ADD: block j (0-based) of a stage in [0, j + 2]
-        j = int(path.rsplit(".", 1)[1])
+        block, join = path.rsplit(".", 1)  # the join node of block `block`: add, mul (AND, IAND)
+        assert join == {"add": "add", "and": "mul", "iand": "mul"}[meta.config["connect"]], path
+        j = int(block.rsplit(".", 1)[1])
         if meta.config["connect"] != "add":
             assert binary(out), path
         else:

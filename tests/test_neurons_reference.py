@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import spikejax as sj
-from spikejax.neurons import ALIF, IF, LI, LIF, PLIF, CubaLIF, Recurrent
+from spikejax.neurons import ALIF, IF, LI, LIF, PLIF, CubaLIF, Izhikevich, Recurrent, RefractoryLIF
 
 BATCH, N, T = 3, 7, 200
 RESETS = ("subtract", "zero", "none")
@@ -101,6 +101,38 @@ def np_li(p, o):
     return step
 
 
+def np_izhikevich(p, o):
+    # The paper's polynomial as written there (the library evaluates it in vertex form).
+    def step(state, x):
+        v, u = state
+        h = v + p["dt"] * (0.04 * v**2 + 5.0 * v + 140.0 - u + x)
+        w = u + p["dt"] * p["a"] * (p["b"] * v - u)
+        s = np.where(h >= p["v_peak"], 1.0, 0.0)
+        v = np.where(s == 1.0, p["c"], h)
+        u = w + s * p["d"]
+        return (v, u), s
+
+    return step
+
+
+def np_refractory(p, o):
+    def step(state, x):
+        v, count = state
+        held = count > 0
+        h = np.where(held, v, p["beta"] * v + x)
+        s = np.where((h >= p["threshold"]) & ~held, 1.0, 0.0)
+        if o["reset"] == "subtract":
+            v = h - s * p["threshold"]
+        elif o["reset"] == "zero":
+            v = np.where(s == 1.0, 0.0, h)
+        else:
+            v = h
+        count = np.where(s == 1.0, o["refractory"], np.maximum(count - 1, 0)).astype(np.int32)
+        return (v, count), s
+
+    return step
+
+
 def np_recurrent(inner_step, weight):
     def step(state, x):
         inner, s_prev = state
@@ -138,11 +170,24 @@ def rand_params(model, rng):
         return {"w": rng.normal(0.0, 1.5, N), "threshold": theta}
     if model == "LI":
         return {"beta": u(0.3, 1.0)}
+    if model == "Izhikevich":  # around the paper's regular-spiking and fast-spiking neurons
+        c = u(-70.0, -50.0)
+        return {"a": u(0.02, 0.1), "b": u(0.15, 0.25), "c": c, "d": u(0.5, 8.0)} | {
+            "v_peak": u(25.0, 35.0),
+            "dt": u(0.25, 1.0),
+        }
+    if model == "RefractoryLIF":
+        return {"beta": u(0.3, 1.0), "threshold": theta}
     raise AssertionError(model)
 
 
-def rand_state(model, rng):
+def rand_state(model, rng, o=None):
+    if model == "Izhikevich":
+        v = rng.uniform(-70.0, -40.0, (BATCH, N))
+        return (v, rng.uniform(-16.0, -8.0, (BATCH, N)))
     v = rng.normal(0.0, 0.5, (BATCH, N))
+    if model == "RefractoryLIF":
+        return (v, rng.integers(0, o["refractory"] + 1, (BATCH, N)).astype(np.int32))
     if model == "CubaLIF":
         return (rng.normal(0.0, 0.3, (BATCH, N)), v)
     if model == "ALIF":
@@ -154,6 +199,8 @@ def rand_inputs(model, o, rng):
     # Means chosen so that every model spikes at an intermediate rate.
     mean = {"IF": 0.1, "CubaLIF": 0.1, "ALIF": 0.4}.get(model, 0.3)
     scale = 1.0
+    if model == "Izhikevich":  # the paper's current units (mV/ms)
+        mean, scale = 6.0, 6.0
     if o.get("decay_input"):
         mean, scale = 1.0, 2.0
     return rng.normal(mean, scale, (T, BATCH, N))
@@ -173,11 +220,15 @@ def sj_neuron(model, p, o):
         return PLIF(**p, **spiking, decay_input=o["decay_input"])
     if model == "LI":
         return LI(**p, decay_input=o["decay_input"])
+    if model == "Izhikevich":
+        return Izhikevich(**p, detach_reset=o["detach_reset"])
+    if model == "RefractoryLIF":
+        return RefractoryLIF(**p, **spiking, refractory=o["refractory"])
     raise AssertionError(model)
 
 
 NP_REF = {"IF": np_if, "LIF": np_lif, "CubaLIF": np_cuba, "ALIF": np_alif, "PLIF": np_plif}
-NP_REF["LI"] = np_li
+NP_REF |= {"LI": np_li, "Izhikevich": np_izhikevich, "RefractoryLIF": np_refractory}
 
 
 def configs():
@@ -190,6 +241,12 @@ def configs():
             out.append((model, {"reset": reset, "detach_reset": d, "decay_input": di}))
     for di in (False, True):
         out.append(("LI", {"decay_input": di}))
+    for d in detach:
+        out.append(("Izhikevich", {"detach_reset": d}))
+    for reset, refractory in itertools.product(RESETS, (0, 1, 3)):
+        out.append(
+            ("RefractoryLIF", {"reset": reset, "detach_reset": True, "refractory": refractory})
+        )
     return out
 
 
@@ -226,6 +283,7 @@ def check_against_reference(ref_state, ref_out, state, out, spiking):
     else:
         np.testing.assert_allclose(out, ref_out, **TOL)
     for got, want in zip(jax.tree.leaves(state), jax.tree.leaves(ref_state), strict=True):
+        assert got.dtype == want.dtype, (got.dtype, want.dtype)  # int32 counts stay int32
         np.testing.assert_allclose(got, want, **TOL)
 
 
@@ -237,11 +295,11 @@ def check_against_reference(ref_state, ref_out, state, out, spiking):
 def test_matches_numpy_reference(model, o):
     rng = np.random.default_rng(seed_of(config_id(model, o)))
     p = rand_params(model, rng)
-    state0 = rand_state(model, rng)
+    state0 = rand_state(model, rng, o)
     xs = rand_inputs(model, o, rng)
     ref_state, ref_out = np_run(NP_REF[model](p, o), state0, xs)
     neuron = build(model, p, o)
-    state, out = run_sj(neuron, type(neuron.init_state((1,)))(*state0), xs)
+    state, out = run_sj(neuron, type(neuron.init_state((BATCH, N)))(*state0), xs)
     check_against_reference(ref_state, ref_out, state, out, spiking=model != "LI")
 
 

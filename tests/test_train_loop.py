@@ -217,7 +217,7 @@ def test_summary_and_config_files(finished):
     assert on_disk["final"]["test_accuracy"] == summary["final"]["test_accuracy"]
     assert on_disk["config_hash"] == summary["config_hash"]
     assert on_disk["environment"]["jax"]
-    assert 0.0 <= summary["final"]["firing_rates"]["blocks.0"] <= 1.0
+    assert 0.0 <= summary["final"]["firing_rates"]["blocks.0.sn"] <= 1.0
 
 
 def _get(tree, key):

@@ -149,3 +149,56 @@ def test_a_run_from_before_validation_splits_reads_as_without_one(finished, tmp_
     restored = load_run(copy, which="latest")
     assert restored.config.data.val_fraction == 0 and restored.splits.val is None
     assert restored.num_samples("train") == 160
+
+
+def _corrupt_latest(run_dir, copy):
+    """A copy of ``run_dir`` whose latest checkpoint holds β = 1.5 in the hidden LIF layer."""
+    shutil.copytree(run_dir, copy)
+    checkpointer = Checkpointer(copy / "checkpoints", best_metric="val_accuracy")
+    step, tree, extra = checkpointer.restore("latest")
+    beta = np.array(tree["model"]["blocks"]["0"]["sn"]["params"]["beta"])
+    beta[3] = 1.5
+    tree["model"]["blocks"]["0"]["sn"]["params"]["beta"] = beta
+    checkpointer.save(step + 1, tree, extra=extra)
+
+
+def test_checkpoint_with_out_of_range_neuron_values_is_refused(finished, tmp_path):
+    config, run_dir, _ = finished
+    copy = tmp_path / "bad"
+    _corrupt_latest(run_dir, copy)
+    leaf = r"`checkpoint\['latest'\]\.model\.blocks\.0\.sn\.params\.beta`"
+    with pytest.raises(
+        ValueError, match=rf"^`load_run`: {leaf} must lie in \[0\.0, 1\.0\]; got \[1\.5\]"
+    ):
+        load_run(copy, which="latest")
+    with pytest.raises(ValueError, match=rf"^`fit`: {leaf} must lie in \[0\.0, 1\.0\]"):
+        fit(config, copy, resume=True, progress=False, plots=False)
+
+
+def test_the_train_step_projects_learnable_decays_and_thresholds(tmp_path):
+    # A learning rate far too large for β and θ: every step pushes them out of range, and the
+    # train step's projection puts them back before the next forward pass.
+    config = Config(
+        name="projected",
+        seed=0,
+        data=DataConfig("digits", limit=64, prefetch=0, val_fraction=0.0),
+        model=ModelConfig(
+            MLP,
+            {
+                "in_features": 64,
+                "hidden": (8,),
+                "num_classes": 10,
+                "learn_beta": True,
+                "learn_threshold": True,
+            },
+        ),
+        optimizer=OptimizerConfig("sgd", lr=50.0, grad_clip=1.0),
+        train=TrainConfig(batch_size=16, num_steps=T, max_steps=12, log_every=4),
+    )
+    fit(config, tmp_path / "run", progress=False, plots=False)
+    model = load_run(tmp_path / "run", which="latest").model  # check_params passes on load
+    params = nnx.to_pure_dict(nnx.state(model))
+    beta = np.asarray(params["blocks"][0]["sn"]["params"]["beta"])
+    threshold = np.asarray(params["blocks"][0]["sn"]["params"]["threshold"])
+    assert np.all((beta >= 0) & (beta <= 1)) and np.all(threshold > 0)
+    assert np.any((beta == 0) | (beta == 1))  # the projection was active

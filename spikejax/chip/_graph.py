@@ -4,8 +4,10 @@ A supported network is a multilayer perceptron: ``Linear → Spiking(neuron)`` r
 hidden neuron spiking (:class:`~spikejax.neurons.LIF`, :class:`~spikejax.neurons.IF`,
 :class:`~spikejax.neurons.CubaLIF`), the last one spiking or a leaky-integrator readout
 (:class:`~spikejax.neurons.LI`). :func:`describe` lists its layers in order with the state paths
-of their leaves, from a model (exact: neuron classes and static settings are read from it) or
-from a bare ``nnx.state`` (neuron kinds inferred from the leaf names, static settings unknown).
+of their leaves, from a model's network graph (:func:`spikejax.graph.trace`: the layers in the
+order they run, neuron classes and static settings exact) or from a bare ``nnx.state`` (layers in
+the natural order of their paths, neuron kinds inferred from the leaf names, static settings
+unknown).
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from spikejax.layers import Spiking
-from spikejax.neurons import IF, LI, LIF, CubaLIF
+from spikejax import graph as trace_graph
 
 __all__ = ["KINDS", "LayerSpec", "describe", "flat_state", "path_str"]
 
@@ -31,7 +33,7 @@ KINDS = {
     "cuba": ("alpha", "beta", "threshold"),
     "li": ("beta",),
 }
-_CLASSES = {LIF: "lif", IF: "if", CubaLIF: "cuba", LI: "li"}
+_NAMES = {"LIF": "lif", "IF": "if", "CubaLIF": "cuba", "LI": "li"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,58 +95,60 @@ def _natural(path: str) -> tuple:
 # ------------------------------------------------------------------------------- from a module
 
 
-def _walk(obj: Any, path: tuple, out: list) -> None:
-    """Linear and Spiking modules of ``obj`` in definition order (attributes as assigned)."""
-    if isinstance(obj, nnx.Linear | Spiking):
-        out.append((".".join(map(str, path)), obj))
-    elif isinstance(obj, nnx.List | list | tuple):
-        for i, item in enumerate(obj):
-            _walk(item, (*path, i), out)
-    elif isinstance(obj, nnx.Module):
-        own = [
-            name
-            for name, value in vars(obj).items()
-            if isinstance(value, nnx.Variable) and isinstance(value, nnx.Param)
-        ]
-        if own:
-            name = ".".join(map(str, path)) or "<model>"
-            raise ValueError(
-                "`describe`: `model` must be a chain of nnx.Linear and spikejax.layers.Spiking "
-                f"layers; {type(obj).__name__} at {name!r} holds parameters {own} that no chip "
-                "layer maps."
-            )
-        for name, value in vars(obj).items():
-            if not name.startswith("_"):
-                _walk(value, (*path, name), out)
+def _probe(model: nnx.Module, fn: str) -> trace_graph.Graph:
+    """The model's graph, traced on ``[T=2, B=3, n_in]`` for the input size of one of its Linear
+    layers (the first that the model accepts)."""
+    sizes = sorted({m.in_features for _, m in nnx.iter_modules(model) if isinstance(m, nnx.Linear)})
+    errors = []
+    for n in sizes:
+        try:
+            return trace_graph.trace(model, jax.ShapeDtypeStruct((2, 3, n), jnp.float32))
+        except ValueError as error:
+            errors.append(f"[2, 3, {n}]: {error}")
+    raise ValueError(
+        f"`{fn}`: `model` must be a chain of nnx.Linear and spikejax.layers.Spiking layers that "
+        "runs on time-major input [T, B, features]; it has no nnx.Linear layer"
+        + ("" if not errors else " whose input size it accepts: " + "; ".join(errors))
+        + "."
+    )
 
 
-def _from_module(model: nnx.Module) -> list[tuple[str, str, dict[str, Any]]]:
-    found: list = []
-    _walk(model, (), found)
+def _from_graph(graph: trace_graph.Graph, fn: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """``Linear → Spiking`` pairs in call order, each fed by the one before."""
     nodes = []
-    for path, module in found:
-        prefix = f"{path}." if path else ""
-        if isinstance(module, nnx.Linear):
-            nodes.append(("linear", path, {"bias": module.bias is not None}))
-        else:
-            # The neuron class and its static settings live in the tree structure of the layer's
-            # variables; rebuilding it with placeholder leaves also works for abstract models.
-            leaves, treedef = jax.tree_util.tree_flatten(module.params, is_leaf=_is_variable)
-            neuron = jax.tree_util.tree_unflatten(treedef, [None] * len(leaves))
-            kind = _CLASSES.get(type(neuron))
-            if kind is None:
-                names = tuple(c.__name__ for c in _CLASSES)
-                raise ValueError(
-                    f"`describe`: the neuron of {path!r} must be one of {names} to run on a chip; "
-                    f"got {type(neuron).__name__}."
-                )
-            info = {
-                "kind": kind,
-                "reset": getattr(getattr(neuron, "reset", None), "value", None),
-                "decay_input": bool(getattr(neuron, "decay_input", False)),
-                "prefix": f"{prefix}params.",
-            }
-            nodes.append(("spiking", path, info))
+    previous = "input"
+    for node in graph:
+        if node.kind == "readout" and nodes and nodes[-1][0] == "spiking":
+            continue  # a reduction over time after the last layer: the host reads the outputs
+        if node.kind not in ("linear", "neuron"):
+            raise ValueError(
+                f"`{fn}`: the network must be a chain of nnx.Linear and spikejax.layers.Spiking "
+                f"layers; node `{node.name}` is a {node.kind} ({node.op}), which no chip layer "
+                "maps."
+            )
+        if node.inputs != (previous,):
+            raise ValueError(
+                f"`{fn}`: every layer must take the output of the one called before it; "
+                f"`{node.name}` takes {list(node.inputs)}, not [{previous!r}]."
+            )
+        previous = node.name
+        if node.kind == "linear":
+            nodes.append(("linear", node.path, {"bias": bool(node.attrs["use_bias"])}))
+            continue
+        kind = _NAMES.get(node.op)
+        if kind is None:
+            raise ValueError(
+                f"`{fn}`: the neuron of {node.path!r} must be one of {tuple(_NAMES)} to run on a "
+                f"chip; got {node.op}."
+            )
+        settings = node.attrs["settings"]
+        info = {
+            "kind": kind,
+            "reset": settings.get("reset"),
+            "decay_input": bool(settings.get("decay_input", False)),
+            "prefix": f"{node.path}.params." if node.path else "params.",
+        }
+        nodes.append(("spiking", node.path, info))
     return nodes
 
 
@@ -243,15 +247,20 @@ def _chain(nodes: list, flat: dict[str, Any], fn: str) -> tuple[LayerSpec, ...]:
     return tuple(specs)
 
 
-def describe(model: Any, *, fn: str = "describe") -> tuple[LayerSpec, ...]:
+def describe(
+    model: Any, *, fn: str = "describe", example_input: Any = None
+) -> tuple[LayerSpec, ...]:
     """The layers of a supported float network, in order.
 
     Args:
-        model: an ``nnx.Module`` (layers in definition order; neuron classes, reset modes and
-            ``decay_input`` are read from it) or its ``nnx.state`` (layers in the natural order of
-            their paths, e.g. ``blocks.0 < blocks.1 < head``; neuron kinds from the leaf names,
-            reset and ``decay_input`` unknown).
+        model: an ``nnx.Module`` (layers in the order its network graph runs them; neuron
+            classes, reset modes and ``decay_input`` are read from it) or its ``nnx.state``
+            (layers in the natural order of their paths, e.g. ``blocks.0 < blocks.1 < head``;
+            neuron kinds from the leaf names, reset and ``decay_input`` unknown).
         fn: function name used in error messages.
+        example_input: the input the model's graph is traced on (an array or
+            ``jax.ShapeDtypeStruct`` ``[T, B, n_in]``); default: ``[2, 3, n]`` for the input size
+            ``n`` of one of its Linear layers that the model accepts.
 
     Returns:
         One :class:`LayerSpec` per ``Linear → Spiking`` pair.
@@ -265,7 +274,11 @@ def describe(model: Any, *, fn: str = "describe") -> tuple[LayerSpec, ...]:
         [('lif', 'blocks.0.fc.kernel', 64, 32), ('li', 'head.fc.kernel', 32, 10)]
     """
     if isinstance(model, nnx.Module):
-        nodes = _from_module(model)
+        if example_input is None:
+            graph = _probe(model, fn)
+        else:
+            graph = trace_graph.trace(model, example_input)
+        nodes = _from_graph(graph, fn)
         flat = flat_state(nnx.state(model))
     elif isinstance(model, nnx.State):
         flat = flat_state(model)

@@ -1,19 +1,18 @@
-"""The layers behind a recording (their geometry, from the model) and the reductions that run on
-the device: per step and sample, the sum of every layer input, its extremes, and its synaptic
-event count; the sum of every spike tensor."""
+"""The synaptic layers of a network graph (their geometry) and the reductions that run on the
+device: per step and sample, the sum of every layer input, its extremes, and its synaptic event
+count; the sum of every spike tensor."""
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 from jaxtyping import Array
 
-from spikejax.models import SSA, Recording, record
+from spikejax.graph import Node, Recording, record
 
 __all__ = ["Attention", "Conv", "Layer", "Linear", "layers_of", "run_stats", "stats_of"]
 
@@ -61,77 +60,51 @@ class Layer:
         return {Conv: "conv", Linear: "linear", Attention: "attention"}[type(self.geometry)]
 
 
-def _ints(value: Any, n: int) -> tuple[int, ...]:
-    if isinstance(value, int):
-        return (value,) * n
-    return tuple(int(v) for v in value)
-
-
-def _conv_geometry(fn: str, name: str, conv: nnx.Conv) -> Conv:
-    n = len(conv.kernel_size)
-    padding = conv.padding
-    if isinstance(padding, str):
-        if padding.upper() not in ("SAME", "VALID"):
-            raise ValueError(
-                f"`{fn}`: layer `{name}` must use 'SAME', 'VALID' or explicit padding (its "
-                f"event count needs the taps); got padding {padding!r}."
-            )
-        padding = padding.upper()
-    elif isinstance(padding, int):
-        padding = ((padding, padding),) * n
-    else:
-        padding = tuple((p, p) if isinstance(p, int) else (int(p[0]), int(p[1])) for p in padding)
-    return Conv(
-        kernel=tuple(int(k) for k in conv.kernel_size),
-        strides=_ints(conv.strides or 1, n),
-        padding=padding,
-        input_dilation=_ints(conv.input_dilation or 1, n),
-        kernel_dilation=_ints(conv.kernel_dilation or 1, n),
-        fan_out=conv.out_features // conv.feature_group_count,
-    )
-
-
-def _geometry(fn: str, modules: dict[str, nnx.Module], name: str) -> Conv | Linear | Attention:
-    """The layer behind a recording key: the module itself, or its one Conv / Linear child."""
-    if name in modules:
-        module, suffix = modules[name], None
-    else:
-        path, _, suffix = name.rpartition(".")
-        module = modules.get(path)
-    if suffix == "attention" and isinstance(module, SSA):
-        return Attention(module.order, module.v.linear.out_features // module.num_heads)
-    if suffix is None and not isinstance(module, nnx.Conv | nnx.Linear) and module is not None:
-        found = [c for _, c in nnx.iter_children(module) if isinstance(c, nnx.Conv | nnx.Linear)]
-        module = found[0] if len(found) == 1 else None
-    if suffix is None and isinstance(module, nnx.Conv):
-        return _conv_geometry(fn, name, module)
-    if suffix is None and isinstance(module, nnx.Linear):
-        return Linear(module.out_features)
-    raise ValueError(
-        f"`{fn}`: every recorded layer must be an nnx.Conv, an nnx.Linear, a module holding "
-        f"exactly one of them, or the attention of an SSA block; got `{name}` "
-        f"({type(module).__name__ if module is not None else 'not found in the model'})."
-    )
-
-
-def layers_of(fn: str, model: nnx.Module, recording: Recording) -> tuple[Layer, ...]:
-    """Every layer of ``recording`` in forward order, its geometry read from ``model``.
-
-    A convolution input without a time axis (``[B, H, W, C]``) is static: the first layer run
-    once on a static image.
-    """
-    if not recording.macs:
-        raise ValueError(
-            f"`{fn}`: `model` must report at least one synaptic layer to "
-            "spikejax.models.record; it reported none."
+def _geometry(node: Node) -> Conv | Linear | Attention:
+    a = node.attrs
+    if node.kind == "conv":
+        return Conv(
+            kernel=tuple(a["kernel"]),
+            strides=tuple(a["strides"]),
+            padding=tuple(tuple(p) for p in a["padding"]),
+            input_dilation=tuple(a["input_dilation"]),
+            kernel_dilation=tuple(a["kernel_dilation"]),
+            fan_out=a["out_channels"] // a["groups"],
         )
-    modules = {".".join(str(p) for p in path): m for path, m in nnx.iter_modules(model)}
+    if node.kind == "linear":
+        return Linear(a["out_features"])
+    return Attention(a["order"], node.in_shapes[-1][-1])
+
+
+def layers_of(fn: str, recording: Recording) -> tuple[Layer, ...]:
+    """Every synaptic node of the recording's graph in call order, with the geometry its event
+    count needs.
+
+    A node whose recorded input has no time axis (a first convolution run once on a static image)
+    is static; a classifier on time-mean features is recorded before the mean (see
+    :class:`spikejax.graph.Recording`) and counted per step.
+    """
+    graph = recording.graph
+    nodes = graph.synaptic
+    if not nodes:
+        raise ValueError(
+            f"`{fn}`: `model` must have at least one synaptic layer (nnx.Linear, nnx.Conv, or a "
+            "spikejax.graph.AbstractNode of kind 'attention'); its graph has none: "
+            f"{[n.name for n in graph]}."
+        )
+    for node in nodes:
+        if node.kind == "attention" and (
+            node.attrs.get("order") not in ("qk_v", "q_kv") or len(node.in_shapes) != 3
+        ):
+            raise ValueError(
+                f"`{fn}`: attention node `{node.name}` must declare attrs order='qk_v' or "
+                f"'q_kv' and take (Q, K, V); got attrs {dict(node.attrs)} and "
+                f"{len(node.in_shapes)} inputs."
+            )
     layers = []
-    for name, _ in recording.macs:
-        geometry = _geometry(fn, modules, name)
-        ndim = len(recording.synapse_inputs[name].shape)
-        static = isinstance(geometry, Conv) and ndim == len(geometry.kernel) + 2
-        layers.append(Layer(name, geometry, static))
+    for n in nodes:
+        timed = len(recording.synapse_inputs[n.name].shape) > len(n.in_shapes[0])
+        layers.append(Layer(n.name, _geometry(n), n.static and not timed))
     return tuple(layers)
 
 

@@ -1,8 +1,9 @@
 """Synaptic-operation counts of a real forward pass, per layer.
 
-A model of :mod:`spikejax.models` reports the tensor feeding each synaptic layer (convolution,
-linear layer, the attention products of spiking self-attention, the classifier) and its dense MACs
-per sample and step to :func:`spikejax.models.record`. From that recording, per layer ``l``:
+Any model is read through its network graph (:func:`spikejax.graph.trace`): the synaptic nodes
+(convolutions, linear layers, attention products) with their dense MACs per sample and step, and
+:func:`spikejax.graph.record` gives the tensor feeding each of them in a real forward pass. From
+that recording, per layer ``l``:
 
 * ``fr_l``: the mean of the input over time, batch, channels and space (spikes per input neuron
   per step; for integer inputs such as SEW-ADD residual streams, the mean value);
@@ -36,7 +37,7 @@ from jaxtyping import Array
 
 from spikejax._errors import check_choice
 from spikejax.energy._layers import Conv, Layer, Linear, layers_of, run_stats, stats_of
-from spikejax.models import Recording, record
+from spikejax.graph import Recording, record
 
 __all__ = [
     "COUNTS",
@@ -238,7 +239,7 @@ def count_ops(
     changed: batch-norm statistics a training-mode pass would update are discarded.
 
     Args:
-        model: a model reporting to :func:`spikejax.models.record` (every zoo model does).
+        model: any NNX model whose graph (:func:`spikejax.graph.trace`) has a synaptic layer.
         x: its input batch.
         count: ``"rate"`` (``fr · T · MACs``) or ``"events"`` (exact synaptic events).
         nonbinary: ``"as_spikes"`` (a non-spiking input counts with its mean value) or
@@ -267,7 +268,7 @@ def count_ops(
         raise TypeError(f"`{fn}`: `model` must be an nnx.Module; got {type(model).__name__}.")
     graphdef, state = nnx.split(model)
     abstract = jax.eval_shape(lambda s, x: record(nnx.merge(graphdef, s), x)[1], state, x)
-    layers = layers_of(fn, model, abstract)
+    layers = layers_of(fn, abstract)
     stats = run_stats(graphdef, state, x, layers=layers)
     return _finish(
         fn,
@@ -295,18 +296,21 @@ def count_recording(
     """Count the operations of a recorded forward pass (see :func:`count_ops` for the rules).
 
     Args:
-        model: the model that was recorded (its layers give the geometry of each key).
-        recording: from :func:`spikejax.models.record`, with concrete arrays.
+        model: the model that was recorded.
+        recording: from :func:`spikejax.graph.record` of ``model``, with concrete arrays (its
+            graph gives the geometry of each layer).
         count, nonbinary, first_layer, first_layer_macs, include_head: as in :func:`count_ops`.
     """
     fn = "count_recording"
     _check_options(fn, count, nonbinary, first_layer, first_layer_macs, include_head)
     if not isinstance(recording, Recording):
         raise TypeError(
-            f"`{fn}`: `recording` must be a spikejax.models.Recording; got "
+            f"`{fn}`: `recording` must be a spikejax.graph.Recording; got "
             f"{type(recording).__name__}."
         )
-    layers = layers_of(fn, model, recording)
+    if not isinstance(model, nnx.Module):
+        raise TypeError(f"`{fn}`: `model` must be an nnx.Module; got {type(model).__name__}.")
+    layers = layers_of(fn, recording)
     stats = stats_of(recording.synapse_inputs, recording.spikes, layers=layers)
     return _finish(
         fn,

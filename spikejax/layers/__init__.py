@@ -1,6 +1,9 @@
-"""NNX layers: spiking neurons over time, time folding, sequence batch norm and dropout."""
+"""NNX layers: spiking neurons over time, time folding, sequence batch norm and dropout; keeping
+trained neuron parameters valid (:func:`project_params`, :func:`check_params`)."""
 
 from spikejax.layers._batchnorm import SeqBatchNorm as SeqBatchNorm
+from spikejax.layers._bounds import check_params as check_params
+from spikejax.layers._bounds import project_params as project_params
 from spikejax.layers._conv import conv2d_im2col as conv2d_im2col
 from spikejax.layers._dropout import SeqDropout as SeqDropout
 from spikejax.layers._fold import TimeFolded as TimeFolded
@@ -15,7 +18,9 @@ __all__ = [
     "SeqDropout",
     "Spiking",
     "TimeFolded",
+    "check_params",
     "conv2d_im2col",
     "fold",
+    "project_params",
     "unfold",
 ]

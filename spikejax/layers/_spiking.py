@@ -11,10 +11,10 @@ import numpy as np
 from flax import nnx
 from jaxtyping import Array, Float
 
-from spikejax._unroll import _check_positive_int, _check_remat, unroll
+from spikejax._unroll import check_positive_int, check_remat, unroll
 from spikejax.neurons._base import AbstractNeuron
 
-__all__ = ["Fixed", "Spiking"]
+__all__ = ["Fixed", "Spiking", "leaf_name"]
 
 TimeMajor = Float[Array, "time ..."]  # [T, *batch, *neurons]
 
@@ -27,7 +27,8 @@ class Fixed(nnx.Variable):
     """
 
 
-def _leaf_name(path: tuple[Any, ...]) -> str:
+def leaf_name(path: tuple[Any, ...]) -> str:
+    """The dotted name of a neuron leaf from its key path, e.g. ``"neuron.beta"``."""
     parts = []
     for key in path:
         if isinstance(key, jax.tree_util.GetAttrKey):
@@ -58,6 +59,21 @@ class Spiking(nnx.Module):
     ``neuron.init_state(xs.shape[1:], xs.dtype)``, and runs :func:`spikejax.unroll` over the
     leading time axis. Nothing is carried from one call to the next: there is no hidden state to
     reset.
+
+    **Training keeps parameters valid only with a projection.** A gradient step may move a
+    trainable leaf out of the interval its neuron class declares (``bounds``: a decay ``β``
+    outside ``[0, 1]``, a threshold ``θ <= 0``); nothing in the forward pass repairs that. A
+    training loop of one's own therefore calls :func:`spikejax.layers.project_params` after each
+    update, inside the jitted step::
+
+        @nnx.jit
+        def train_step(model, optimizer, xs, ys):
+            grads = nnx.grad(loss_fn)(model, xs, ys)
+            optimizer.update(model, grads)
+            sj.layers.project_params(model)   # every trainable β back in [0, 1], θ > 0
+
+    ``spikejax.train`` does this in its own step, and refuses a checkpoint whose neuron
+    parameters are out of range (:func:`spikejax.layers.check_params`).
 
     Args:
         neuron: any spikejax neuron (an instance of ``spikejax.neurons.AbstractNeuron``). Its
@@ -106,11 +122,11 @@ class Spiking(nnx.Module):
                 raise TypeError(
                     f"`Spiking`: `trainable` must contain leaf names (str); got {name!r}."
                 )
-        _check_remat("Spiking", remat)
-        _check_positive_int("Spiking", "unroll", unroll)
+        check_remat("Spiking", remat)
+        check_positive_int("Spiking", "unroll", unroll)
 
         paths_leaves, treedef = jax.tree_util.tree_flatten_with_path(neuron)
-        names = [_leaf_name(path) for path, _ in paths_leaves]
+        names = [leaf_name(path) for path, _ in paths_leaves]
         unknown = [name for name in trainable if name not in names]
         if unknown:
             raise ValueError(
@@ -177,7 +193,7 @@ def _check_step(neuron: AbstractNeuron, xs: Any) -> None:
         jax.eval_shape(one_step, abstract, x)
     except (ValueError, TypeError) as error:
         shapes = ", ".join(
-            f"{_leaf_name(path)} {tuple(leaf.shape)}"
+            f"{leaf_name(path)} {tuple(leaf.shape)}"
             for path, leaf in jax.tree_util.tree_leaves_with_path(neuron)
         )
         raise ValueError(

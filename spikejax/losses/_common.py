@@ -10,7 +10,7 @@ import optax
 from jaxtyping import Array, Float, Int
 
 from spikejax._errors import is_concrete
-from spikejax.neurons._common import as_param
+from spikejax.neurons import Interval, as_param
 
 __all__ = ["check_labels", "cross_entropy", "scalar_param"]
 
@@ -55,7 +55,7 @@ def scalar_param(
     high: float | None = None,
 ) -> Float[Array, ""]:
     """A scalar hyperparameter as a 0-d array of ``dtype``; finite and in range when concrete."""
-    array = as_param(fn, arg, value, low=low, high=high)
+    array = as_param(fn, arg, value, Interval(low, high))
     if array.ndim != 0:
         raise ValueError(f"`{fn}`: `{arg}` must be a scalar; got shape {tuple(array.shape)}.")
     return array.astype(dtype)

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from spikejax.neurons._common import as_param
+from spikejax.neurons import Interval, as_param
 from spikejax.readout._readouts import check_time_major
 
 __all__ = ["rate_l2", "rate_lower", "rate_upper"]
@@ -28,7 +28,7 @@ def _rate_param(
 ) -> Float[Array, "batch ..."]:
     """A rate in ``[0, 1]`` (per step; not a count) in the dtype of ``rates``: a 0-d array with
     ``scalar``, else broadcast to the shape of ``rates`` (scalar or per neuron)."""
-    array = as_param(fn, arg, value, low=0.0, high=1.0)
+    array = as_param(fn, arg, value, Interval(0.0, 1.0))
     neurons = tuple(rates.shape[1:])
     if scalar and array.ndim != 0:
         raise ValueError(f"`{fn}`: `{arg}` must be a scalar; got shape {tuple(array.shape)}.")

@@ -14,7 +14,6 @@ from jaxtyping import Array, Float
 
 from spikejax._errors import check_choice
 from spikejax.layers import SeqBatchNorm, Spiking, fold, unfold
-from spikejax.models._record import note_spikes, note_synapse
 from spikejax.neurons import IF, LIF, PLIF, AbstractNeuron
 from spikejax.surrogate import AbstractSurrogate
 
@@ -167,14 +166,9 @@ def linear_head(
     """The classifier on per-step features: ``fc(mean_t features)`` (``[B, K]``), or with
     ``per_step`` the per-step logits ``fc(features)`` (``[T, B, K]``; their mean over T is the
     former)."""
-    note_synapse(fc, features, fc.in_features * fc.out_features)
     if per_step:
         return fc(features)
     return fc(jnp.mean(features, axis=0))
-
-
-def _out_size(size: int, kernel: int, stride: int, padding: int) -> int:
-    return (size + 2 * padding - kernel) // stride + 1
 
 
 class ConvBNSpike(nnx.Module):
@@ -220,27 +214,16 @@ class ConvBNSpike(nnx.Module):
         self.sn = Spiking(neuron, remat=remat)
         self.kernel, self.stride, self.pad, self.groups = kernel, stride, pad, groups
 
-    def macs(self, in_shape: tuple[int, ...]) -> int:
-        """Dense MACs per sample and step for an input whose last three axes are ``H, W, C_in``."""
-        h, w = in_shape[-3], in_shape[-2]
-        h_out = _out_size(h, self.kernel, self.stride, self.pad)
-        w_out = _out_size(w, self.kernel, self.stride, self.pad)
-        c_in, c_out = self.conv.in_features, self.conv.out_features
-        return c_in * c_out * self.kernel**2 * h_out * w_out // self.groups
-
     def __call__(
         self, x: Float[Array, "time batch height width channels"], *, repeat: int | None = None
     ) -> Float[Array, "time batch height2 width2 channels2"]:
         """``x``: ``[T, B, H, W, C]``, or static ``[B, H, W, C]`` with ``repeat=T``."""
-        note_synapse(self, x, self.macs(x.shape))
         if repeat is None:
             y = self.bn(unfold(self.conv(fold(x)), x.shape[0]))
         else:
             y = self.bn(self.conv(x)[None])
             y = jnp.broadcast_to(y, (repeat, *y.shape[1:]))
-        s = self.sn(y)
-        note_spikes(self, s)
-        return s
+        return self.sn(y)
 
 
 class LinearBNSpike(nnx.Module):
@@ -273,14 +256,7 @@ class LinearBNSpike(nnx.Module):
         self.bn = SeqBatchNorm(out_features, rngs=rngs)
         self.sn = Spiking(neuron, remat=remat)
 
-    def macs(self, in_shape: tuple[int, ...]) -> int:
-        """``N·in·out`` per sample and step for an input ``[T, B, N, in]``."""
-        return in_shape[-2] * self.linear.in_features * self.linear.out_features
-
     def __call__(
         self, x: Float[Array, "time batch tokens features"]
     ) -> Float[Array, "time batch tokens features2"]:
-        note_synapse(self, x, self.macs(x.shape))
-        s = self.sn(self.bn(self.linear(x)))
-        note_spikes(self, s)
-        return s
+        return self.sn(self.bn(self.linear(x)))

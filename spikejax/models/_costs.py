@@ -1,14 +1,15 @@
 """Dense MACs per step and parameter counts of a zoo entry from its configuration alone.
 
-A walk over the layer specification, in forward order, with the counting rules of the zoo
-specification (Appendix A): output size ``⌊(H + 2p − k)/s⌋ + 1``; convolution MACs
+A walk over the layer specification, in forward order, applying the counting rules of
+:mod:`spikejax.graph.costs` (the zoo specification's Appendix A) to the shapes the configuration
+implies: output size ``⌊(H + 2p − k)/s⌋ + 1``; convolution MACs
 ``C_in·C_out·k²·H_out·W_out/groups`` and parameters ``k²·(C_in/groups)·C_out``; batch norm
 ``2C`` parameters; a linear layer over ``N`` tokens ``N·in·out`` MACs and ``in·out (+ out)``
 parameters; the two attention products of an SSA block ``H·N²·(d_qk + d_v)`` (``(Q Kᵀ) V``) or
 ``2·H·N·d_qk·d_v`` (``Q (Kᵀ V)``); a PLIF layer one parameter ``w``. No model is built and no
-function is traced, so this takes microseconds where building a large model abstractly takes
-seconds. :func:`spikejax.models.macs_per_step` on a built model measures the same numbers from
-a recorded forward pass; the tests hold the two equal, key by key, for every entry.
+function is traced, so this takes microseconds where tracing a large model takes a second. Keys
+are the names of the synaptic nodes of the network graph; the tests hold these numbers equal,
+key by key, to the graph's for every entry.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
+from spikejax.graph import costs as rules
 from spikejax.models._entries import Entry, arguments
 from spikejax.models._sew_dvs import check_config as check_sew_dvs
 from spikejax.models._sew_resnet import check_config as check_sew_resnet
@@ -32,8 +34,8 @@ class Costs:
     """What a zoo entry costs.
 
     Attributes:
-        macs: dense MACs per sample and time step of every synaptic layer, keyed by the layer's
-            path as in :func:`spikejax.models.record`, in forward order.
+        macs: dense MACs per sample and time step of every synaptic layer, keyed by its node name
+            in :func:`spikejax.graph.trace`, in call order.
         params: the number of trainable numbers (``nnx.Param`` leaves).
     """
 
@@ -41,8 +43,7 @@ class Costs:
     params: int
 
 
-def _out(size: int, kernel: int, stride: int, padding: int) -> int:
-    return (size + 2 * padding - kernel) // stride + 1
+_out = rules.out_size
 
 
 class _Walk:
@@ -63,15 +64,16 @@ class _Walk:
         """``conv k×k (padding k//2, no bias) → BN → SN`` on a square map; returns its size."""
         out = _out(size, kernel, stride, kernel // 2)
         params = kernel * kernel * (c_in // groups) * c_out + 2 * c_out + self.neuron
-        self.layer(path, c_in * c_out * kernel * kernel * out * out // groups, params)
+        macs = rules.conv_macs((out, out), (kernel, kernel), c_in, c_out, groups)
+        self.layer(f"{path}.conv", macs, params)
         return out
 
     def linear_bn_sn(self, path: str, tokens: int, d_in: int, d_out: int, bias: bool) -> None:
         params = d_in * d_out + (d_out if bias else 0) + 2 * d_out + self.neuron
-        self.layer(path, tokens * d_in * d_out, params)
+        self.layer(f"{path}.linear", rules.matmul_macs(1, tokens, d_in, d_out), params)
 
     def classifier(self, path: str, features: int, classes: int) -> None:
-        self.layer(path, features * classes, features * classes + classes)
+        self.layer(path, rules.matmul_macs(1, 1, features, classes), features * classes + classes)
 
 
 def _sew_resnet(a: Mapping[str, Any]) -> Costs:
@@ -137,12 +139,14 @@ def _spikformer(a: Mapping[str, Any]) -> Costs:
         path = f"blocks.{b}"
         for name in ("q", "k", "v"):
             walk.linear_bn_sn(f"{path}.attn.{name}", N, D, D, a["qkv_bias"])
-        if a["ssa_order"] == "qk_v":
-            attention = heads * N * N * (d_qk + d_v)
-        else:
-            attention = 2 * heads * N * d_qk * d_v
+        if a["ssa_order"] == "qk_v":  # (Q Kᵀ) V
+            attention = rules.matmul_macs(heads, N, d_qk, N) + rules.matmul_macs(heads, N, N, d_v)
+        else:  # Q (Kᵀ V)
+            attention = rules.matmul_macs(heads, d_qk, N, d_v) + rules.matmul_macs(
+                heads, N, d_qk, d_v
+            )
         scale = 1 if a["learnable_scale"] else 0
-        walk.layer(f"{path}.attn.attention", attention, scale + walk.neuron)  # + attn_sn
+        walk.layer(f"{path}.attn.product", attention, scale + walk.neuron)  # + attn_sn
         walk.linear_bn_sn(f"{path}.attn.proj", N, D, D, True)
         walk.linear_bn_sn(f"{path}.mlp.fc1", N, D, hidden, True)
         walk.linear_bn_sn(f"{path}.mlp.fc2", N, hidden, D, True)
@@ -153,13 +157,14 @@ def _spikformer(a: Mapping[str, Any]) -> Costs:
 def _dense(walk: _Walk, prefix: str, sizes: tuple[int, ...], lif_leaves: int) -> None:
     """``Linear → LIF`` layers between consecutive ``sizes`` (LIF: ``lif_leaves`` per neuron)."""
     for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
-        walk.layer(f"{prefix}.{i}.fc", n_in * n_out, n_in * n_out + n_out + lif_leaves * n_out)
+        params = n_in * n_out + n_out + lif_leaves * n_out
+        walk.layer(f"{prefix}.{i}.fc", rules.matmul_macs(1, 1, n_in, n_out), params)
 
 
 def _readout(walk: _Walk, n_in: int, classes: int, learn_beta: bool) -> None:
     """``Linear → LI``; the LI decays are trainable with ``learn_beta``."""
     params = n_in * classes + classes + (classes if learn_beta else 0)
-    walk.layer("head.fc", n_in * classes, params)
+    walk.layer("head.fc", rules.matmul_macs(1, 1, n_in, classes), params)
 
 
 def _lif_mlp(a: Mapping[str, Any]) -> Costs:
@@ -178,7 +183,7 @@ def _conv_snn(a: Mapping[str, Any]) -> Costs:
     for i, c_out in enumerate(channels):
         # 'same' convolution, no bias; BN; LIF per channel; then ⌊H/p⌋ × ⌊W/p⌋ pooling
         params = k * k * c_in * c_out + 2 * c_out + leaves * c_out
-        walk.layer(f"blocks.{i}", c_in * c_out * k * k * h * w, params)
+        walk.layer(f"blocks.{i}.conv", rules.conv_macs((h, w), (k, k), c_in, c_out), params)
         h, w, c_in = h // pool, w // pool, c_out
     sizes = (h * w * c_in, *hidden)
     _dense(walk, "dense", sizes, leaves)

@@ -11,7 +11,6 @@ from jaxtyping import Array, Float
 
 from spikejax._errors import check_choice
 from spikejax.models._common import ConvBNSpike, kaiming_normal_fan_out
-from spikejax.models._record import note_block
 from spikejax.neurons import IF, AbstractNeuron
 
 __all__ = ["CONNECTS", "SEWBasicBlock", "SEWBottleneck", "check_connect", "connect"]
@@ -76,11 +75,9 @@ def _join(
     a: Float[Array, "time batch height width channels"],
     x: Float[Array, "time batch height0 width0 channels0"],
 ) -> Float[Array, "time batch height width channels"]:
-    """``O = g(A, S')`` with ``S'`` the block input or its shortcut; noted for ``record``."""
+    """``O = g(A, S')`` with ``S'`` the block input or its shortcut."""
     shortcut = x if block.downsample is None else block.downsample(x)
-    out = connect(block.connect, a, shortcut)
-    note_block(block, out)
-    return out
+    return connect(block.connect, a, shortcut)
 
 
 class SEWBasicBlock(nnx.Module):

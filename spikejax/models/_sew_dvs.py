@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from flax import nnx
 from jaxtyping import Array, Float
 
-from spikejax._unroll import _check_remat as check_remat
+from spikejax._unroll import check_remat
 from spikejax.layers import fold, unfold
 from spikejax.models._common import (
     ConvBNSpike,

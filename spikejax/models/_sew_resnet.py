@@ -11,7 +11,7 @@ from flax import nnx
 from jaxtyping import Array, Float
 
 from spikejax._errors import check_choice
-from spikejax._unroll import _check_remat as check_remat
+from spikejax._unroll import check_remat
 from spikejax.layers import fold, unfold
 from spikejax.models._common import (
     ConvBNSpike,

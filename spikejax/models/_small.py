@@ -2,8 +2,8 @@
 
 Both read time-major inputs and return the membrane of a leaky-integrator readout ``[T, B, K]``
 (reduce it over time with :mod:`spikejax.readout`, or train it with a loss of
-:mod:`spikejax.losses`). They report their synaptic inputs and spikes to
-:func:`spikejax.models.record` like the zoo models.
+:mod:`spikejax.losses`). Like every model, they are read through their network graph
+(:func:`spikejax.graph.trace`) by energy estimation and chip deployment.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from jaxtyping import Array, Float
 
 from spikejax.layers import SeqBatchNorm, SeqDropout, fold, unfold
 from spikejax.models._common import check_dtype, max_pool
-from spikejax.models._record import note_spikes, note_synapse
 from spikejax.models._small_config import (
     SURROGATES,
     NeuronSpec,
@@ -39,9 +38,7 @@ class _DenseLIF(nnx.Module):
         self.dropout = SeqDropout(dropout, rngs=rngs) if dropout > 0 else None
 
     def __call__(self, x):
-        note_synapse(self.fc, x, self.fc.in_features * self.fc.out_features)
         s = self.sn(self.fc(x))
-        note_spikes(self, s)
         return s if self.dropout is None else self.dropout(s)
 
 
@@ -65,7 +62,6 @@ class _Readout(nnx.Module):
         self.li = spec.li(num_classes)
 
     def __call__(self, x):
-        note_synapse(self.fc, x, self.fc.in_features * self.fc.out_features)
         return self.li(self.fc(x))
 
 
@@ -177,10 +173,8 @@ class _ConvLIF(nnx.Module):
         self.kernel, self.pool = kernel, pool
 
     def __call__(self, x):
-        T, _, h, w, c_in = x.shape
-        note_synapse(self, x, c_in * self.conv.out_features * self.kernel**2 * h * w)
+        T = x.shape[0]
         s = self.sn(self.bn(unfold(self.conv(fold(x)), T)))
-        note_spikes(self, s)
         if self.pool == 1:
             return s
         return unfold(max_pool(fold(s), self.pool, self.pool, 0), T)

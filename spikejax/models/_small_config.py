@@ -9,7 +9,7 @@ from typing import Any
 import jax.numpy as jnp
 
 from spikejax._errors import check_choice, check_range
-from spikejax._unroll import _check_remat as check_remat
+from spikejax._unroll import check_remat
 from spikejax.layers import Spiking
 from spikejax.models._common import check_positive_ints
 from spikejax.neurons import LI, LIF

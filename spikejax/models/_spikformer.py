@@ -12,7 +12,7 @@ from flax import nnx
 from jaxtyping import Array, Float
 
 from spikejax._errors import check_choice, check_range
-from spikejax._unroll import _check_remat as check_remat
+from spikejax._unroll import check_remat
 from spikejax.models._common import (
     as_sequence,
     check_input,

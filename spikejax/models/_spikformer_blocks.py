@@ -11,12 +11,12 @@ import numpy as np
 from flax import nnx
 from jaxtyping import Array, Float
 
+from spikejax.graph import AbstractNode, NodeSpec
 from spikejax.layers import Fixed, Spiking, fold, unfold
 from spikejax.models._common import ConvBNSpike, LinearBNSpike, max_pool, torch_default_kernel
-from spikejax.models._record import is_recording, note_block, note_spikes, note_synapse
 from spikejax.neurons import AbstractNeuron
 
-__all__ = ["MLP", "SPS", "SSA", "SSA_ORDERS", "SpikformerBlock"]
+__all__ = ["MLP", "SPS", "SSA", "SSA_ORDERS", "AttentionProduct", "SpikformerBlock"]
 
 SSA_ORDERS = ("qk_v", "q_kv")
 
@@ -62,7 +62,6 @@ class SPS(nnx.Module):
             if pool:
                 x = unfold(max_pool(fold(x), 3, 2, 1), T)
         x = x + self.rpe(x)
-        note_block(self, x)
         return x.reshape((T, B, -1, x.shape[-1]))
 
 
@@ -73,6 +72,27 @@ def _pool_last(x: Array, window: tuple[int, int]) -> Array:
     return jax.lax.reduce_window(
         x, np.array(-np.inf, x.dtype), jax.lax.max, (*dims, kernel), (*dims, stride), "VALID"
     )
+
+
+class AttentionProduct(AbstractNode):
+    r"""The two products of spiking self-attention, one graph node of kind ``"attention"``.
+
+    ``((Q Kᵀ)·s) V`` (``order="qk_v"``) or ``(Q (Kᵀ V))·s`` (``"q_kv"``) per head, on
+    ``[T, B, H, N, d]`` tensors; ``s`` is the scale. It holds no parameters (the scale belongs to
+    :class:`SSA`); being a module of its own makes its inputs ``Q, K, V`` (after the optional
+    ``qk_pool``) the inputs of its node, which energy estimation counts events from.
+    """
+
+    def __init__(self, order: str):
+        self.order = order
+
+    def graph_node(self) -> NodeSpec:
+        return NodeSpec("attention", {"order": self.order})
+
+    def __call__(self, q: Array, k: Array, v: Array, scale: Array) -> Array:
+        if self.order == "qk_v":
+            return ((q @ jnp.swapaxes(k, -1, -2)) * scale) @ v
+        return (q @ (jnp.swapaxes(k, -1, -2) @ v)) * scale
 
 
 class SSA(nnx.Module):
@@ -86,8 +106,9 @@ class SSA(nnx.Module):
     along each head's feature axis (no padding), which keeps the token count and needs no
     parameters.
 
-    Attributes: ``q``, ``k``, ``v``, ``proj`` (:class:`LinearBNSpike`), ``attn_sn``
-    (:class:`~spikejax.layers.Spiking`), ``scale`` (``nnx.Param`` if learnable, else ``Fixed``).
+    Attributes: ``q``, ``k``, ``v``, ``proj`` (:class:`LinearBNSpike`), ``product``
+    (:class:`AttentionProduct`), ``attn_sn`` (:class:`~spikejax.layers.Spiking`), ``scale``
+    (``nnx.Param`` if learnable, else ``Fixed``).
     """
 
     def __init__(
@@ -109,19 +130,13 @@ class SSA(nnx.Module):
         self.q = LinearBNSpike(dim, dim, use_bias=qkv_bias, neuron=neuron(), **common)
         self.k = LinearBNSpike(dim, dim, use_bias=qkv_bias, neuron=neuron(), **common)
         self.v = LinearBNSpike(dim, dim, use_bias=qkv_bias, neuron=neuron(), **common)
+        self.product = AttentionProduct(order)
         self.attn_sn = Spiking(neuron(threshold=0.5), remat=remat)
         self.proj = LinearBNSpike(dim, dim, use_bias=True, neuron=neuron(), **common)
         value = jnp.asarray(scale, jnp.float32)
         self.scale = nnx.Param(value) if learnable_scale else Fixed(value)
         self.num_heads, self.order = num_heads, order
         self.qk_pool = None if qk_pool is None else tuple(qk_pool)
-
-    def macs(self, n: int, d_qk: int, d_v: int) -> int:
-        """Dense MACs of both attention products for one sample and step (all heads)."""
-        h = self.num_heads
-        if self.order == "qk_v":
-            return h * n * n * d_qk + h * n * n * d_v
-        return h * d_qk * n * d_v + h * n * d_qk * d_v
 
     def __call__(
         self, x: Float[Array, "time batch tokens features"]
@@ -135,17 +150,9 @@ class SSA(nnx.Module):
         q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
         if self.qk_pool is not None:
             q, k = _pool_last(q, self.qk_pool), _pool_last(k, self.qk_pool)
-        if is_recording():
-            inputs = jnp.concatenate([q, k, v], axis=-1)
-            note_synapse(self, inputs, self.macs(N, q.shape[-1], v.shape[-1]), "attention")
-        scale = self.scale[...]
-        if self.order == "qk_v":
-            y = ((q @ jnp.swapaxes(k, -1, -2)) * scale) @ v
-        else:
-            y = (q @ (jnp.swapaxes(k, -1, -2) @ v)) * scale
+        y = self.product(q, k, v, self.scale[...])
         y = y.transpose(0, 1, 3, 2, 4).reshape((T, B, N, D))
         s = self.attn_sn(y)
-        note_spikes(self, s, "attn_sn")
         return self.proj(s.astype(x.dtype))
 
 
@@ -189,7 +196,4 @@ class SpikformerBlock(nnx.Module):
         self, x: Float[Array, "time batch tokens features"]
     ) -> Float[Array, "time batch tokens features"]:
         x = x + self.attn(x)
-        note_block(self, x, "attn")
-        x = x + self.mlp(x)
-        note_block(self, x, "mlp")
-        return x
+        return x + self.mlp(x)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections.abc import Mapping
+from typing import Any, ClassVar, NamedTuple
 
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from spikejax._pytree import pytree_dataclass, static
+from spikejax._pytree import static
 from spikejax.neurons._base import AbstractNeuron
 from spikejax.neurons._common import Reset, as_param, as_reset, as_surrogate, fire, like
+from spikejax.neurons._interval import NON_NEGATIVE, POSITIVE, UNIT, Interval
 from spikejax.neurons._lif import decay_from_tau
 from spikejax.surrogate import AbstractSurrogate, ATan
 
@@ -24,7 +26,6 @@ class ALIFState(NamedTuple):
     a: Float[Array, "..."]
 
 
-@pytree_dataclass
 class ALIF(AbstractNeuron):
     r"""Leaky integrate-and-fire neuron with an adaptive threshold that rises after each spike.
 
@@ -65,6 +66,13 @@ class ALIF(AbstractNeuron):
          Array([0.25], dtype=float32))
     """
 
+    bounds: ClassVar[Mapping[str, Interval]] = {
+        "beta": UNIT,
+        "rho": UNIT,
+        "gamma": NON_NEGATIVE,
+        "threshold": POSITIVE,
+    }
+
     beta: Float[Array, "..."]
     rho: Float[Array, "..."]
     gamma: Float[Array, "..."] = 1.8
@@ -74,11 +82,10 @@ class ALIF(AbstractNeuron):
     detach_reset: bool = static(True)
 
     def __post_init__(self):
-        object.__setattr__(self, "beta", as_param("ALIF", "beta", self.beta, low=0.0, high=1.0))
-        object.__setattr__(self, "rho", as_param("ALIF", "rho", self.rho, low=0.0, high=1.0))
-        object.__setattr__(self, "gamma", as_param("ALIF", "gamma", self.gamma, low=0.0))
-        threshold = as_param("ALIF", "threshold", self.threshold, low=0.0, low_open=True)
-        object.__setattr__(self, "threshold", threshold)
+        for name in ("beta", "rho", "gamma", "threshold"):
+            object.__setattr__(
+                self, name, as_param("ALIF", name, getattr(self, name), self.bounds[name])
+            )
         object.__setattr__(self, "reset", as_reset("ALIF", self.reset))
         object.__setattr__(self, "surrogate", as_surrogate("ALIF", self.surrogate))
 

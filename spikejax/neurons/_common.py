@@ -1,4 +1,8 @@
-"""Pieces shared by the neuron models: reset modes, parameter leaves, fire-and-reset."""
+"""Building blocks for neuron models: reset modes, parameter leaves, fire-and-reset.
+
+The public ones (:class:`Reset`, :func:`as_param`, :func:`like`, :func:`fire`,
+:func:`reset_membrane`) are exported from :mod:`spikejax.neurons` for writing new neurons.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,10 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from spikejax._errors import check_finite, check_range
+from spikejax.neurons._interval import UNBOUNDED, Interval
 from spikejax.surrogate import AbstractSurrogate, spike
 
-__all__ = ["Reset", "as_param", "as_reset", "as_surrogate", "fire", "like"]
+__all__ = ["Reset", "as_param", "as_reset", "as_surrogate", "fire", "like", "reset_membrane"]
 
 
 class Reset(enum.Enum):
@@ -48,19 +52,21 @@ def as_surrogate(fn: str, value: Any) -> AbstractSurrogate:
     return value
 
 
-def as_param(
-    fn: str,
-    name: str,
-    value: Any,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-) -> Float[Array, "..."]:
+def as_param(fn: str, name: str, value: Any, interval: Interval = UNBOUNDED) -> Float[Array, "..."]:
     """Turn a number or array into a floating array leaf, checking concrete values by name.
 
-    Python numbers and integer arrays become float32; floating arrays keep their dtype. NaN/inf and
-    values outside ``[low, high]`` (``(low, high]`` with ``low_open``) raise ``ValueError``.
+    Python numbers and integer arrays become float32; floating arrays keep their dtype. Booleans
+    raise ``TypeError``; NaN/±inf and values outside ``interval`` raise ``ValueError`` whose
+    message starts with "`fn`: `name` must". Tracers (inside ``jit``/``grad``) pass unchecked.
+    Neurons call it in ``__post_init__`` with the interval their class declares in ``bounds``.
+
+    Example:
+        >>> import spikejax as sj
+        >>> sj.neurons.as_param("MyNeuron", "beta", 0.5, sj.neurons.Interval(0.0, 1.0))
+        Array(0.5, dtype=float32)
+        >>> sj.neurons.as_param("MyNeuron", "beta", 1.5, sj.neurons.Interval(0.0, 1.0))
+        Traceback (most recent call last):
+        ValueError: `MyNeuron`: `beta` must lie in [0.0, 1.0]; got [1.5].
     """
     if isinstance(value, jax.core.Tracer):
         return value
@@ -69,15 +75,37 @@ def as_param(
     floating = jnp.issubdtype(jnp.result_type(value), jnp.floating)
     dtype = jnp.result_type(value) if floating and not isinstance(value, float) else jnp.float32
     array = jnp.asarray(value, dtype=dtype)
-    check_finite(fn, name, array)
-    check_range(fn, name, array, low=low, high=high, low_open=low_open)
+    interval.check(fn, name, array)
     return array
 
 
-def like(param: Float[Array, "..."], x: Float[Array, "..."]) -> Float[Array, "..."]:
-    """``param`` cast to the dtype of ``x`` and broadcast to its shape (explicitly, so that strict
-    rank promotion holds: per-neuron parameters align with the trailing axes)."""
-    return jnp.broadcast_to(param.astype(x.dtype), x.shape)
+def like(param: Any, x: Float[Array, "..."]) -> Float[Array, "..."]:
+    """``param`` (an array leaf or a number) cast to the dtype of ``x`` and broadcast to its shape.
+
+    Explicitly, so that strict dtype and rank promotion hold: per-neuron parameters align with the
+    trailing axes of ``x``.
+    """
+    return jnp.broadcast_to(jnp.asarray(param).astype(x.dtype), x.shape)
+
+
+def reset_membrane(
+    h: Float[Array, "..."],
+    s: Float[Array, "..."],
+    threshold: Float[Array, "..."],
+    reset: Reset,
+    detach_reset: bool,
+) -> Float[Array, "..."]:
+    """The membrane after the spike ``s``: ``h - s·θ`` | ``h·(1 - s)`` | ``h`` (see :class:`Reset`).
+
+    With ``detach_reset`` the spike in the reset term is ``stop_gradient(s)``: no gradient flows
+    through the reset (Zenke & Vogels, 2021), which is the usual choice.
+    """
+    r = jax.lax.stop_gradient(s) if detach_reset else s
+    if reset is Reset.SUBTRACT:
+        return h - r * threshold
+    if reset is Reset.ZERO:
+        return h * (1 - r)
+    return h
 
 
 def fire(
@@ -87,17 +115,14 @@ def fire(
     surrogate: AbstractSurrogate,
     detach_reset: bool,
 ) -> tuple[Float[Array, "..."], Float[Array, "..."]]:
-    """``s = Θ(h - θ)`` with the surrogate gradient, then the reset. Returns ``(v, s)``.
+    """``s = Θ(h - θ)`` with the surrogate gradient (:func:`spikejax.surrogate.spike`), then
+    :func:`reset_membrane`. Returns ``(v, s)``.
 
-    With ``detach_reset`` the spike in the reset term is ``stop_gradient(s)``: no gradient flows
-    through the reset (Zenke & Vogels, 2021), which is the usual choice.
+    Example:
+        >>> import jax.numpy as jnp, spikejax as sj
+        >>> sj.neurons.fire(jnp.array([0.5, 1.5]), jnp.array([1.0, 1.0]), sj.neurons.Reset.SUBTRACT,
+        ...                 sj.surrogate.ATan(), True)
+        (Array([0.5, 0.5], dtype=float32), Array([0., 1.], dtype=float32))
     """
     s = spike(h - threshold, surrogate)
-    r = jax.lax.stop_gradient(s) if detach_reset else s
-    if reset is Reset.SUBTRACT:
-        v = h - r * threshold
-    elif reset is Reset.ZERO:
-        v = h * (1 - r)
-    else:
-        v = h
-    return v, s
+    return reset_membrane(h, s, threshold, reset, detach_reset), s

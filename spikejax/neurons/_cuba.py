@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections.abc import Mapping
+from typing import Any, ClassVar, NamedTuple
 
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from spikejax._pytree import pytree_dataclass, static
+from spikejax._pytree import static
 from spikejax.neurons._base import AbstractNeuron
 from spikejax.neurons._common import Reset, as_param, as_reset, as_surrogate, fire, like
+from spikejax.neurons._interval import POSITIVE, UNIT, Interval
 from spikejax.neurons._lif import decay_from_tau
 from spikejax.surrogate import AbstractSurrogate, ATan
 
@@ -24,7 +26,6 @@ class CubaLIFState(NamedTuple):
     v: Float[Array, "..."]
 
 
-@pytree_dataclass
 class CubaLIF(AbstractNeuron):
     r"""Current-based leaky integrate-and-fire neuron: input → leaky current → leaky membrane.
 
@@ -63,6 +64,8 @@ class CubaLIF(AbstractNeuron):
          Array([0.5, 0. ], dtype=float32))
     """
 
+    bounds: ClassVar[Mapping[str, Interval]] = {"alpha": UNIT, "beta": UNIT, "threshold": POSITIVE}
+
     alpha: Float[Array, "..."]
     beta: Float[Array, "..."]
     threshold: Float[Array, "..."] = 1.0
@@ -71,12 +74,9 @@ class CubaLIF(AbstractNeuron):
     detach_reset: bool = static(True)
 
     def __post_init__(self):
-        object.__setattr__(
-            self, "alpha", as_param("CubaLIF", "alpha", self.alpha, low=0.0, high=1.0)
-        )
-        object.__setattr__(self, "beta", as_param("CubaLIF", "beta", self.beta, low=0.0, high=1.0))
-        threshold = as_param("CubaLIF", "threshold", self.threshold, low=0.0, low_open=True)
-        object.__setattr__(self, "threshold", threshold)
+        for name in ("alpha", "beta", "threshold"):
+            value = as_param("CubaLIF", name, getattr(self, name), self.bounds[name])
+            object.__setattr__(self, name, value)
         object.__setattr__(self, "reset", as_reset("CubaLIF", self.reset))
         object.__setattr__(self, "surrogate", as_surrogate("CubaLIF", self.surrogate))
 

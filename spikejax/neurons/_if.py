@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections.abc import Mapping
+from typing import Any, ClassVar, NamedTuple
 
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from spikejax._pytree import pytree_dataclass, static
+from spikejax._pytree import static
 from spikejax.neurons._base import AbstractNeuron
 from spikejax.neurons._common import Reset, as_param, as_reset, as_surrogate, fire, like
+from spikejax.neurons._interval import POSITIVE, Interval
 from spikejax.surrogate import AbstractSurrogate, ATan
 
 __all__ = ["IF", "IFState"]
@@ -21,7 +23,6 @@ class IFState(NamedTuple):
     v: Float[Array, "..."]
 
 
-@pytree_dataclass
 class IF(AbstractNeuron):
     r"""Integrate-and-fire neuron: a perfect integrator with a threshold.
 
@@ -54,13 +55,15 @@ class IF(AbstractNeuron):
         (Array([0., 1., 1.], dtype=float32), Array([0.5, 0. , 1. ], dtype=float32))
     """
 
+    bounds: ClassVar[Mapping[str, Interval]] = {"threshold": POSITIVE}
+
     threshold: Float[Array, "..."] = 1.0
     reset: Reset = static(Reset.SUBTRACT)
     surrogate: AbstractSurrogate = static(ATan())
     detach_reset: bool = static(True)
 
     def __post_init__(self):
-        threshold = as_param("IF", "threshold", self.threshold, low=0.0, low_open=True)
+        threshold = as_param("IF", "threshold", self.threshold, self.bounds["threshold"])
         object.__setattr__(self, "threshold", threshold)
         object.__setattr__(self, "reset", as_reset("IF", self.reset))
         object.__setattr__(self, "surrogate", as_surrogate("IF", self.surrogate))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple
 
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from spikejax._pytree import pytree_dataclass, static
+from spikejax._pytree import static
 from spikejax.neurons._base import AbstractNeuron
 from spikejax.neurons._common import as_param, like
+from spikejax.neurons._interval import UNIT, Interval
 from spikejax.neurons._lif import decay_from_tau
 
 __all__ = ["LI", "LIState"]
@@ -21,7 +23,6 @@ class LIState(NamedTuple):
     v: Float[Array, "..."]
 
 
-@pytree_dataclass
 class LI(AbstractNeuron):
     r"""Leaky integrator: a membrane that never spikes, used as a readout layer.
 
@@ -52,12 +53,13 @@ class LI(AbstractNeuron):
     """
 
     spiking: ClassVar[bool] = False
+    bounds: ClassVar[Mapping[str, Interval]] = {"beta": UNIT}
 
     beta: Float[Array, "..."]
     decay_input: bool = static(False)
 
     def __post_init__(self):
-        object.__setattr__(self, "beta", as_param("LI", "beta", self.beta, low=0.0, high=1.0))
+        object.__setattr__(self, "beta", as_param("LI", "beta", self.beta, self.bounds["beta"]))
 
     @classmethod
     def from_tau(

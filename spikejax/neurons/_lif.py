@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections.abc import Mapping
+from typing import Any, ClassVar, NamedTuple
 
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from spikejax._errors import check_choice
-from spikejax._pytree import pytree_dataclass, static
+from spikejax._pytree import static
 from spikejax.neurons._base import AbstractNeuron
 from spikejax.neurons._common import Reset, as_param, as_reset, as_surrogate, fire, like
+from spikejax.neurons._interval import POSITIVE, UNIT, Interval
 from spikejax.surrogate import AbstractSurrogate, ATan
 
 __all__ = ["LIF", "LIFState", "decay_from_tau"]
@@ -32,14 +34,13 @@ def decay_from_tau(
     which must lie in [0, 1], i.e. ``τ >= dt``. ``name`` is the argument named in errors.
     """
     check_choice(fn, "discretization", discretization, ("exact", "euler"))
-    tau = as_param(fn, name, tau, low=0.0, low_open=True)
-    dt = as_param(fn, "dt", dt, low=0.0, low_open=True)
+    tau = as_param(fn, name, tau, POSITIVE)
+    dt = as_param(fn, "dt", dt, POSITIVE)
     if discretization == "exact":
         return jnp.exp(-dt / tau)
-    return as_param(fn, f"1 - dt/{name}", 1.0 - dt / tau, low=0.0, high=1.0)
+    return as_param(fn, f"1 - dt/{name}", 1.0 - dt / tau, UNIT)
 
 
-@pytree_dataclass
 class LIF(AbstractNeuron):
     r"""Leaky integrate-and-fire neuron.
 
@@ -80,6 +81,8 @@ class LIF(AbstractNeuron):
         (Array([0., 1., 1.], dtype=float32), Array([0.5, 0. , 1. ], dtype=float32))
     """
 
+    bounds: ClassVar[Mapping[str, Interval]] = {"beta": UNIT, "threshold": POSITIVE}
+
     beta: Float[Array, "..."]
     threshold: Float[Array, "..."] = 1.0
     reset: Reset = static(Reset.SUBTRACT)
@@ -88,9 +91,10 @@ class LIF(AbstractNeuron):
     decay_input: bool = static(False)
 
     def __post_init__(self):
-        object.__setattr__(self, "beta", as_param("LIF", "beta", self.beta, low=0.0, high=1.0))
-        threshold = as_param("LIF", "threshold", self.threshold, low=0.0, low_open=True)
-        object.__setattr__(self, "threshold", threshold)
+        for name in ("beta", "threshold"):
+            object.__setattr__(
+                self, name, as_param("LIF", name, getattr(self, name), self.bounds[name])
+            )
         object.__setattr__(self, "reset", as_reset("LIF", self.reset))
         object.__setattr__(self, "surrogate", as_surrogate("LIF", self.surrogate))
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from spikejax._pytree import pytree_dataclass, static
+from spikejax._pytree import static
 from spikejax.neurons._base import AbstractNeuron
 from spikejax.neurons._common import Reset, as_param, as_reset, as_surrogate, fire, like
+from spikejax.neurons._interval import POSITIVE, Interval
 from spikejax.surrogate import AbstractSurrogate, ATan
 
 __all__ = ["PLIF", "PLIFState"]
@@ -22,7 +24,6 @@ class PLIFState(NamedTuple):
     v: Float[Array, "..."]
 
 
-@pytree_dataclass
 class PLIF(AbstractNeuron):
     r"""Leaky integrate-and-fire neuron whose leak ``k = σ(w) = 1/τ`` is learned through ``w``.
 
@@ -59,6 +60,7 @@ class PLIF(AbstractNeuron):
     """
 
     trainable: ClassVar[tuple[str, ...]] = ("w",)
+    bounds: ClassVar[Mapping[str, Interval]] = {"threshold": POSITIVE}
 
     w: Float[Array, "..."]
     threshold: Float[Array, "..."] = 1.0
@@ -69,7 +71,7 @@ class PLIF(AbstractNeuron):
 
     def __post_init__(self):
         object.__setattr__(self, "w", as_param("PLIF", "w", self.w))
-        threshold = as_param("PLIF", "threshold", self.threshold, low=0.0, low_open=True)
+        threshold = as_param("PLIF", "threshold", self.threshold, self.bounds["threshold"])
         object.__setattr__(self, "threshold", threshold)
         object.__setattr__(self, "reset", as_reset("PLIF", self.reset))
         object.__setattr__(self, "surrogate", as_surrogate("PLIF", self.surrogate))
@@ -77,7 +79,7 @@ class PLIF(AbstractNeuron):
     @classmethod
     def from_tau(cls, tau0: Any, **kwargs: Any) -> PLIF:
         """Start from a time constant ``τ0 > 1`` (steps): ``w = -log(τ0 - 1)``, so ``k = 1/τ0``."""
-        tau0 = as_param("PLIF.from_tau", "tau0", tau0, low=1.0, low_open=True)
+        tau0 = as_param("PLIF.from_tau", "tau0", tau0, Interval(1.0, None, low_open=True))
         return cls(w=-jnp.log(tau0 - 1), **kwargs)
 
     def init_state(self, shape: tuple[int, ...], dtype: Any = jnp.float32) -> PLIFState:

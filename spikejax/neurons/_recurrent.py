@@ -9,7 +9,6 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from spikejax._errors import check_finite, check_floating
-from spikejax._pytree import pytree_dataclass
 from spikejax.neurons._base import AbstractNeuron
 
 __all__ = ["Recurrent", "RecurrentState"]
@@ -40,7 +39,6 @@ def _as_weight(fn: str, weight: Any) -> Float[Array, "n n"]:
     return weight
 
 
-@pytree_dataclass
 class Recurrent(AbstractNeuron):
     r"""A spiking neuron whose spikes feed back to all neurons of the layer at the next step.
 

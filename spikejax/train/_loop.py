@@ -32,6 +32,7 @@ from flax import nnx
 from spikejax._errors import check_finite
 from spikejax.config import Config, ModelConfig, to_dict
 from spikejax.data import Loader
+from spikejax.layers import check_params
 from spikejax.train import _report as report
 from spikejax.train._data import Splits, check_labels, in_memory, load_splits, make_prepare
 from spikejax.train._rundir import (
@@ -156,13 +157,15 @@ def _evaluate(run: _Run, model_state: nnx.State, split: str = "test") -> dict[st
 
 
 def _restore(
-    checkpointer: Checkpointer, which: str, fn: str, like: dict[str, nnx.State]
+    run: _Run, checkpointer: Checkpointer, which: str, fn: str, like: dict[str, nnx.State]
 ) -> tuple[int, dict[str, nnx.State], dict]:
-    """The ``which`` checkpoint as a new train state shaped like the live state ``like``."""
+    """The ``which`` checkpoint as a new train state shaped like the live state ``like``;
+    non-finite values and neuron parameters outside their intervals are refused by name."""
     state = jax.tree.map(lambda a: a, like)  # new State objects; ``like`` is left as it is
     step, tree, extra = checkpointer.restore(which, target=abstract(saveable(state)))
     state = restore_into(state, tree)
     check_finite(fn, f"checkpoint['{which}'].model", nnx.to_pure_dict(state["model"]))
+    check_params(run.steps.eval_model(state["model"]), fn=fn, where=f"checkpoint['{which}'].model")
     return step, state, extra
 
 
@@ -264,7 +267,7 @@ def fit(
     loader = _train_loader(run)
     state, step, resumed_from = run.steps.initial_state, 0, None
     if resume and checkpointer.exists("latest"):
-        step, state, extra = _restore(checkpointer, "latest", "fit", like=state)
+        step, state, extra = _restore(run, checkpointer, "latest", "fit", like=state)
         loader.load_state_dict(extra["loader"])
         resumed_from = step
     if resume:
@@ -333,7 +336,7 @@ def fit(
         if best_step == step:  # the final model (saved bit for bit at this step)
             best_test = last_eval["test"]
         else:
-            _, best_state, _ = _restore(checkpointer, "best", "fit", like=state)
+            _, best_state, _ = _restore(run, checkpointer, "best", "fit", like=state)
             best_test = _evaluate(run, best_state["model"], "test")
         best = {"step": best_step, "val": checkpointer.metrics("best"), "test": best_test}
     summary = report.summary(run, run_dir, last_eval, best, train_mean, step)

@@ -17,6 +17,7 @@ from jaxtyping import Array
 from spikejax._errors import check_choice, check_finite
 from spikejax.config import Config
 from spikejax.data import Batch
+from spikejax.layers import check_params
 from spikejax.train._data import Splits, labels_of
 from spikejax.train._loop import _build, _evaluate, _Run, eval_loader
 from spikejax.train._rundir import (
@@ -182,8 +183,10 @@ def load_run(run_dir: str | Path, *, which: str = "best", progress: bool = False
     Raises:
         FileNotFoundError: ``run_dir`` holds no ``config.json``, or a local dataset is missing.
         ValueError: ``config.json`` does not rebuild a configuration, ``which="best"`` for a run
-            without a validation split (``data.val_fraction=0``), or the checkpoint does not hold
-            the configured model (a leaf missing, extra, or of another shape or dtype).
+            without a validation split (``data.val_fraction=0``), the checkpoint does not hold
+            the configured model (a leaf missing, extra, or of another shape or dtype), or a
+            neuron parameter in it is outside its valid interval (the message names the leaf;
+            see :func:`spikejax.layers.check_params`).
         CheckpointError: the run has no ``which`` checkpoint, or it is damaged.
     """
     fn = "load_run"
@@ -203,4 +206,5 @@ def load_run(run_dir: str | Path, *, which: str = "best", progress: bool = False
     model_state = run.steps.initial_state["model"]
     restore_model(fn, model_state, tree["model"], where)
     check_finite(fn, f"checkpoint['{which}'].model", nnx.to_pure_dict(model_state))
+    check_params(run.steps.eval_model(model_state), fn=fn, where=f"checkpoint['{which}'].model")
     return RestoredRun(run_dir, which, step, checkpointer.metrics(which), run, model_state)

@@ -22,6 +22,7 @@ from jaxtyping import Array
 
 from spikejax import losses
 from spikejax.config import Config, OptimizerConfig
+from spikejax.layers import project_params
 from spikejax.models import record
 
 __all__ = ["Steps", "build_optimizer"]
@@ -100,9 +101,11 @@ class Steps:
 
     * ``train_step(state, x, y, step) -> (state, metrics)``: one optimizer step on a full batch
       (``x`` as delivered by the loader, integer labels ``y`` ``[B]``, ``step`` an int32 scalar
-      array). The state is donated. ``metrics``: ``loss``, ``accuracy``, ``grad_norm`` (before
-      clipping), ``lr`` and ``rate/<layer>`` (mean spikes per neuron per step of every spiking
-      layer reported to :func:`spikejax.models.record`), each a scalar array.
+      array), followed by :func:`spikejax.layers.project_params` so that every trained neuron
+      parameter stays in its valid interval. The state is donated. ``metrics``: ``loss``,
+      ``accuracy``, ``grad_norm`` (before clipping), ``lr`` and ``rate/<layer>`` (mean spikes per
+      neuron per step of every spiking neuron node of the model's graph, by node name; see
+      :func:`spikejax.graph.record`), each a scalar array.
     * ``eval_step(model_state, x, y, mask, index) -> sums``: the model in evaluation mode on a
       padded batch; sums over the real samples (``mask``): ``loss``, ``correct``, ``count`` and
       ``rate/<layer>`` (per-sample rates summed), plus the per-sample ``prediction`` ``[B]``.
@@ -219,6 +222,8 @@ class Steps:
         with jax.numpy_dtype_promotion("standard"):
             optimizer.update(model, grads)
             lr = jnp.asarray(self.schedule(step), jnp.float32)
+        # Trained neuron parameters back onto their valid intervals (β in [0, 1], θ > 0).
+        project_params(model)
         metrics = {
             "loss": loss.astype(jnp.float32),
             "accuracy": accuracy,
