@@ -1,6 +1,7 @@
 """spikejax: spiking neural networks in JAX, deployed bit-exactly to integer neuromorphic chips."""
 
 from spikejax import chip as chip
+from spikejax import convert as convert
 from spikejax import encoding as encoding
 from spikejax import energy as energy
 from spikejax import graph as graph
@@ -18,6 +19,7 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__",
     "chip",
+    "convert",
     "encoding",
     "energy",
     "graph",

@@ -142,6 +142,11 @@ def _from_graph(graph: trace_graph.Graph, fn: str) -> list[tuple[str, str, dict[
                 f"chip; got {node.op}."
             )
         settings = node.attrs["settings"]
+        if settings.get("v_init", 0.0) != 0.0:  # the chips start every membrane at 0
+            raise ValueError(
+                f"`{fn}`: the neuron of {node.path!r} must start at rest (v_init = 0) to run on a "
+                f"chip; got v_init = {settings['v_init']}."
+            )
         info = {
             "kind": kind,
             "reset": settings.get("reset"),

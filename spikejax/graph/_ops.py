@@ -15,6 +15,7 @@ __all__ = [
     "BINARY_KEEPING",
     "JOINS",
     "LAYOUT",
+    "call_name",
     "conv_geometry",
     "eqn_macs",
     "is_literal",
@@ -75,6 +76,20 @@ def literal_value(v: Any) -> float | None:
         return float(v.val)
     except (TypeError, ValueError):
         return None
+
+
+def call_name(eqn: Any) -> str:
+    """The name of a named call (``jax.nn.relu`` is a ``custom_jvp_call`` around a ``jit`` named
+    ``relu``); else the primitive's name."""
+    name = eqn.params.get("name")
+    if name is not None:
+        return str(name)
+    inner = eqn.params.get("call_jaxpr")
+    if inner is not None:
+        eqns = getattr(inner, "jaxpr", inner).eqns
+        if len(eqns) == 1:
+            return call_name(eqns[0])
+    return eqn.primitive.name
 
 
 def conv_geometry(eqn: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@ tensor, every residual join."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -31,6 +32,7 @@ class Recording:
             spiking implementation accumulates (the papers' convention).
         spikes: the output of every spiking neuron node, ``[T, B, ...]``; exactly 0 or 1.
         residuals: the output of every join node (residual additions, SEW's AND / IAND).
+        outputs: the output of every node named in ``record(..., outputs=...)``, as computed.
         macs: static ``(name, MACs per sample and step)`` of the synaptic nodes, in call order.
         graph: static: the network graph the recording was read through.
     """
@@ -38,12 +40,18 @@ class Recording:
     synapse_inputs: dict[str, Array]
     spikes: dict[str, Array]
     residuals: dict[str, Array]
+    outputs: dict[str, Array]
     macs: tuple[tuple[str, int], ...] = static(())
     graph: Graph | None = static(None)
 
 
-def record(model: nnx.Module, x: Array, **kwargs: Any) -> tuple[Any, Recording]:
+def record(
+    model: nnx.Module, x: Array, *, outputs: Sequence[str] = (), **kwargs: Any
+) -> tuple[Any, Recording]:
     """Run ``model(x, **kwargs)`` and return ``(output, recording)``.
+
+    ``outputs`` names further nodes whose outputs to keep (e.g. the activations of an ANN, for
+    calibration); a name that is not a node of the graph is an error that lists the nodes.
 
     The model's call is traced into a graph (:func:`spikejax.graph.trace`) and the traced
     computation is evaluated on the model's current values, returning the tensors of interest
@@ -85,15 +93,30 @@ def record(model: nnx.Module, x: Array, **kwargs: Any) -> tuple[Any, Recording]:
         table = {"neuron": "spikes", "join": "residuals"}.get(node.kind, "synapse_inputs")
         slots.append((table, node.name, len(chosen)))
         wanted.extend(chosen)
+    for name in outputs:
+        if name not in t.node_vars or t.node_vars[name]["out"] is None:
+            names = ", ".join(n.name for n in g)
+            raise ValueError(
+                f"`record`: `outputs` must name nodes of the model's graph with an output; got "
+                f"{name!r}; the nodes are: {names}."
+            )
+        slots.append(("outputs", name, 1))
+        wanted.append(t.node_vars[name]["out"])
     leaves = jax.tree_util.tree_leaves(nnx.state(model))
     output, new_state, values = evaluator(t, wanted)(leaves, x)
     nnx.update(model, jax.tree_util.tree_unflatten(t.treedef, new_state))
-    tables: dict[str, dict[str, Any]] = {"synapse_inputs": {}, "spikes": {}, "residuals": {}}
+    tables: dict[str, dict[str, Any]] = {
+        "synapse_inputs": {},
+        "spikes": {},
+        "residuals": {},
+        "outputs": {},
+    }
     position = 0
     for table, name, count in slots:
         got = [_time_major(v, g.T, g.batch) for v in values[position : position + count]]
         position += count
-        tables[table][name] = _concatenated(got) if g[name].kind == "attention" else got[0]
+        attention = table == "synapse_inputs" and g[name].kind == "attention"
+        tables[table][name] = _concatenated(got) if attention else got[0]
     macs = tuple((n.name, n.macs) for n in g.synaptic)
     return output, Recording(**tables, macs=macs, graph=g)
 

@@ -307,7 +307,7 @@ class Walk:
                 return None, "", {}
             op = "flatten" if len(after) == 1 and len(before) > 1 else "reshape"
             return "reshape", op, {"from": before, "to": after}
-        name = str(eqn.params.get("name", prim))
+        name = ops.call_name(eqn)
         if len(derived) == 1 and (name in ops.ACTIVATIONS or prim in ops.ACTIVATIONS):
             return "activation", name if name in ops.ACTIVATIONS else prim, {}
         if prim == "max" and len(derived) == 1:

@@ -30,6 +30,7 @@ class IF(AbstractNeuron):
     per step; time is in steps):
 
     .. math::
+        v_0 &= v_\text{init}\,\theta                      &&\text{(initial state)}\\
         h_t &= v_{t-1} + x_t                              &&\text{(integrate)}\\
         s_t &= \Theta(h_t - \theta)                       &&\text{(fire; } \Theta(0) = 1\text{)}\\
         v_t &= h_t - s_t\theta \,|\, h_t(1 - s_t) \,|\, h_t &&\text{(reset: subtract | zero | none)}
@@ -46,6 +47,8 @@ class IF(AbstractNeuron):
         reset: ``"subtract"`` (default), ``"zero"`` or ``"none"``.
         surrogate: gradient of the spike (default ``ATan(alpha=2)``).
         detach_reset: no gradient through the reset term (default true).
+        v_init: the resting membrane as a fraction of the threshold, in ``[0, 1)`` (default 0);
+            ``init_state`` starts every neuron at ``v_init·θ`` (``1/2`` in converted networks).
 
     Example:
         >>> import jax.numpy as jnp, spikejax as sj
@@ -61,15 +64,23 @@ class IF(AbstractNeuron):
     reset: Reset = static(Reset.SUBTRACT)
     surrogate: AbstractSurrogate = static(ATan())
     detach_reset: bool = static(True)
+    v_init: float = static(0.0)
 
     def __post_init__(self):
+        v_init = self.v_init
+        if isinstance(v_init, bool) or not isinstance(v_init, int | float) or not 0 <= v_init < 1:
+            raise ValueError(f"`IF`: `v_init` must be a number in [0, 1); got {v_init!r}.")
+        object.__setattr__(self, "v_init", float(v_init))
         threshold = as_param("IF", "threshold", self.threshold, self.bounds["threshold"])
         object.__setattr__(self, "threshold", threshold)
         object.__setattr__(self, "reset", as_reset("IF", self.reset))
         object.__setattr__(self, "surrogate", as_surrogate("IF", self.surrogate))
 
     def init_state(self, shape: tuple[int, ...], dtype: Any = jnp.float32) -> IFState:
-        return IFState(v=jnp.zeros(shape, dtype))
+        if self.v_init == 0:
+            return IFState(v=jnp.zeros(shape, dtype))
+        v0 = self.v_init * jnp.broadcast_to(self.threshold.astype(dtype), shape)
+        return IFState(v=v0.astype(dtype))
 
     def step(self, state: IFState, x: Float[Array, "..."]) -> tuple[IFState, Float[Array, "..."]]:
         h = state.v + x
