@@ -209,3 +209,27 @@ def test_digits_convert_experiment_runs_end_to_end(tmp_path):
     assert set(results["methods"]) == {"max", "percentile_99.99", "percentile_99.9", "qcfs_L8"}
     assert 0.0 <= results["loihi"]["chip_accuracy"] <= 1.0
     assert (tmp_path / "accuracy_vs_T.png").stat().st_size > 0
+
+
+def test_cifar10_convert_experiment_runs_on_a_tiny_cifar_file(tmp_path):
+    import pickle
+
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name, count in [(f"data_batch_{i}", 4) for i in range(1, 6)] + [("test_batch", 8)]:
+        rows = {b"data": rng.integers(0, 256, (count, 3072), dtype=np.uint8)}
+        rows[b"labels"] = rng.integers(0, 10, count).tolist()
+        with (folder / name).open("wb") as f:
+            pickle.dump(rows, f, protocol=2)
+    script = ROOT / "experiments" / "cifar10_convert" / "run.py"
+    args = ["--root", str(tmp_path), "--out", str(tmp_path / "out"), "--width", "64"]
+    args += ["--epochs", "1", "--batch", "10", "--steps", "1,4"]
+    done = subprocess.run(
+        [sys.executable, str(script), *args], capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    import json
+
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert set(results["snn_accuracy"]) == {"1", "4"} and 0 <= results["ann_accuracy"] <= 1
