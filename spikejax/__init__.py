@@ -11,6 +11,8 @@ from spikejax import models as models
 from spikejax import neurons as neurons
 from spikejax import readout as readout
 from spikejax import surrogate as surrogate
+from spikejax._stream import init_state as init_state
+from spikejax._stream import run as run
 from spikejax._unroll import truncated_unroll as truncated_unroll
 from spikejax._unroll import unroll as unroll
 
@@ -23,11 +25,13 @@ __all__ = [
     "encoding",
     "energy",
     "graph",
+    "init_state",
     "layers",
     "losses",
     "models",
     "neurons",
     "readout",
+    "run",
     "surrogate",
     "truncated_unroll",
     "unroll",

@@ -11,6 +11,7 @@ import numpy as np
 from flax import nnx
 from jaxtyping import Array, Float
 
+from spikejax._stream import carried_state, finish
 from spikejax._unroll import check_positive_int, check_remat, unroll
 from spikejax.neurons._base import AbstractNeuron
 
@@ -161,7 +162,9 @@ class Spiking(nnx.Module):
         return jax.tree_util.tree_map(lambda v: v[...], self.params, is_leaf=_is_variable)
 
     def __call__(self, xs: TimeMajor) -> TimeMajor:
-        """Run the neuron from rest over ``xs`` (time-major ``[T, *batch, *neurons]``).
+        """Run the neuron over ``xs`` (time-major ``[T, *batch, *neurons]``): from rest, or, inside
+        :func:`spikejax.run`, from this layer's entry of the state given there (its final state
+        is handed back to ``run``; the layer itself keeps nothing).
 
         Returns:
             The neuron's outputs (spikes or readout) for every step, ``[T, *batch, *neurons]``.
@@ -173,8 +176,12 @@ class Spiking(nnx.Module):
         neuron = self.neuron
         if xs.ndim >= 1 and xs.shape[0] >= 1 and jnp.issubdtype(xs.dtype, jnp.floating):
             _check_step(neuron, xs)
-        state0 = neuron.init_state(tuple(xs.shape[1:]), xs.dtype)
-        _, outputs = unroll(neuron, state0, xs, remat=self.remat, unroll=self.unroll)
+        streaming, state0 = carried_state(self, tuple(xs.shape[1:]), xs.dtype)
+        if state0 is None:
+            state0 = neuron.init_state(tuple(xs.shape[1:]), xs.dtype)
+        final, outputs = unroll(neuron, state0, xs, remat=self.remat, unroll=self.unroll)
+        if streaming:
+            finish(self, final)
         return outputs
 
 
