@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUN ?= runs/digits_lif_mlp-$(shell date +%Y%m%d-%H%M%S)
+XYLO_RUN ?= runs/xylo_digits-$(shell date +%Y%m%d-%H%M%S)
 
 .PHONY: demo test lint clean
 
@@ -18,7 +19,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/spikejax train experiments/digits_lif_mlp/config.py --run-dir $(RUN) --quiet
 	$(BIN)/spikejax deploy $(RUN) --chip loihi
-	$(BIN)/spikejax deploy $(RUN) --chip xylo
+	$(BIN)/python experiments/xylo_digits/prepare.py
+	$(BIN)/spikejax train experiments/xylo_digits/config.py --run-dir $(XYLO_RUN) --quiet
+	$(BIN)/spikejax deploy $(XYLO_RUN) --chip xylo --strict
 	$(BIN)/spikejax energy $(RUN) --profile cmos45nm_fp32 --profile loihi --out $(RUN)/energy
 
 test: $(STAMP)

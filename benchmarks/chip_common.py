@@ -17,7 +17,7 @@ import numpy as np
 from flax import nnx
 
 from spikejax import chip
-from spikejax.chip._emulate import _configs, _run, chip_params
+from spikejax.chip._emulate import chip_params, layer_configs, run_layers
 from spikejax.layers import Spiking
 from spikejax.neurons import LI, LIF
 
@@ -73,10 +73,10 @@ def timed(fn, *args, batch: int, repeats: int = 7) -> tuple[dict, object]:
 
 def time_emulator(cm, x, *, exact: bool = False, repeats: int = 7) -> dict:
     """Compile time, then median and minimum wall time of ``emulate`` over ``repeats`` calls."""
-    configs = _configs(cm, exact)
+    configs = layer_configs(cm, exact)
 
     def run(params, x):
-        return _run(cm.chip, configs, params, x)
+        return run_layers(cm.chip, configs, params, x)
 
     timing, (out, stats) = timed(run, chip_params(cm), x, batch=x.shape[1], repeats=repeats)
     ref, _ = chip.emulate(cm, x, exact=exact)

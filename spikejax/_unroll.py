@@ -171,6 +171,13 @@ def unroll(
     Returns:
         ``(final_state, outputs)`` with ``outputs`` of shape ``[T, *batch, *neurons]``.
 
+    Non-finite inputs are not checked here (inside ``jit`` the values are unknown). A NaN input
+    makes the membrane NaN from that step on, and ``NaN >= threshold`` is false, so the neuron
+    silently stops spiking ("no spike"), with NaN gradients; an infinite input fires every step.
+    Check data where it enters: :class:`spikejax.data.Loader` refuses non-finite samples by
+    index (``check_finite=True``, the default), or wrap a step in ``jax.experimental.checkify``
+    with ``checkify.float_checks`` to find where a NaN arises inside compiled code.
+
     Example:
         >>> import jax.numpy as jnp, spikejax as sj
         >>> lif = sj.neurons.LIF(beta=0.9)

@@ -3,13 +3,17 @@
 ::
 
     spikejax train experiments/digits_lif_mlp/config.py [--set optimizer.lr=3e-4 ...]
-                   [--run-dir runs/x] [--resume] [--quiet]
-    spikejax eval runs/x [--which best|latest]
+                   [--run-dir runs/x] [--resume] [--repair-metrics] [--quiet]
+    spikejax eval runs/x [--which best|latest] [--factory module:callable]
     spikejax deploy runs/x --chip loihi|xylo [--out DIR] [--strict] [--qat auto|always|never]
     spikejax energy runs/x|MODEL [--profile cmos45nm_fp32 ...] [--count rate|events]
     spikejax zoo [--macs]
 
 ``sweep`` is reserved for later; it exits with status 2.
+
+A configuration file is Python and runs as code (``get_config()`` and any model factory it
+names are imported). A run directory is data: ``eval``, ``deploy`` and ``energy`` never import a
+model factory that its ``config.json`` names; give it with ``--factory module:callable``.
 """
 
 from __future__ import annotations
@@ -29,13 +33,43 @@ _LATER = {
 }
 
 
+def _factory_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--factory",
+        metavar="MODULE:CALLABLE",
+        help="the model factory of a run whose config.json names one; imported because you "
+        "name it here (a run directory's own files are never imported)",
+    )
+
+
+def _trusted(args: argparse.Namespace):
+    """The block in which runs are read with the ``--factory`` the user named (if any)."""
+    import contextlib
+
+    if getattr(args, "factory", None) is None:
+        return contextlib.nullcontext()
+    from spikejax.train import trusted_factory
+    from spikejax.train._factory import import_factory
+
+    return trusted_factory(import_factory(f"spikejax {args.command}", args.factory))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="spikejax", description="Spiking neural networks in JAX: train and evaluate runs."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    train = sub.add_parser("train", help="train a configuration and write a run directory")
-    train.add_argument("config", help="Python file defining get_config()")
+    train = sub.add_parser(
+        "train",
+        help="train a configuration and write a run directory",
+        description="Train a configuration and write a run directory. The configuration file is "
+        "Python and runs as code: it is imported, and a model factory 'module:callable' it names "
+        "is imported too; run only configuration files you trust. SIGTERM or SIGINT stop at the "
+        "next step with a checkpoint (exit status 75; resume with --resume).",
+    )
+    train.add_argument(
+        "config", help="Python file defining get_config(); it runs as code (trusted files only)"
+    )
     train.add_argument(
         "--set",
         dest="overrides",
@@ -48,12 +82,19 @@ def _parser() -> argparse.ArgumentParser:
         "--run-dir", help="run directory (default: runs/<name>-seed<seed>-<date>-<time>)"
     )
     train.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    train.add_argument(
+        "--repair-metrics",
+        action="store_true",
+        help="with --resume: copy an unreadable or incomplete metrics.jsonl to metrics.jsonl.orig "
+        "and keep its readable records (otherwise resuming stops with an error)",
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate = sub.add_parser("eval", help="evaluate a run's checkpoint on the test split")
     evaluate.add_argument("run_dir", help="a run directory written by `spikejax train`")
     evaluate.add_argument(
         "--which", choices=("best", "latest"), default="best", help="checkpoint (default: best)"
     )
+    _factory_option(evaluate)
     deploy = sub.add_parser("deploy", help="quantize a run for a chip, emulate it, export it")
     deploy.add_argument("run_dir", help="a run directory written by `spikejax train`")
     deploy.add_argument("--chip", required=True, choices=("loihi", "xylo"), help="chip profile")
@@ -68,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         help="straight-through fine-tuning on the chip forward (auto: if PTQ loses > 1 point)",
     )
+    _factory_option(deploy)
     energy = sub.add_parser("energy", help="estimate the energy of a run or a zoo model")
     energy.add_argument("target", help="a run directory written by `spikejax train`, or a model")
     energy.add_argument(
@@ -81,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     energy.add_argument("--batch", type=int, default=8, help="test samples to average over")
     energy.add_argument("--which", choices=("best", "latest"), default="best")
     energy.add_argument("--out", help="folder for energy.json and energy_<profile>.png")
+    _factory_option(energy)
     zoo = sub.add_parser("zoo", help="list the model zoo with parameter counts")
     zoo.add_argument("--macs", action="store_true", help="also dense MACs per time step")
     for name, what in _LATER.items():
@@ -126,7 +169,7 @@ def _report(summary: dict[str, Any]) -> str:
 
 def _train(args: argparse.Namespace) -> int:
     from spikejax.config import apply_overrides, load_config
-    from spikejax.train import fit
+    from spikejax.train import EXIT_PREEMPTED, Preempted, fit
 
     config = apply_overrides(load_config(args.config), args.overrides)
     if args.run_dir is None:
@@ -136,8 +179,34 @@ def _train(args: argparse.Namespace) -> int:
         run_dir = Path("runs") / f"{config.name}-seed{config.seed}-{stamp}"
     else:
         run_dir = Path(args.run_dir)
+    if args.repair_metrics and not args.resume:
+        raise ValueError("`spikejax train`: `--repair-metrics` needs `--resume`; got none.")
     print(f"training {config.name} -> {run_dir}", flush=True)
-    summary = fit(config, run_dir, resume=args.resume, progress=not args.quiet)
+    try:
+        summary = fit(
+            config,
+            run_dir,
+            resume=args.resume,
+            progress=not args.quiet,
+            repair_metrics=args.repair_metrics,
+        )
+    except Preempted as stopped:
+        print(
+            f"spikejax train: stopped by {stopped.signal_name} after step {stopped.step}; its "
+            f"checkpoint is in {run_dir / 'checkpoints'}. Resume with:\n"
+            f"  spikejax train {args.config} --run-dir {run_dir} --resume"
+            + "".join(f" --set {o}" for o in args.overrides),
+            file=sys.stderr,
+            flush=True,
+        )
+        return EXIT_PREEMPTED
+    repair = summary.get("metrics_repair")
+    if repair is not None:
+        print(
+            f"metrics      repaired: original kept as {repair['copy']}; dropped lines "
+            f"{repair['dropped_lines']}; records end at step {repair['last_step']}",
+            flush=True,
+        )
     print(_report(summary), flush=True)
     return 0
 
@@ -145,7 +214,8 @@ def _train(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from spikejax.train import evaluate
 
-    result = evaluate(args.run_dir, which=args.which)
+    with _trusted(args):
+        result = evaluate(args.run_dir, which=args.which)
     print(
         f"{result['which']} checkpoint (step {result['step']}): test accuracy "
         f"{_percent(result['accuracy'])} on {result['samples']} samples, loss "
@@ -159,9 +229,16 @@ def _deploy(args: argparse.Namespace) -> int:
     from spikejax.chip.deploy import deploy, format_report
 
     out = Path(args.out) if args.out else Path(args.run_dir) / f"chip-{args.chip}"
-    report = deploy(
-        args.run_dir, args.chip, out_dir=out, which=args.which, strict=args.strict, qat=args.qat
-    )
+    with _trusted(args):
+        report = deploy(
+            args.run_dir,
+            args.chip,
+            out_dir=out,
+            which=args.which,
+            strict=args.strict,
+            qat=args.qat,
+            progress=True,
+        )
     print(format_report(report), flush=True)
     return 0
 
@@ -169,15 +246,16 @@ def _deploy(args: argparse.Namespace) -> int:
 def _energy(args: argparse.Namespace) -> int:
     from spikejax.energy import energy_command
 
-    text = energy_command(
-        args.target,
-        profile=args.profile or ["cmos45nm_fp32"],
-        count=args.count,
-        nonbinary=args.nonbinary,
-        batch=args.batch,
-        out=args.out,
-        which=args.which,
-    )
+    with _trusted(args):
+        text = energy_command(
+            args.target,
+            profile=args.profile or ["cmos45nm_fp32"],
+            count=args.count,
+            nonbinary=args.nonbinary,
+            batch=args.batch,
+            out=args.out,
+            which=args.which,
+        )
     print(text, flush=True)
     return 0
 
@@ -205,7 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit status: 0 on success, 1 for a failed command (the error is printed; with the
         environment variable ``SPIKEJAX_TRACEBACK`` set it is raised instead), 2 for a usage error
-        or a command that is not available yet.
+        or a command that is not available yet, 75 for training stopped by SIGTERM or SIGINT
+        after writing a checkpoint (resume it with ``--resume``).
     """
     args = _parser().parse_args(argv)
     if args.command in _LATER:
@@ -217,6 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = _COMMANDS[args.command]
     try:
         return command(args)
+    except KeyboardInterrupt:
+        print(f"spikejax {args.command}: interrupted.", file=sys.stderr)
+        return 130
     except (ValueError, TypeError, OSError, FloatingPointError, RuntimeError) as error:
         if os.environ.get("SPIKEJAX_TRACEBACK"):
             raise

@@ -370,15 +370,28 @@ def apply_overrides(config: Config, overrides: Sequence[str]) -> Config:
 
 
 def load_config(path: str | Path) -> Config:
-    """Import the Python file ``path`` and return its ``get_config()``.
+    """Import the Python file ``path`` (or an experiment folder's ``config.py``) and return its
+    ``get_config()``.
+
+    The file runs as code (it is imported, and a model factory ``"module:callable"`` that its
+    configuration names is imported when the model is built): load only files you trust. A run
+    directory's ``config.json`` is data and is read with :func:`from_dict` instead.
 
     Raises:
-        FileNotFoundError: ``path`` is not a file.
+        FileNotFoundError: ``path`` does not exist.
+        IsADirectoryError: ``path`` is a directory without a ``config.py``.
         ValueError: the file defines no callable ``get_config``.
         TypeError: ``get_config()`` did not return a :class:`Config`.
     """
     fn = "load_config"
     path = Path(path).expanduser()
+    if path.is_dir():
+        if not (path / "config.py").is_file():
+            raise IsADirectoryError(
+                f"`{fn}`: `path` must be a Python config file or an experiment folder with a "
+                f"config.py; {path} is a directory without {path / 'config.py'}."
+            )
+        path = path / "config.py"
     if not path.is_file():
         raise FileNotFoundError(f"`{fn}`: `path` must be a Python config file; {path} not found.")
     module_name = f"_spikejax_config_{abs(hash(str(path.resolve())))}"

@@ -19,10 +19,10 @@ from spikejax import chip
 from spikejax.chip import loihi, xylo
 from spikejax.chip._emulate import chip_params
 from spikejax.chip._graph import path_str
-from spikejax.chip._layers_loihi import LoihiLayerConfig, loihi_layer
-from spikejax.chip._layers_xylo import XyloLayerConfig, xylo_layer
 from spikejax.chip.export import expand_inputs, to_loihi_network, to_xylo_network
+from spikejax.chip.loihi.layer import LoihiLayerConfig, loihi_layer
 from spikejax.chip.ste import chip_forward, fake_quant
+from spikejax.chip.xylo.layer import XyloLayerConfig, xylo_layer
 from spikejax.layers import Spiking
 from spikejax.models._small import LIFMLP
 from spikejax.neurons import LI, CubaLIF
@@ -200,9 +200,9 @@ def test_loihi_saturating_case_counts():
 def test_loihi_layer_chunks_match_reference(monkeypatch, steps, du_is_max, readout):
     """Whatever the chunk length (one step, chunks plus a shorter rest, one chunk longer than T),
     outputs and counts equal the step-by-step reference, across wraps and clips."""
-    from spikejax.chip import _layers_loihi
+    from spikejax.chip.loihi import layer as loihi_layer_module
 
-    monkeypatch.setattr(_layers_loihi, "_CHUNK_BYTES", 4 * 2 * 4 * steps)  # batch 2, n_out 4
+    monkeypatch.setattr(loihi_layer_module, "_CHUNK_BYTES", 4 * 2 * 4 * steps)  # batch 2, n_out 4
     rng = np.random.default_rng(steps)
     T = 11
     x = (rng.random((T, 2, 10)) < 0.7).astype(np.int32)

@@ -111,7 +111,9 @@ def test_describe_errors():
             return self.fc(self.conv(x))
 
     frames = jax.ShapeDtypeStruct((2, 5, 5, 1), jnp.float32)
-    with pytest.raises(ValueError, match=r"node `conv` is a conv \(Conv\), which no chip"):
+    with pytest.raises(
+        ValueError, match=r"module `conv` is a conv \(Conv\), which no layer of a chip maps"
+    ):
         describe(Conv(), example_input=frames)
     with pytest.raises(ValueError, match=r"no nnx\.Linear layer whose input size it accepts"):
         describe(Conv())

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from spikejax import chip
-from spikejax.chip import _intmath, loihi, xylo
+from spikejax.chip import intmath, loihi, xylo
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "chip"
 
@@ -503,7 +503,7 @@ def test_xylo_matches_event_by_event_reference(name):
 
 def decayed(x, dash):
     x = jnp.array(x, jnp.int32)
-    return (x - _intmath.dash_delta(x, jnp.full(x.shape, dash, jnp.int32))).tolist()
+    return (x - xylo.dash_delta(x, jnp.full(x.shape, dash, jnp.int32))).tolist()
 
 
 def test_xylo_dash_decay_examples():
@@ -527,7 +527,7 @@ def test_sequential_sat_add_matches_loop():
     rng = np.random.default_rng(0)
     inc = rng.integers(-40000, 40000, (3, 37)) * (rng.random((3, 37)) < 0.7)
     acc = rng.integers(-32768, 32768, 3)
-    add = jax.jit(_intmath.sequential_sat_add, static_argnames="axis")
+    add = jax.jit(intmath.sequential_sat_add, static_argnames="axis")
     got = add(jnp.asarray(acc, jnp.int32), jnp.asarray(inc, jnp.int32), axis=1)
     expected = []
     for a, row in zip(acc.tolist(), inc.tolist(), strict=True):
@@ -540,16 +540,16 @@ def test_sequential_sat_add_matches_loop():
 def test_loihi_decay_split_is_exact():
     x = np.concatenate([np.arange(-(2**24) + 1, 2**24, 9973), [2**24 - 1, -(2**24) + 1, 0]])
     for d in (0, 1, 409, 2048, 4095, 4096):
-        got = _intmath.loihi_decay(jnp.asarray(x, jnp.int32), jnp.int32(d))
+        got = loihi.decay(jnp.asarray(x, jnp.int32), jnp.int32(d))
         assert got.tolist() == [ref_decay(int(v), d) for v in x]
 
 
 def test_intmath_shift_static_and_array():
     x = jnp.array([5, -5, 7, -7], jnp.int32)
     e = jnp.array([2, 2, -1, -1], jnp.int32)
-    assert _intmath.shift(x, e).tolist() == [20, -20, 3, -4]
-    assert _intmath.shift(x, -2).tolist() == [1, -2, 1, -2]
-    assert _intmath.shift(x, 0).tolist() == x.tolist()
+    assert intmath.shift(x, e).tolist() == [20, -20, 3, -4]
+    assert intmath.shift(x, -2).tolist() == [1, -2, 1, -2]
+    assert intmath.shift(x, 0).tolist() == x.tolist()
 
 
 def xylo_net(**kwargs):
@@ -601,14 +601,20 @@ def test_xylo_saturation_placement():
     # -delta(-32768, 0) = +32768 is kept before the saturation of the full sum.
     isyn = jnp.array([[[0, 0]]], jnp.int32)
     vmem = jnp.array([[-32768]], jnp.int32)
-    z = jnp.zeros((1,), jnp.int32)
-    _, v, n = xylo.evolve(isyn, vmem, jnp.zeros((1, 2), jnp.int32), z, z, z + 5, cap=31)
+    z = jnp.zeros((1, 1), jnp.int32)
+    num = xylo.arithmetic.IntegerNumerics(xylo.XYLO)
+
+    def consts(dash, dash_mem, bias, thr):
+        return xylo.arithmetic.NeuronConstants(dash, dash_mem, bias, thr)
+
+    c = consts(jnp.zeros((1, 1, 2), jnp.int32), z, z, z + 5)
+    _, v, n, _ = xylo.evolve(num, c, isyn, vmem, cap=31)
     assert (v.tolist(), n.tolist()) == ([[-1]], [[0]])
     # dv = sat16(isyn sum) then sat16(dv + bias): 20000 + 20000 -> 32767, - 30000 -> 2767.
     isyn = jnp.array([[[20000, 20000]]], jnp.int32)
-    dash = jnp.full((1, 2), 15, jnp.int32)
-    bias = jnp.full((1,), -30000, jnp.int32)
-    _, v, _ = xylo.evolve(isyn, vmem * 0, dash, z + 15, bias, z + 32767, cap=31)
+    dash = jnp.full((1, 1, 2), 15, jnp.int32)
+    bias = jnp.full((1, 1), -30000, jnp.int32)
+    _, v, _, _ = xylo.evolve(num, consts(dash, z + 15, bias, z + 32767), isyn, vmem * 0, cap=31)
     assert v.tolist() == [[2767]]  # not 19999 + 19999 - 30000 = 9998
 
 
@@ -781,4 +787,4 @@ def test_parameters_are_int32_pytrees_and_x64_stays_off():
     assert all(v.dtype == jnp.int32 for v in rec.values())
     assert not jax.config.jax_enable_x64
     source = pathlib.Path(chip.__file__).parent
-    assert not any("enable_x64" in f.read_text() for f in source.glob("*.py"))
+    assert not any("enable_x64" in f.read_text() for f in source.rglob("*.py"))

@@ -10,7 +10,9 @@ from flax import nnx
 from spikejax.config import Config, DataConfig, ModelConfig, OptimizerConfig, TrainConfig
 from spikejax.data import load_digits
 from spikejax.train import CheckpointError, RestoredRun, evaluate, fit, load_run, read_metrics
+from spikejax.train._commit import digest, file_table
 from spikejax.train.checkpoint import Checkpointer
+from spikejax.train.logging import config_hash
 
 MLP = "spikejax.models._small:LIFMLP"
 T = 3
@@ -126,6 +128,24 @@ def test_named_errors(finished, tmp_path):
         load_run(copy)
 
 
+def _as_older_run(run_dir, config_data=None):
+    """Re-commit every checkpoint of ``run_dir`` as older versions wrote them: no configuration
+    hash in the commit marker, no configuration in ``extra.json``, and in ``extra.json`` the
+    hash of ``config_data`` (or none at all, from before configurations were hashed)."""
+    for path in (run_dir / "checkpoints").glob("ckpt-*"):
+        extra = json.loads((path / "extra.json").read_text())["extra"]
+        extra.pop("config", None)
+        extra.pop("logged_to", None)
+        extra.pop("config_hash")
+        if config_data is not None:
+            extra["config_hash"] = config_hash(config_data)
+        (path / "extra.json").write_text(json.dumps({"extra": extra}))
+        marker = json.loads((path / "COMMIT.json").read_text())
+        body = {k: v for k, v in marker.items() if k not in ("digest", "meta")}
+        body["files"] = file_table(path)
+        (path / "COMMIT.json").write_text(json.dumps({**body, "digest": digest(body)}))
+
+
 def test_checkpoint_of_another_model_is_named(finished, tmp_path):
     _, run_dir, _ = finished
     copy = tmp_path / "other"
@@ -133,6 +153,9 @@ def test_checkpoint_of_another_model_is_named(finished, tmp_path):
     other = json.loads((copy / "config.json").read_text())
     other["model"]["options"]["hidden"] = [13]
     (copy / "config.json").write_text(json.dumps(other))
+    with pytest.raises(ValueError, match=r"config.json must be the configuration committed"):
+        load_run(copy, which="latest")
+    _as_older_run(copy)  # from before configurations were hashed: the arrays are compared
     with pytest.raises(ValueError, match=r"`load_run`: the checkpoint 'latest' of .* must hold"):
         load_run(copy, which="latest")
 
@@ -144,6 +167,7 @@ def test_a_run_from_before_validation_splits_reads_as_without_one(finished, tmp_
     old = json.loads((copy / "config.json").read_text())
     del old["data"]["val_fraction"]
     (copy / "config.json").write_text(json.dumps(old))
+    _as_older_run(copy, old)
     with pytest.raises(ValueError, match=r"`which` must be 'latest'.*no validation split"):
         load_run(copy)
     restored = load_run(copy, which="latest")

@@ -1,5 +1,9 @@
 """Integer neuromorphic chips: profiles, quantization, bit-exact emulation, fine-tuning, deployment.
 
+Per chip, :mod:`spikejax.chip.loihi` and :mod:`spikejax.chip.xylo` hold the profile, the one
+integer arithmetic (``arithmetic``), the step-by-step network with its trace ``replay`` and the
+batched ``layer`` emulator; the modules here are common to all chips.
+
 ``quantize`` maps a float MLP (``nnx.Linear → Spiking`` layers) to a :class:`ChipModel` with the
 same tree structure and integer leaves; ``emulate`` runs it on the chip's integer arithmetic
 (``loihi``, ``xylo``); :mod:`~spikejax.chip.ste` fine-tunes on the chip's exact forward;
@@ -19,25 +23,27 @@ from spikejax.chip._emulate import ChipSaturationError as ChipSaturationError
 from spikejax.chip._emulate import emulate as emulate
 from spikejax.chip._emulate import encode_inputs as encode_inputs
 from spikejax.chip._emulate import outputs_to_float as outputs_to_float
-from spikejax.chip._loihi_params import LoihiDense as LoihiDense
-from spikejax.chip._loihi_params import LoihiLIF as LoihiLIF
-from spikejax.chip._loihi_params import LoihiNetwork as LoihiNetwork
-from spikejax.chip._loihi_params import LoihiReset as LoihiReset
 from spikejax.chip._model import ChipLayer as ChipLayer
 from spikejax.chip._model import ChipModel as ChipModel
 from spikejax.chip._model import LeafFormat as LeafFormat
 from spikejax.chip._model import LeafReport as LeafReport
-from spikejax.chip._profiles import LOIHI as LOIHI
-from spikejax.chip._profiles import XYLO as XYLO
-from spikejax.chip._profiles import LoihiProfile as LoihiProfile
-from spikejax.chip._profiles import XyloProfile as XyloProfile
 from spikejax.chip._quantize import dequantize as dequantize
 from spikejax.chip._quantize import quantize as quantize
 from spikejax.chip._quantize import requantize as requantize
-from spikejax.chip._xylo_params import XyloNetwork as XyloNetwork
+from spikejax.chip.loihi import LOIHI as LOIHI
+from spikejax.chip.loihi import LoihiDense as LoihiDense
+from spikejax.chip.loihi import LoihiLIF as LoihiLIF
+from spikejax.chip.loihi import LoihiNetwork as LoihiNetwork
+from spikejax.chip.loihi import LoihiProfile as LoihiProfile
+from spikejax.chip.loihi import LoihiReset as LoihiReset
 from spikejax.chip.profiles import ChipProfile as ChipProfile
 from spikejax.chip.profiles import Resources as Resources
 from spikejax.chip.profiles import get_profile as get_profile
+from spikejax.chip.ste import chip_forward as chip_forward
+from spikejax.chip.ste import fake_quant as fake_quant
+from spikejax.chip.xylo import XYLO as XYLO
+from spikejax.chip.xylo import XyloNetwork as XyloNetwork
+from spikejax.chip.xylo import XyloProfile as XyloProfile
 
 __all__ = [
     "LOIHI",
@@ -57,11 +63,13 @@ __all__ = [
     "XyloNetwork",
     "XyloProfile",
     "calibrate",
+    "chip_forward",
     "deploy",
     "dequantize",
     "emulate",
     "encode_inputs",
     "export",
+    "fake_quant",
     "finetune",
     "fit",
     "get_profile",

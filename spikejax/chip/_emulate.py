@@ -1,9 +1,10 @@
 """``emulate`` a quantized MLP on its chip's integer arithmetic, with saturation statistics.
 
 The emulator is jit-compiled and batched: every layer runs its synaptic stage for all steps as one
-matmul and scans only the neuron update (:mod:`spikejax.chip._layers_loihi`,
-:mod:`spikejax.chip._layers_xylo`). Outputs equal those of :func:`spikejax.chip.loihi.run` and
-:func:`spikejax.chip.xylo.run` on the same integer parameters, bit for bit.
+matmul and scans only the neuron update (:mod:`spikejax.chip.loihi.layer`,
+:mod:`spikejax.chip.xylo.layer`), on the chip model's profile. Outputs equal those of
+:func:`spikejax.chip.loihi.run` and :func:`spikejax.chip.xylo.run` on the same integer parameters
+and profile, bit for bit.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ import numpy as np
 from jaxtyping import Array, Float, Int
 
 from spikejax._errors import is_concrete
-from spikejax.chip._layers_loihi import LoihiLayerConfig, loihi_layer
-from spikejax.chip._layers_xylo import XyloLayerConfig, xylo_layer
 from spikejax.chip._model import ChipModel
-from spikejax.chip._profiles import LOIHI, XYLO
+from spikejax.chip.loihi.layer import LoihiLayerConfig, loihi_layer
+from spikejax.chip.xylo.layer import XyloLayerConfig, xylo_layer
 
 __all__ = [
     "SATURATION_KEYS",
@@ -28,7 +28,10 @@ __all__ = [
     "chip_params",
     "emulate",
     "encode_inputs",
+    "layer_configs",
+    "run_layers",
     "outputs_to_float",
+    "param_name",
 ]
 
 #: Statistics that count an event where the chip's result left its range or hit a cap.
@@ -48,7 +51,9 @@ class ChipSaturationError(RuntimeError):
     """``emulate(..., throw=True)`` met a saturation, wrap, clip or cap; the message counts them."""
 
 
-def _normalize(name: str) -> str:
+def param_name(name: str) -> str:
+    """The chip parameter a leaf format names, without its layer suffix (``weights_out`` ->
+    ``weights``, ``threshold_out`` -> ``threshold``)."""
     if name.startswith("weights"):
         return "weights"
     return name.removesuffix("_out")
@@ -63,44 +68,51 @@ def chip_params(chip_model: ChipModel) -> tuple[dict[str, Int[Array, "..."]], ..
     for k, layer in enumerate(chip_model.layers):
         n = layer.spec.n_out
         params = {
-            _normalize(fmt.name): jnp.asarray(leaves[path], jnp.int32)
+            param_name(fmt.name): jnp.asarray(leaves[path], jnp.int32)
             for path, fmt in chip_model.formats
             if fmt.layer == k
         }
-        params |= {_normalize(name): jnp.asarray(v, jnp.int32) for name, v in layer.constants}
+        params |= {param_name(name): jnp.asarray(v, jnp.int32) for name, v in layer.constants}
         out.append(
             {k2: (v if k2 == "weights" else jnp.broadcast_to(v, (n,))) for k2, v in params.items()}
         )
     return tuple(out)
 
 
-def _configs(chip_model: ChipModel, exact: bool) -> tuple:
+def layer_configs(chip_model: ChipModel, exact: bool = False) -> tuple:
+    """The static settings of every layer (``LoihiLayerConfig`` / ``XyloLayerConfig``), with
+    the chip model's profile."""
     n = len(chip_model.layers)
+    p = chip_model.profile
     configs = []
     for k, layer in enumerate(chip_model.layers):
         readout = layer.spec.kind == "li"
         if chip_model.chip == "loihi":
             max_count = chip_model.input_levels if k == 0 else 1
-            du_max = layer.constant("du") == LOIHI.decay_max
+            du_max = layer.constant("du") == p.decay_unity - p.du_offset
             configs.append(
-                LoihiLayerConfig(layer.weight_exp, layer.bias_exp, max_count, du_max, readout)
+                LoihiLayerConfig(layer.weight_exp, layer.bias_exp, max_count, du_max, readout, p)
             )
         else:
-            cap = XYLO.readout_cap if k == n - 1 else XYLO.hidden_cap
-            configs.append(XyloLayerConfig(layer.weight_exp, cap, readout, exact))
+            cap = p.readout_cap if k == n - 1 else p.hidden_cap
+            configs.append(XyloLayerConfig(layer.weight_exp, cap, readout, exact, p))
     return tuple(configs)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
-def _run(chip: str, configs: tuple, params: tuple, x: Int[Array, "time batch n_in"]):
+def run_layers(chip: str, configs: tuple, params: tuple, x: Int[Array, "time batch n_in"]):
+    """The jit-compiled layers of :func:`emulate` on int32 events ``[T, B, n_in]``: outputs and
+    per-layer counts (``configs`` from :func:`layer_configs`, ``params`` from
+    :func:`chip_params`)."""
     stats = {}
     for k, (cfg, prm) in enumerate(zip(configs, params, strict=True)):
         if chip == "loihi":
             x, st = loihi_layer(cfg, prm, x)
         else:
             if k == 0:
-                clips = jnp.sum((x > XYLO.input_cap).astype(jnp.int32))
-                x_in = jnp.minimum(x, XYLO.input_cap)
+                input_cap = cfg.profile.input_cap
+                clips = jnp.sum((x > input_cap).astype(jnp.int32))
+                x_in = jnp.minimum(x, input_cap)
             else:
                 x_in = jnp.concatenate([jnp.zeros_like(x[:1]), x[:-1]])
             x, st = xylo_layer(cfg, prm, x_in)
@@ -192,7 +204,9 @@ def emulate(
     x = _inputs(fn, chip_model, inputs)
     shape = x.shape
     x = x.reshape((shape[0], -1, shape[-1]))
-    out, stats = _run(chip_model.chip, _configs(chip_model, exact), chip_params(chip_model), x)
+    out, stats = run_layers(
+        chip_model.chip, layer_configs(chip_model, exact), chip_params(chip_model), x
+    )
     out = out.reshape((*shape[:-1], out.shape[-1]))
     if throw:
         _check(fn, stats)

@@ -113,7 +113,9 @@ def _probe(model: nnx.Module, fn: str) -> trace_graph.Graph:
     )
 
 
-def _from_graph(graph: trace_graph.Graph, fn: str) -> list[tuple[str, str, dict[str, Any]]]:
+def _from_graph(
+    graph: trace_graph.Graph, fn: str, chip: str = "a chip"
+) -> list[tuple[str, str, dict[str, Any]]]:
     """``Linear → Spiking`` pairs in call order, each fed by the one before."""
     nodes = []
     previous = "input"
@@ -123,8 +125,8 @@ def _from_graph(graph: trace_graph.Graph, fn: str) -> list[tuple[str, str, dict[
         if node.kind not in ("linear", "neuron"):
             raise ValueError(
                 f"`{fn}`: the network must be a chain of nnx.Linear and spikejax.layers.Spiking "
-                f"layers; node `{node.name}` is a {node.kind} ({node.op}), which no chip layer "
-                "maps."
+                f"layers to run on {chip}; module `{node.path or node.name}` is a {node.kind} "
+                f"({node.op}), which no layer of {chip} maps."
             )
         if node.inputs != (previous,):
             raise ValueError(
@@ -253,7 +255,7 @@ def _chain(nodes: list, flat: dict[str, Any], fn: str) -> tuple[LayerSpec, ...]:
 
 
 def describe(
-    model: Any, *, fn: str = "describe", example_input: Any = None
+    model: Any, *, fn: str = "describe", example_input: Any = None, chip: str = "a chip"
 ) -> tuple[LayerSpec, ...]:
     """The layers of a supported float network, in order.
 
@@ -266,6 +268,7 @@ def describe(
         example_input: the input the model's graph is traced on (an array or
             ``jax.ShapeDtypeStruct`` ``[T, B, n_in]``); default: ``[2, 3, n]`` for the input size
             ``n`` of one of its Linear layers that the model accepts.
+        chip: the target named in the error for a node that no chip layer maps.
 
     Returns:
         One :class:`LayerSpec` per ``Linear → Spiking`` pair.
@@ -283,7 +286,7 @@ def describe(
             graph = _probe(model, fn)
         else:
             graph = trace_graph.trace(model, example_input)
-        nodes = _from_graph(graph, fn)
+        nodes = _from_graph(graph, fn, chip)
         flat = flat_state(nnx.state(model))
     elif isinstance(model, nnx.State):
         flat = flat_state(model)

@@ -15,6 +15,8 @@ import numpy as np
 
 from spikejax._pytree import pytree_dataclass, static
 from spikejax.chip._graph import LayerSpec, flat_state
+from spikejax.chip.loihi.profile import LOIHI, LoihiProfile
+from spikejax.chip.xylo.profile import XYLO, XyloProfile
 
 __all__ = ["ChipLayer", "ChipModel", "LeafFormat", "LeafReport"]
 
@@ -157,6 +159,8 @@ class ChipModel:
             binary spike inputs; e.g. 16 for analog inputs in ``[0, 1]`` sent as event counts).
         report: per-leaf quantization errors.
         notes: every semantic difference between the float network and the chip.
+        arithmetic: the chip's integer profile (:class:`~spikejax.chip.LoihiProfile` or
+            :class:`~spikejax.chip.XyloProfile`) when it is not the default one.
     """
 
     state: Any
@@ -166,6 +170,14 @@ class ChipModel:
     input_levels: int = static(1)
     report: tuple[LeafReport, ...] = static(())
     notes: tuple[str, ...] = static(())
+    arithmetic: LoihiProfile | XyloProfile | None = static(None)
+
+    @property
+    def profile(self) -> LoihiProfile | XyloProfile:
+        """The integer arithmetic the model runs on: ``arithmetic``, or the chip's default."""
+        if self.arithmetic is not None:
+            return self.arithmetic
+        return LOIHI if self.chip == "loihi" else XYLO
 
     @property
     def sizes(self) -> tuple[int, ...]:

@@ -24,6 +24,7 @@ from spikejax.chip._model import ChipModel, LeafFormat, LeafReport
 from spikejax.chip._qcommon import LayerPlan, LeafPlan
 from spikejax.chip._quantize_loihi import loihi_notes, plan_loihi
 from spikejax.chip._quantize_xylo import plan_xylo, xylo_notes
+from spikejax.chip.loihi.profile import LoihiProfile
 from spikejax.chip.profiles import ChipProfile, get_profile
 
 __all__ = ["dequantize", "quantize", "requantize"]
@@ -99,8 +100,15 @@ def _build_state(fn: str, state: Any, ints: dict[str, np.ndarray]) -> Any:
 
 
 def _assemble(
-    fn: str, chip: str, state: Any, plans: list[LayerPlan], saturate: bool, levels: int, notes
+    fn: str,
+    arithmetic: Any,
+    state: Any,
+    plans: list[LayerPlan],
+    saturate: bool,
+    levels: int,
+    notes,
 ) -> ChipModel:
+    chip = "loihi" if isinstance(arithmetic, LoihiProfile) else "xylo"
     ints, formats, reports = {}, [], []
     for plan in plans:
         for leaf in plan.leaves:
@@ -116,6 +124,7 @@ def _assemble(
         input_levels=levels,
         report=tuple(reports),
         notes=tuple(notes),
+        arithmetic=arithmetic,
     )
 
 
@@ -136,7 +145,10 @@ def quantize(
         float_state: the float model (an ``nnx.Module``: layer order, neuron classes and static
             settings are read from it) or its ``nnx.state`` (layers in the natural order of their
             paths, neuron kinds from the leaf names; ``decay_input`` assumed false).
-        profile: ``"loihi"``, ``"xylo"`` or their :class:`~spikejax.chip.profiles.ChipProfile`.
+        profile: ``"loihi"``, ``"xylo"`` or a bit-exact
+            :class:`~spikejax.chip.profiles.ChipProfile`, whose ``arithmetic`` (a custom
+            :class:`~spikejax.chip.LoihiProfile` or :class:`~spikejax.chip.XyloProfile`) sets every
+            range, width and constant of the chip model and of its emulation.
         method: ``"max"`` maps the largest weight magnitude of a layer to the largest integer
             weight; ``"percentile"`` maps the ``percentile``-th percentile of the magnitudes (the
             larger weights then exceed the range: they need ``saturate=True``).
@@ -196,8 +208,9 @@ def quantize(
     kwargs = dict(
         method=method, percentile=float(percentile), headroom=headroom, levels=levels, peaks=peaks
     )
-    if p.name == "loihi":
-        plans, notes = plan_loihi(specs, flat, **kwargs), loihi_notes(specs, levels)
+    arith = p.arithmetic
+    if isinstance(arith, LoihiProfile):
+        plans, notes = plan_loihi(specs, flat, p=arith, **kwargs), loihi_notes(specs, levels)
     else:
         if len(specs) < 2:
             raise ValueError(
@@ -210,13 +223,13 @@ def quantize(
                 f"`{fn}`: `input_levels` must be <= {cap} (Xylo's input events per channel and "
                 f"step); got {levels}."
             )
-        plans, notes = plan_xylo(specs, flat, **kwargs), xylo_notes(specs, levels)
+        plans, notes = plan_xylo(specs, flat, p=arith, **kwargs), xylo_notes(specs, levels)
     if isinstance(float_state, nnx.State) and any(s.reset is None for s in specs):
         notes.append(
             "The network was read from a bare nnx.State: neuron reset modes are unknown and "
             "decay_input was assumed false (pass the model to read them)."
         )
-    return _assemble(fn, p.name, state, plans, saturate, levels, notes)
+    return _assemble(fn, p.arithmetic, state, plans, saturate, levels, notes)
 
 
 def _is_float(x: Any) -> bool:
@@ -250,7 +263,7 @@ def requantize(float_state: Any, like: ChipModel, *, saturate: bool = False) -> 
             if fmt.layer == k
         ]
         plans.append(LayerPlan(layer, leaves))
-    return _assemble(fn, like.chip, state, plans, saturate, like.input_levels, like.notes)
+    return _assemble(fn, like.profile, state, plans, saturate, like.input_levels, like.notes)
 
 
 def dequantize(chip_model: ChipModel) -> Any:

@@ -32,7 +32,6 @@ import numpy as np
 
 from spikejax.chip._graph import LayerSpec
 from spikejax.chip._model import ChipLayer
-from spikejax.chip._profiles import LOIHI
 from spikejax.chip._qcommon import (
     LayerPlan,
     choose_exponent,
@@ -41,10 +40,9 @@ from spikejax.chip._qcommon import (
     loihi_decay_plan,
     reference,
 )
+from spikejax.chip.loihi.profile import LOIHI, LoihiProfile
 
 __all__ = ["loihi_notes", "plan_loihi"]
-
-TOP = 254  # largest weight magnitude on the even (mixed-sign) grid
 
 
 def _bias_exp(x: np.ndarray, high: int, max_exp: int) -> int:
@@ -63,9 +61,10 @@ def plan_loihi(
     headroom: int,
     levels: int,
     peaks: tuple[float, ...] | None,
+    p: LoihiProfile = LOIHI,
 ) -> list[LayerPlan]:
-    """One :class:`LayerPlan` per layer (integers not yet range-checked)."""
-    p = LOIHI
+    """One :class:`LayerPlan` per layer (integers not yet range-checked), for profile ``p``."""
+    top = (1 << p.weight_bits) - 2  # largest magnitude on the even (mixed-sign) grid
     bound = float(p.state_bound)
     lo_b, hi_b = p.bias_mant_bounds
     plans = []
@@ -79,7 +78,7 @@ def plan_loihi(
             target = min(target, (bound - 1) / u_worst)
         if "threshold" in f:
             theta = float(np.max(f["threshold"]))
-            target = min(target, bound / 2**headroom / theta, p.vth_max * 64 / theta)
+            target = min(target, bound / 2**headroom / theta, p.vth_max * 2.0**p.vth_shift / theta)
         if peaks is not None and peaks[k] > 0:
             target = min(target, bound / 2**headroom / peaks[k])
         b_gain = g_in.copy()
@@ -91,7 +90,7 @@ def plan_loihi(
                 target = min(target, hi_b * 2.0**p.bias_exp_max / float(np.max(np.abs(b_eff))))
         e, s = choose_exponent(
             reference(wg, method, percentile),
-            TOP,
+            top,
             p.act_shift,
             max(p.weight_exp_min, 0),
             p.weight_exp_max,
@@ -99,7 +98,7 @@ def plan_loihi(
         )
         leaves = [
             linear_plan(
-                spec.kernel, "weights", k, w, 2.0 ** (e + p.act_shift) / (s * g), -TOP, TOP, step=2
+                spec.kernel, "weights", k, w, 2.0 ** (e + p.act_shift) / (s * g), -top, top, step=2
             )
         ]
         constants: list[tuple[str, int]] = []

@@ -33,7 +33,6 @@ import numpy as np
 
 from spikejax.chip._graph import LayerSpec
 from spikejax.chip._model import ChipLayer
-from spikejax.chip._profiles import XYLO
 from spikejax.chip._qcommon import (
     LayerPlan,
     choose_exponent,
@@ -43,10 +42,9 @@ from spikejax.chip._qcommon import (
     linear_plan,
     reference,
 )
+from spikejax.chip.xylo.profile import XYLO, XyloProfile
 
 __all__ = ["plan_xylo", "xylo_names", "xylo_notes"]
-
-TOP = 127
 
 
 def xylo_names(k: int, n_layers: int) -> dict[str, str]:
@@ -62,12 +60,12 @@ def xylo_names(k: int, n_layers: int) -> dict[str, str]:
     }
 
 
-def _target(spec, f, wg, b_eff, k, levels, headroom, peaks) -> float:
-    hi = float(XYLO.state_bounds[1])
+def _target(p, spec, f, wg, b_eff, k, levels, headroom, peaks) -> float:
+    hi = float(p.state_bounds[1])
     target = math.inf
     if "threshold" in f:
         theta = float(np.max(f["threshold"]))
-        target = min(target, hi / 2**headroom / theta, XYLO.threshold_max / theta)
+        target = min(target, hi / 2**headroom / theta, p.threshold_max / theta)
     if peaks is not None and peaks[k] > 0:
         target = min(target, hi / 2**headroom / peaks[k])
     elif peaks is None:
@@ -88,9 +86,10 @@ def plan_xylo(
     headroom: int,
     levels: int,
     peaks: tuple[float, ...] | None,
+    p: XyloProfile = XYLO,
 ) -> list[LayerPlan]:
-    """One :class:`LayerPlan` per layer (integers not yet range-checked)."""
-    p = XYLO
+    """One :class:`LayerPlan` per layer (integers not yet range-checked), for profile ``p``."""
+    top = p.weight_bounds[1]
     w_lo, w_hi = p.weight_bounds
     s_lo, s_hi = p.state_bounds
     n = len(specs)
@@ -106,9 +105,9 @@ def plan_xylo(
         )
         b_eff = np.asarray(flat[spec.bias], np.float64) * b_gain if spec.bias else None
         wg = w * w_gain
-        target = _target(spec, f, w * g, b_eff, k, levels, headroom, peaks)
+        target = _target(p, spec, f, w * g, b_eff, k, levels, headroom, peaks)
         e, s = choose_exponent(
-            reference(wg, method, percentile), TOP, 0, 0, p.weight_shift_max, target
+            reference(wg, method, percentile), top, 0, 0, p.weight_shift_max, target
         )
         prepared.append([spec, w, f, w_gain, b_gain, wg, target, e, s])
     rec = [i for i in range(1, n - 1)]
@@ -118,7 +117,7 @@ def plan_xylo(
             spec, w, f, w_gain, b_gain, wg, target, _, _ = prepared[i]
             w_ref = reference(wg, method, percentile)
             prepared[i][7] = shared
-            prepared[i][8] = min(target, TOP * 2.0**shared / w_ref)
+            prepared[i][8] = min(target, top * 2.0**shared / w_ref)
     plans = []
     for k, (spec, w, f, w_gain, b_gain, _, _, e, s) in enumerate(prepared):
         names = xylo_names(k, n)

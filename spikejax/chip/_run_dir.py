@@ -25,8 +25,26 @@ def readout_of(loss: str, options: dict[str, Any]) -> str:
     return "mean"
 
 
+def untrained_model(run_dir: Path) -> nnx.Module | None:
+    """The run's model built from its ``config.json`` with fresh weights, without touching the
+    data (for checks of the network's structure before any data is prepared); ``None`` when the
+    configuration names a model factory (it is imported only by ``load_run``)."""
+    import json
+
+    from spikejax.config import from_dict
+    from spikejax.train import build_model
+
+    path = run_dir / "config.json"
+    if not path.is_file():
+        return None  # load_run raises the named error
+    config = from_dict(json.loads(path.read_text()))
+    if ":" in config.model.name:
+        return None
+    return build_model(config.model, rngs=nnx.Rngs(config.seed))
+
+
 def from_run_dir(
-    run_dir: Path, which: str, train_samples: int
+    run_dir: Path, which: str, train_samples: int, *, progress: bool = False
 ) -> tuple[nnx.Module, dict, str, dict]:
     """``(model, data, readout, info)`` of a run directory.
 
@@ -38,7 +56,7 @@ def from_run_dir(
     """
     from spikejax.train import load_run
 
-    run = load_run(run_dir, which=which)
+    run = load_run(run_dir, which=which, progress=progress)
     x_te, y_te = run.inputs("test")
     x_tr, y_tr = run.inputs("train", limit=train_samples)
     data = {"x_test": x_te, "y_test": y_te, "x_train": x_tr, "y_train": y_tr}

@@ -36,7 +36,7 @@ from spikejax.chip._emulate import SATURATION_KEYS, emulate, encode_inputs, outp
 from spikejax.chip._graph import describe
 from spikejax.chip._model import ChipModel
 from spikejax.chip._quantize import quantize
-from spikejax.chip._run_dir import from_run_dir
+from spikejax.chip._run_dir import from_run_dir, untrained_model
 from spikejax.chip.export import write_files
 from spikejax.chip.finetune import finetune, latency, reduce_time
 from spikejax.chip.fit import fit
@@ -105,6 +105,24 @@ def _float_accuracy(model: nnx.Module, x, y, readout: str, batch: int) -> float:
     return correct / x.shape[1]
 
 
+def _require_fit(fn: str, chip: str, bad: list[dict[str, Any]]) -> None:
+    if bad:
+        r = bad[0]
+        where = f" ({r['where']})" if r["where"] else ""
+        raise ValueError(
+            f"`{fn}`: the network must fit {chip!r}: `{r['resource']}`{where} needs {r['used']}, "
+            f"the chip offers {r['limit']} (also over: {[b['resource'] for b in bad[1:]]})."
+        )
+
+
+def _check_first(fn: str, model: nnx.Module, chip: str, strict: bool) -> None:
+    """The checks that need no data: every node maps to the chip, the profile is bit-exact,
+    and (``strict``) the network fits the chip's resources."""
+    describe(model, fn=fn, chip=chip)
+    if strict:
+        _require_fit(fn, chip, [r for r in fit(model, chip) if not r["ok"]])
+
+
 def deploy(
     run_dir_or_model: Any,
     chip: str,
@@ -125,6 +143,7 @@ def deploy(
     batch_size: int = 256,
     train_samples: int = 2048,
     seed: int = 0,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Quantize a trained network for ``chip``, compare float and chip accuracy, export it.
 
@@ -151,6 +170,8 @@ def deploy(
         batch_size: samples per emulator call.
         train_samples: training samples read from a run (calibration and fine-tuning).
         seed: order of the fine-tuning batches.
+        progress: show progress while a run's data is prepared (after the checks that need no
+            data: the network maps to the chip and, with ``strict``, fits its resources).
 
     Returns:
         The report: ``chip``, ``float_accuracy``, ``ptq_accuracy``, ``qat_accuracy`` (``None``
@@ -170,8 +191,12 @@ def deploy(
             raise ValueError(f"`{fn}`: `data` must be given with a model; got None.")
         run_readout = "mean"
     elif isinstance(run_dir_or_model, str | Path):
+        run_dir = Path(run_dir_or_model).expanduser()
+        fresh = untrained_model(run_dir)
+        if fresh is not None:  # check the network, the profile and the resources first
+            _check_first(fn, fresh, chip, strict)
         model, run_data, run_readout, info = from_run_dir(
-            Path(run_dir_or_model).expanduser(), which, train_samples
+            run_dir, which, train_samples, progress=progress
         )
         data = run_data if data is None else data
     else:
@@ -181,7 +206,7 @@ def deploy(
         )
     readout = run_readout if readout is None else readout
     check_choice(fn, "readout", readout, READOUTS)
-    specs = describe(model, fn=fn)
+    specs = describe(model, fn=fn, chip=chip)
     data = _check_data(fn, data, specs[0].n_in)
     levels = _levels(fn, data["x_test"], chip, input_levels)
     x_te, y_te = data["x_test"], data["y_test"]
@@ -199,13 +224,8 @@ def deploy(
     )
     rows = fit(cm)
     bad = [r for r in rows if not r["ok"]]
-    if strict and bad:
-        r = bad[0]
-        where = f" ({r['where']})" if r["where"] else ""
-        raise ValueError(
-            f"`{fn}`: the network must fit {chip!r}: `{r['resource']}`{where} needs {r['used']}, "
-            f"the chip offers {r['limit']} (also over: {[b['resource'] for b in bad[1:]]})."
-        )
+    if strict:
+        _require_fit(fn, chip, bad)
     ptq_acc, ptq_stats, lag = _accuracy(cm, x_te, y_te, readout, batch_size)
     qat_acc, qat_losses, final, stats = None, [], cm, ptq_stats
     drop = 100 * (float_acc - ptq_acc)

@@ -26,7 +26,6 @@ import numpy as np
 from spikejax._io import atomic_write_bytes, atomic_write_json
 from spikejax.chip._emulate import chip_params
 from spikejax.chip._model import ChipModel
-from spikejax.chip._profiles import LOIHI
 from spikejax.chip.loihi import LoihiDense, LoihiLIF, LoihiNetwork
 from spikejax.chip.profiles import get_profile
 from spikejax.chip.xylo import XyloNetwork
@@ -75,7 +74,7 @@ def _loihi_layers(chip_model: ChipModel) -> list[dict[str, np.ndarray]]:
             {
                 "W": w,
                 "wexp": np.int64(layer.weight_exp),
-                "nwb": np.int64(LOIHI.weight_bits),
+                "nwb": np.int64(chip_model.profile.weight_bits),
                 "du": p["du"],
                 "dv": p["dv"],
                 "vth": p["vth"],
@@ -96,10 +95,18 @@ def to_loihi_network(chip_model: ChipModel) -> LoihiNetwork:
             f"{chip_model.chip!r} with {len(chip_model.layers)} layers."
         )
     dense, lif = [], []
+    p = chip_model.profile
     for layer in _loihi_layers(chip_model):
-        dense.append(LoihiDense(layer["W"], layer["wexp"]))
+        dense.append(LoihiDense(layer["W"], layer["wexp"], profile=p))
         lif.append(
-            LoihiLIF(layer["du"], layer["dv"], layer["vth"], layer["bias_mant"], layer["bias_exp"])
+            LoihiLIF(
+                layer["du"],
+                layer["dv"],
+                layer["vth"],
+                layer["bias_mant"],
+                layer["bias_exp"],
+                profile=p,
+            )
         )
     return LoihiNetwork(dense[0], lif[0], dense[1], lif[1])
 
@@ -150,7 +157,7 @@ def to_xylo_network(chip_model: ChipModel) -> XyloNetwork:
         raise ValueError(
             f"`to_xylo_network`: `chip_model` must be a Xylo model; got {chip_model.chip!r}."
         )
-    return XyloNetwork(**_xylo_arrays(chip_model))
+    return XyloNetwork(**_xylo_arrays(chip_model), profile=chip_model.profile)
 
 
 def vendor_arrays(chip_model: ChipModel) -> dict[str, np.ndarray]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from spikejax.chip._profiles import LOIHI, XYLO, LoihiProfile, XyloProfile
 from spikejax.chip._resources import Resources
+from spikejax.chip.loihi.profile import LOIHI, LoihiProfile
+from spikejax.chip.xylo.profile import XYLO, XyloProfile
 
 __all__ = ["ChipProfile", "Resources", "get_profile", "profiles"]
 

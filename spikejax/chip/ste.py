@@ -1,12 +1,15 @@
 """Straight-through fine-tuning on the chip: an integer-exact forward with a float backward.
 
 :func:`chip_forward` runs the float parameters through the chip: each leaf is rounded with the
-formats of a :class:`~spikejax.chip.ChipModel`, and each layer's output is **exactly** the one of
-:func:`spikejax.chip.emulate` on those integers (spikes, or the readout membrane in float units).
-Its gradient is that of the layer's float twin, evaluated on the same presynaptic spikes (the
-chip's): the chip's dynamics with real numbers (current ``i = a i + x``, membrane
-``h = b v + i + c``, the chip's reset and delays) and a surrogate spike derivative; every rounded
-leaf passes its gradient straight through (1 inside its legal range, 0 outside). Train the float
+formats of a :class:`~spikejax.chip.ChipModel`, and every layer runs the chip's own integer
+arithmetic (the functions of :mod:`spikejax.chip.loihi.arithmetic` and
+:mod:`spikejax.chip.xylo.arithmetic` that the emulator runs) on straight-through values
+(:class:`~spikejax.chip.twin.Twin`): the forward is **exactly** :func:`spikejax.chip.emulate` on
+those integers (spikes, or the readout membrane in float units), and the gradient is that of the
+same operations on real numbers (a decay multiplies by its float factor, wraps, clips and
+saturations pass the gradient, spikes take a surrogate derivative, the reset holds the spike
+constant); every rounded leaf passes its gradient straight through (1 inside its legal range, 0
+outside). Train the float
 state with it (quantization-aware training on the chip's forward), then
 :func:`spikejax.chip.requantize` it with the same formats: the chip reproduces the forward.
 
@@ -15,21 +18,21 @@ state with it (quantization-aware training on the chip's forward), then
 
 from __future__ import annotations
 
-import functools
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Float
 
-from spikejax.chip._emulate import _configs, _normalize
-from spikejax.chip._graph import flat_state
-from spikejax.chip._layers_loihi import loihi_layer
-from spikejax.chip._layers_xylo import xylo_layer
+from spikejax.chip._emulate import layer_configs, param_name
+from spikejax.chip._graph import flat_state, path_str
 from spikejax.chip._model import ChipLayer, ChipModel, LeafFormat
-from spikejax.chip._profiles import LOIHI, XYLO
-from spikejax.surrogate import AbstractSurrogate, ATan, spike
+from spikejax.chip.loihi import arithmetic as loihi_arithmetic
+from spikejax.chip.loihi.layer import loihi_layer
+from spikejax.chip.twin import Twin
+from spikejax.chip.xylo import arithmetic as xylo_arithmetic
+from spikejax.chip.xylo.layer import xylo_layer
+from spikejax.surrogate import AbstractSurrogate, ATan
 
 __all__ = ["chip_forward", "fake_quant", "fake_quantize"]
 
@@ -92,136 +95,85 @@ def _decode(fmt: LeafFormat, q, dtype):
 
 
 class _Static(NamedTuple):
+    """Static description of one layer of the twin."""
+
     chip: str
     index: int
-    n_layers: int
     config: Any
     layer: ChipLayer
     formats: tuple[LeafFormat, ...]
-    gains: tuple[tuple[str, tuple[float, ...]], ...]
-    surrogate: AbstractSurrogate
+    numerics: Any
 
 
-def _ints(static: _Static, leaves: dict[str, Any]) -> dict[str, Any]:
+def _gain(static: _Static, name: str, fmt: LeafFormat, shape) -> Any:
+    """Float factor from a leaf's float value to the chip quantity's float value (``q * unit``
+    of the effective integer: the weight, the shifted bias, the shifted threshold)."""
+    layer, p = static.layer, static.config.profile
+    shift = 0
+    if static.chip == "loihi" and name == "bias_mant":
+        shift = layer.bias_exp
+    elif static.chip == "loihi" and name == "vth":
+        shift = p.vth_shift
+    scale = jnp.asarray(fmt.scale_array(shape), jnp.float32)
+    return jnp.float32(2.0**shift / layer.v_scale) / scale
+
+
+def _constant(static: _Static, name: str, value: int) -> Twin:
+    """A chip parameter that no leaf holds, as a straight-through value without gradient."""
+    p, unit = static.config.profile, 1.0 / static.layer.v_scale
+    q = jnp.asarray(value, jnp.int32)
+    if name in ("du", "dv"):
+        offset = p.du_offset if name == "du" else p.dv_offset
+        f = 1.0 - (value + offset) / p.decay_unity
+    elif name in ("dash_syn", "dash_mem"):
+        f = 1.0 - 2.0**-value
+    elif name == "vth":
+        f = (value << p.vth_shift) * unit
+    else:
+        f = value * unit
+    return Twin(q, jnp.asarray(f, jnp.float32))
+
+
+def _twin_params(static: _Static, leaves: dict[str, Any]) -> dict[str, Twin]:
+    """The layer's chip parameters as straight-through values: integers as in
+    :func:`~spikejax.chip.requantize` (``saturate=True``), floats with the leaves' gradients."""
     n = static.layer.spec.n_out
     params = {}
     for fmt in static.formats:
-        q = jnp.clip(fmt.encode(leaves[fmt.name], jnp), fmt.low, fmt.high)
-        params[_normalize(fmt.name)] = q
-    params |= {_normalize(k): jnp.asarray(v, jnp.int32) for k, v in static.layer.constants}
-    return {k: (v if k == "weights" else jnp.broadcast_to(v, (n,))) for k, v in params.items()}
+        x = leaves[fmt.name]
+        name = param_name(fmt.name)
+        q = jnp.clip(fmt.encode(x, jnp), fmt.low, fmt.high)
+        f = _hat(fmt, x)
+        if fmt.code == "linear":
+            f = f * _gain(static, name, fmt, x.shape)
+        params[name] = Twin(q, f)
+    for name, value in static.layer.constants:
+        params[param_name(name)] = _constant(static, param_name(name), value)
+    zero = Twin(jnp.zeros((), jnp.int32), jnp.zeros((), jnp.float32))
+    params.setdefault("bias_mant" if static.chip == "loihi" else "bias", zero)
+
+    def per_neuron(t: Twin) -> Twin:
+        return Twin(*(jnp.broadcast_to(a, (n,)) for a in t))
+
+    return {k: (v if k == "weights" else per_neuron(v)) for k, v in params.items()}
 
 
-def _layer_input(static: _Static, x):
+def _layer_input(static: _Static, x: Twin) -> Twin:
     """The events a layer receives (Xylo: capped input, or the previous layer one step late)."""
     if static.chip == "loihi":
         return x
     if static.index == 0:
-        return jnp.minimum(x, XYLO.input_cap)
-    return jnp.concatenate([jnp.zeros_like(x[:1]), x[:-1]])
+        cap = static.config.profile.input_cap
+        return Twin(jnp.minimum(x.q, cap), jnp.minimum(x.f, cap))
+    return jax.tree.map(lambda a: jnp.concatenate([jnp.zeros_like(a[:1]), a[:-1]]), x)
 
 
-def _int_forward(static: _Static, leaves, x):
-    xi = _layer_input(static, x.astype(jnp.int32))
+def _layer(static: _Static, leaves: dict[str, Any], x: Twin) -> Twin:
     run = loihi_layer if static.chip == "loihi" else xylo_layer
-    out, _ = run(static.config, _ints(static, leaves), xi)
-    if static.layer.spec.kind == "li":
-        return out.astype(jnp.float32) * jnp.float32(1.0 / static.layer.v_scale)
-    return out.astype(jnp.float32)
-
-
-def _twin(static: _Static, leaves, x):
-    """The float twin of the chip layer (chip dynamics with real numbers, surrogate spikes)."""
-    layer = static.layer
-    n = layer.spec.n_out
-    hats = {_normalize(f.name): _hat(f, leaves[f.name]) for f in static.formats}
-    gains = {k: jnp.asarray(v, jnp.float32) for k, v in static.gains}
-    loihi = static.chip == "loihi"
-    consts = {}
-    for name, value in layer.constants:
-        fmt_code = {"du": ("loihi_decay", 1), "dv": ("loihi_decay", 0)}.get(_normalize(name))
-        v = float(value)
-        if _normalize(name) in ("dash_syn", "dash_mem"):
-            v = 1.0 - 2.0**-v
-        elif fmt_code is not None:
-            v = 1.0 - (v + fmt_code[1]) / (1 << LOIHI.decay_bits)
-        elif _normalize(name) in ("bias_mant", "bias"):
-            v = 0.0
-        consts[_normalize(name)] = jnp.float32(v)
-    vals = {**consts, **hats}
-
-    def per(name):
-        return jnp.broadcast_to(jnp.asarray(vals[name], jnp.float32), (x.shape[1], n))
-
-    w = vals["weights"] * jnp.broadcast_to(gains["weights"], vals["weights"].shape)
-    bias_name = "bias_mant" if loihi else "bias"
-    if bias_name in gains:
-        c = vals[bias_name] * jnp.broadcast_to(gains[bias_name], (n,))
-    else:
-        c = jnp.zeros((n,), jnp.float32)
-    xin = _layer_input(static, x.astype(jnp.float32))
-    drive = jnp.matmul(xin, w, precision=jax.lax.Precision.HIGHEST)
-    if loihi:
-        a, b, drive = per("du"), per("dv"), jnp.concatenate([jnp.zeros_like(drive[:1]), drive[:-1]])
-        in_gain = jnp.ones_like(a)
-    else:
-        a, b = per("dash_syn"), per("dash_mem")
-        in_gain = a
-    spiking = layer.spec.kind != "li"
-    theta = per("vth" if loihi else "threshold") if spiking else None
-    c = jnp.broadcast_to(c, (x.shape[1], n))
-
-    def step(carry, x_t):
-        i, v = carry
-        i = a * i + in_gain * x_t
-        h = b * v + i + c
-        if not spiking:
-            return (i, h), h
-        s = spike(h - theta, static.surrogate)
-        r = jax.lax.stop_gradient(s)
-        v = h * (1 - r) if loihi else h - r * theta
-        return (i, v), s
-
-    zero = jnp.zeros((x.shape[1], n), jnp.float32)
-    _, out = jax.lax.scan(step, (zero, zero), drive)
+    out, _ = run(
+        static.config, _twin_params(static, leaves), _layer_input(static, x), static.numerics
+    )
     return out
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def _ste_layer(static: _Static, leaves, x):
-    return _int_forward(static, leaves, x)
-
-
-def _ste_layer_fwd(static, leaves, x):
-    return _int_forward(static, leaves, x), (leaves, x)
-
-
-def _ste_layer_bwd(static, res, g):
-    leaves, x = res
-    _, vjp = jax.vjp(functools.partial(_twin, static), leaves, x)
-    return vjp(g)
-
-
-_ste_layer.defvjp(_ste_layer_fwd, _ste_layer_bwd)
-
-
-def _gains(chip_model: ChipModel, k: int) -> tuple[tuple[str, tuple[float, ...]], ...]:
-    """Float factors from a leaf's float value to the chip's float units (per output neuron)."""
-    layer = chip_model.layers[k]
-    n = layer.spec.n_out
-    loihi = chip_model.chip == "loihi"
-    out = []
-    for _, fmt in chip_model.formats:
-        name = _normalize(fmt.name)
-        if fmt.layer != k or name not in ("weights", "bias_mant", "bias"):
-            continue
-        scale = np.broadcast_to(np.asarray(fmt.scale, np.float64), (n,))
-        if name == "weights":
-            unit = 2.0 ** (layer.weight_exp + (LOIHI.act_shift if loihi else 0))
-        else:
-            unit = 2.0**layer.bias_exp if loihi else 1.0
-        out.append((name, tuple(float(u) for u in unit / (layer.v_scale * scale))))
-    return tuple(out)
 
 
 def chip_forward(
@@ -230,21 +182,31 @@ def chip_forward(
     inputs: Any,
     *,
     surrogate: AbstractSurrogate | None = None,
+    chip_units: bool = False,
 ) -> Float[Array, "time *batch n_out"]:
-    """The chip's outputs for float parameters: integer-exact forward, float-twin backward.
+    """The chip's outputs for float parameters: integer-exact forward, straight-through backward.
+
+    Every layer runs the chip's own arithmetic (:mod:`spikejax.chip.loihi.arithmetic`,
+    :mod:`spikejax.chip.xylo.arithmetic`) with straight-through numerics: each value is the
+    chip's integer ``q`` with a float ``q / v_scale`` (``v_scale``: chip membrane units per
+    float unit of the layer), whose gradient is that of the same operation on real numbers;
+    spikes take the ``surrogate`` derivative of ``v - threshold`` in float units.
 
     Args:
         params: a float ``nnx.State`` with the tree structure of ``chip_model.state`` (e.g.
             :func:`spikejax.chip.dequantize` of it, or the float model's state); differentiable.
-        chip_model: gives the formats, exponents, constants and the chip.
+        chip_model: gives the formats, exponents, constants, the chip and its profile.
         inputs: input events ``[T, *batch, n_in]`` (as for :func:`spikejax.chip.emulate`; any
             integral dtype or float32 holding integers).
-        surrogate: spike derivative of the twins (default ``ATan()``).
+        surrogate: spike derivative (default ``ATan()``).
+        chip_units: return the outputs in the chip's integer units (the readout membrane
+            before the division by ``v_scale``), exact as float32 below ``2**24``.
 
     Returns:
         float32 ``[T, *batch, n_out]``: equal, bit for bit, to
         ``outputs_to_float(m, emulate(m, inputs)[0])`` with
-        ``m = requantize(params, chip_model, saturate=True)``.
+        ``m = requantize(params, chip_model, saturate=True)``; with ``chip_units``, to
+        ``emulate(m, inputs)[0]`` as float32.
     """
     fn = "chip_forward"
     if not isinstance(chip_model, ChipModel):
@@ -257,37 +219,44 @@ def chip_forward(
     if missing:
         raise ValueError(f"`{fn}`: `params` must hold the leaves {missing}; they are missing.")
     x = jnp.asarray(inputs)
-    if x.ndim < 2 or x.shape[-1] != chip_model.sizes[0]:
+    if x.ndim < 2 or x.shape[-1] != chip_model.sizes[0] or x.shape[0] == 0:
         raise ValueError(
-            f"`{fn}`: `inputs` must be [T, *batch, {chip_model.sizes[0]}]; got {tuple(x.shape)}."
+            f"`{fn}`: `inputs` must be [T, *batch, {chip_model.sizes[0]}] with T >= 1; got "
+            f"{tuple(x.shape)}."
         )
     shape = x.shape
-    x = x.reshape((shape[0], -1, shape[-1])).astype(jnp.float32)
-    configs = _configs(chip_model, exact=False)
-    n = len(chip_model.layers)
+    x = jax.lax.stop_gradient(x.reshape((shape[0], -1, shape[-1])))
+    value = Twin(x.astype(jnp.int32), x.astype(jnp.float32))
+    configs = layer_configs(chip_model)
+    p = chip_model.profile
+    numerics = (
+        loihi_arithmetic.TwinNumerics
+        if chip_model.chip == "loihi"
+        else xylo_arithmetic.TwinNumerics
+    )
     for k, layer in enumerate(chip_model.layers):
-        pairs = [(p, f) for p, f in chip_model.formats if f.layer == k]
+        pairs = [(path, f) for path, f in chip_model.formats if f.layer == k]
         static = _Static(
             chip_model.chip,
             k,
-            n,
             configs[k],
             layer,
             tuple(f for _, f in pairs),
-            _gains(chip_model, k),
-            surrogate,
+            numerics(p, 1.0 / layer.v_scale, surrogate),
         )
-        leaves = {f.name: jnp.asarray(flat[p], jnp.float32) for p, f in pairs}
-        x = _ste_layer(static, leaves, x)
-    return x.reshape((*shape[:-1], x.shape[-1]))
+        leaves = {f.name: jnp.asarray(flat[path], jnp.float32) for path, f in pairs}
+        value = _layer(static, leaves, value)
+    out = value.f
+    if chip_units:
+        gain = 1.0 if chip_model.layers[-1].spec.kind != "li" else chip_model.layers[-1].v_scale
+        out = value.q.astype(jnp.float32) + (out - jax.lax.stop_gradient(out)) * gain
+    return out.reshape((*shape[:-1], out.shape[-1]))
 
 
 def fake_quantize(params: Any, chip_model: ChipModel) -> Any:
     """``params`` with every quantized leaf replaced by the float value the chip represents,
     with straight-through gradients (QAT of the float model with the chip's formats)."""
     from flax import nnx
-
-    from spikejax.chip._graph import path_str
 
     formats = dict(chip_model.formats)
 

@@ -64,6 +64,11 @@ class Loader:
         num_steps: with ``time_major``, pad every batch to ``T = num_steps`` (fixed shapes for
             ``jit``) instead of the longest sequence of the batch.
         prefetch: batches prepared ahead by a background thread; 0 prepares them on demand.
+        check_finite: refuse NaN and infinite inputs by sample index (in-memory arrays once, at
+            construction; samples of an indexable dataset as they are read). A NaN input would
+            otherwise pass unnoticed: a spiking neuron's comparison with its threshold is false
+            for NaN, so it reads as "no spike" (see :func:`spikejax.unroll`).
+        name: what the data is (e.g. ``"train split"``), for error messages.
 
     Example:
         >>> import numpy as np
@@ -91,8 +96,12 @@ class Loader:
         time_major: bool = False,
         num_steps: int | None = None,
         prefetch: int = 2,
+        check_finite: bool = True,
+        name: str = "data",
     ):
         fn = "Loader"
+        self.check_finite = bool(check_finite)
+        self.name = str(name)
         self.batch_size = _int(fn, "batch_size", batch_size, 1)
         self.seed = _int(fn, "seed", seed, 0)
         self.prefetch = _int(fn, "prefetch", prefetch, 0)
@@ -117,6 +126,8 @@ class Loader:
                     f"{self._arrays[0].shape} and {self._arrays[1].shape}."
                 )
             self.num_samples = int(self._arrays[0].shape[0])
+            if self.check_finite:
+                self._check_arrays(self._arrays[0])
         else:
             if not (hasattr(data, "__len__") and hasattr(data, "__getitem__")):
                 raise TypeError(
@@ -159,6 +170,28 @@ class Loader:
         rng = np.random.default_rng([self.seed, epoch])
         return rng.permutation(self.num_samples).astype(np.int64)
 
+    def _fail(self, index: int, x: np.ndarray) -> None:
+        bad = np.asarray(x)[~np.isfinite(x)].ravel()[:3].tolist()
+        raise ValueError(
+            f"`Loader`: the inputs of `data` ({self.name}) must be finite; sample {index} holds "
+            f"{bad} (pass check_finite=False only if non-finite inputs are intended)."
+        )
+
+    def _check_arrays(self, x: np.ndarray) -> None:
+        if not np.issubdtype(x.dtype, np.inexact):
+            return
+        for start in range(0, x.shape[0], 4096):  # bounded memory for the boolean mask
+            chunk = x[start : start + 4096]
+            finite = np.isfinite(chunk).reshape(chunk.shape[0], -1).all(axis=1)
+            if not finite.all():
+                first = int(np.argmin(finite))
+                self._fail(start + first, chunk[first])
+
+    def _check_sample(self, index: int, x: Any) -> None:
+        values = np.asarray(x)
+        if np.issubdtype(values.dtype, np.inexact) and not np.all(np.isfinite(values)):
+            self._fail(index, values)
+
     def _batch(self, order: np.ndarray, index: int) -> Batch:
         ids = order[index * self.batch_size : (index + 1) * self.batch_size]
         if self._arrays is not None:
@@ -172,6 +205,8 @@ class Loader:
                         f"`Loader`: `data[{int(i)}]` must be a pair (x, y); got "
                         f"{type(item).__name__}."
                     )
+                if self.check_finite:
+                    self._check_sample(int(i), item[0])
                 xs.append(item[0])
                 ys.append(item[1])
         y, _ = pad_batch(ys, self.batch_size)

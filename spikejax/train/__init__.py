@@ -1,9 +1,13 @@
 """Training runs: jit-compiled steps, the loop with resumable checkpoints, logging, reports, and
 restoring a finished run for evaluation."""
 
-from spikejax.train._loop import build_model as build_model
+from spikejax.train._factory import build_model as build_model
+from spikejax.train._factory import trusted_factory as trusted_factory
+from spikejax.train._lock import RunLockedError as RunLockedError
 from spikejax.train._loop import evaluate as evaluate
 from spikejax.train._loop import fit as fit
+from spikejax.train._preempt import EXIT_PREEMPTED as EXIT_PREEMPTED
+from spikejax.train._preempt import Preempted as Preempted
 from spikejax.train._restore import RestoredRun as RestoredRun
 from spikejax.train._restore import load_run as load_run
 from spikejax.train.checkpoint import Checkpointer as Checkpointer
@@ -15,16 +19,20 @@ from spikejax.train.logging import read_metrics as read_metrics
 from spikejax.train.logging import write_summary as write_summary
 
 __all__ = [
+    "EXIT_PREEMPTED",
     "CheckpointError",
     "Checkpointer",
     "MetricsLogger",
+    "Preempted",
     "ProgressBar",
     "RestoredRun",
+    "RunLockedError",
     "build_model",
     "evaluate",
     "export_pretrained",
     "fit",
     "load_run",
     "read_metrics",
+    "trusted_factory",
     "write_summary",
 ]

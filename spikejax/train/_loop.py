@@ -17,9 +17,8 @@ A run directory holds::
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,45 +29,31 @@ import numpy as np
 from flax import nnx
 
 from spikejax._errors import check_finite
-from spikejax.config import Config, ModelConfig, to_dict
+from spikejax.config import Config, to_dict
 from spikejax.data import Loader
 from spikejax.layers import check_params
 from spikejax.train import _report as report
+from spikejax.train._committed import CONFIG_SHA256, check_committed_config
 from spikejax.train._data import Splits, check_labels, in_memory, load_splits, make_prepare
+from spikejax.train._factory import build_model
+from spikejax.train._lock import run_lock
+from spikejax.train._preempt import Preempted, stop_on_signals
+from spikejax.train._resume_metrics import last_train_metrics, metrics_commit, resume_metrics
 from spikejax.train._rundir import (
-    CHECKPOINTS,
     CONFIG_FILE,
     abstract,
     checkpointer_of,
+    make_run_dir,
     prepare_run_dir,
     restore_into,
     saveable,
-    truncate_metrics,
 )
 from spikejax.train._steps import Steps, build_optimizer
+from spikejax.train._window import Window
 from spikejax.train.checkpoint import Checkpointer
 from spikejax.train.logging import MetricsLogger, ProgressBar, config_hash, write_summary
 
 __all__ = ["build_model", "evaluate", "fit"]
-
-
-def build_model(config: ModelConfig, *, rngs: nnx.Rngs) -> nnx.Module:
-    """The model of ``config``: ``spikejax.models.create(name, rngs=rngs, **options)``, or for a
-    name ``"package.module:factory"`` the imported ``factory(rngs=rngs, **options)``."""
-    options = dict(config.options)
-    if ":" in config.name:
-        module_name, _, attr = config.name.partition(":")
-        try:
-            factory = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as error:
-            raise ValueError(
-                f"`build_model`: `model.name` {config.name!r} must name an importable "
-                f"'module:callable'; {error}."
-            ) from error
-        return factory(rngs=rngs, **options)
-    from spikejax import models
-
-    return models.create(config.name, rngs=rngs, **options)
 
 
 @dataclasses.dataclass
@@ -89,10 +74,10 @@ def _sample_shape(data: Any) -> tuple[int, ...]:
     return tuple(np.shape(data[0][0]))
 
 
-def _build(config: Config, *, progress: bool) -> _Run:
+def _build(config: Config, *, progress: bool, factory: Callable | None = None) -> _Run:
     # Cheap checks first: the data files are there, the model builds; then the slow conversion.
     splits = load_splits(config, progress=progress, convert=False, validation=True)
-    model = build_model(config.model, rngs=nnx.Rngs(config.seed))
+    model = build_model(config.model, rngs=nnx.Rngs(config.seed), factory=factory)
     splits = in_memory(config, splits, progress=progress)
     prepare = make_prepare(config, splits)
     graphdef, state = nnx.split(model)
@@ -125,6 +110,7 @@ def _train_loader(run: _Run) -> Loader:
         shuffle=True,
         last_batch="drop",
         prefetch=config.data.prefetch,
+        name="train split",
     )
 
 
@@ -137,6 +123,7 @@ def eval_loader(run: _Run, split: str) -> Loader:
         shuffle=False,
         last_batch="pad",
         prefetch=run.config.data.prefetch,
+        name=f"{split} split",
     )
 
 
@@ -177,38 +164,6 @@ def _prefixed(results: dict[str, dict[str, float]]) -> dict[str, float]:
 # ------------------------------------------------------------------------------------- fit
 
 
-class _Window:
-    """Training metrics of the steps since the last flush (device arrays, fetched at flush)."""
-
-    def __init__(self, start: int):
-        self.start, self.items = start, []
-
-    def flush(self, checkpointer: Checkpointer, run_dir: Path) -> dict[str, float]:
-        """The mean of every metric over the window; raises if a loss or gradient was not finite."""
-        if not self.items:
-            return {}
-        host = jax.device_get(self.items)
-        for i, metrics in enumerate(host):
-            loss, norm = float(metrics["loss"]), float(metrics["grad_norm"])
-            if not (math.isfinite(loss) and math.isfinite(norm)):
-                last = checkpointer.latest_step()
-                kept = (
-                    f"the last good checkpoint is step {last} in {run_dir / CHECKPOINTS}"
-                    if last is not None
-                    else "no checkpoint had been saved"
-                )
-                raise FloatingPointError(
-                    f"`fit`: the training loss and gradient norm must stay finite; got loss {loss} "
-                    f"and gradient norm {norm} at step {self.start + i + 1}. Training stopped; "
-                    f"{kept}, and nothing later was saved. Lower optimizer.lr or set "
-                    "optimizer.grad_clip."
-                )
-        mean = {k: float(np.mean([m[k] for m in host])) for k in host[0]}
-        self.start += len(host)
-        self.items = []
-        return mean
-
-
 def fit(
     config: Config,
     run_dir: str | Path,
@@ -216,6 +171,8 @@ def fit(
     resume: bool = False,
     progress: bool = True,
     plots: bool = True,
+    repair_metrics: bool = False,
+    handle_signals: bool = True,
 ) -> dict[str, Any]:
     """Train ``config`` and write a run directory (see the module docstring); return the summary.
 
@@ -230,14 +187,25 @@ def fit(
     (``data.val_fraction=0``) the periodic evaluations measure the test split instead, for
     monitoring only, and no best checkpoint is kept (the summary's ``best`` is ``None``).
 
+    One process writes into a run directory at a time (its lock file ``.lock``, see
+    :mod:`spikejax.train._lock`). Every checkpoint commits the configuration's hash; resuming
+    compares ``config.json`` with it. SIGTERM or SIGINT stop at a step boundary with a checkpoint
+    and raise :class:`~spikejax.train.Preempted` (see :mod:`spikejax.train._preempt`).
+
     Args:
-        config: the experiment.
+        config: the experiment. A ``model.name`` ``"module:callable"`` is imported and called:
+            the configuration is code the user runs.
         run_dir: the run directory; created if missing. Without ``resume`` it must not hold a run.
         resume: continue the run in ``run_dir`` from its latest checkpoint. The result (parameters
             and metric records) is bit-identical to an uninterrupted run; ``config`` must equal the
-            run's ``config.json``.
+            run's ``config.json`` and the configuration committed with the checkpoint, and
+            ``metrics.jsonl`` must hold every record up to the checkpoint's step.
         progress: draw a progress bar.
         plots: write the plots into ``run_dir/plots``.
+        repair_metrics: on resume, copy an unreadable or incomplete ``metrics.jsonl`` aside and
+            keep its readable records up to the checkpoint (the summary's ``metrics_repair``
+            names the copy and the lines dropped) instead of raising.
+        handle_signals: stop gracefully on SIGTERM and SIGINT (main thread only).
 
     Returns:
         The summary written to ``summary.json``.
@@ -245,15 +213,24 @@ def fit(
     Raises:
         OSError: ``run_dir`` cannot be created or written.
         ValueError: bad data (empty split, label outside the model's outputs), a run directory
-            that already holds a run (without ``resume``) or another configuration.
+            that already holds a run (without ``resume``) or another configuration, or an
+            unreadable or missing metric record before the checkpoint's step.
         FileNotFoundError: a local dataset is missing.
         FloatingPointError: the loss or gradient became NaN or infinite; the message names the
             step and the last good checkpoint (a non-finite state is never saved).
+        RunLockedError: another process writes into ``run_dir``.
+        Preempted: stopped by SIGTERM or SIGINT after writing a checkpoint.
     """
     if not isinstance(config, Config):
         raise TypeError(f"`fit`: `config` must be a spikejax.config.Config; got {config!r}.")
     run_dir = Path(run_dir).expanduser()
-    prepare_run_dir(config, run_dir, resume)
+    make_run_dir(run_dir)
+    with run_lock(run_dir), stop_on_signals(handle_signals) as stop:
+        prepare_run_dir(config, run_dir, resume)
+        return _fit(config, run_dir, resume, progress, plots, repair_metrics, stop)
+
+
+def _fit(config, run_dir, resume, progress, plots, repair_metrics, stop) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         run = _build(config, progress=progress)
@@ -265,26 +242,43 @@ def fit(
     has_val = run.splits.val is not None
     monitor = "val" if has_val else "test"  # the split of the periodic evaluations
     loader = _train_loader(run)
-    state, step, resumed_from = run.steps.initial_state, 0, None
+    state, step, resumed_from, extra = run.steps.initial_state, 0, None, {}
     if resume and checkpointer.exists("latest"):
+        check_committed_config("fit", run_dir / CONFIG_FILE, checkpointer, "latest")
         step, state, extra = _restore(run, checkpointer, "latest", "fit", like=state)
         loader.load_state_dict(extra["loader"])
         resumed_from = step
+    repair = None
     if resume:
-        truncate_metrics(run_dir, step)
+        logged = extra.get("logged_to", step)
+        committed = checkpointer.meta("latest") if resumed_from is not None else {}
+        repair = resume_metrics(run_dir, step, logged, repair=repair_metrics, committed=committed)
     cfg = run.config.train
     total = run.total_steps
     logger = MetricsLogger(run_dir)
     bar = ProgressBar(total, initial=step, desc=config.name, disable=not progress)
-    window = _Window(step)
+    window = Window(step)
+    if "window" in extra:  # a checkpoint taken between two log records
+        window.restore(extra["window"])
     last_eval: dict[str, dict[str, float]] | None = None
-    saved_at, evaluated_at, train_mean = step if resumed_from is not None else -1, -1, {}
+    saved_at, evaluated_at = step if resumed_from is not None else -1, -1
+    train_mean = last_train_metrics(run_dir) if resumed_from is not None else {}
+    logged_at = extra.get("logged_to", step)
     train_started, first_step = time.perf_counter(), step
+    config_sha = config_hash(to_dict(config))
 
-    def save(at: int, metrics: dict[str, float] | None) -> None:
+    def save(at: int, metrics: dict[str, float] | None, pending: dict | None = None) -> None:
         check_finite("fit", f"state at step {at}", nnx.to_pure_dict(state["model"]))
-        extra = {"loader": loader.state_dict(), "config_hash": config_hash(to_dict(config))}
-        checkpointer.save(at, saveable(state), metrics=metrics, extra=extra)
+        logger.sync()  # the records up to this step are on disk before the checkpoint
+        extra = {
+            "loader": loader.state_dict(),
+            "config_hash": config_sha,
+            "config": to_dict(config),
+            "logged_to": logged_at,
+            **({} if pending is None else {"window": pending}),
+        }
+        meta = {CONFIG_SHA256: config_sha, **metrics_commit(run_dir)}
+        checkpointer.save(at, saveable(state), metrics=metrics, extra=extra, meta=meta)
 
     def evaluation(final: bool) -> dict[str, dict[str, float]]:
         results = {monitor: _evaluate(run, state["model"], monitor)}
@@ -312,6 +306,7 @@ def fit(
                 if do_save or step % cfg.log_every == 0:
                     train_mean = window.flush(checkpointer, run_dir)
                     logger.log(step, train_mean, split="train")
+                    logged_at = step
                 if do_eval:
                     last_eval = evaluation(final)
                     evaluated_at = step
@@ -322,6 +317,10 @@ def fit(
                 bar.update(loss=metrics["loss"])
                 if final:
                     break
+                if stop.name is not None:
+                    if saved_at != step:
+                        save(step, None, window.pending(checkpointer, run_dir))
+                    raise Preempted(step, run_dir, stop.name)
         train_time = time.perf_counter() - train_started
         if last_eval is None or evaluated_at != step:  # resumed at the very end
             last_eval = evaluation(final=True)
@@ -346,6 +345,7 @@ def fit(
         train_time_s=train_time,
         steps_per_s=(step - first_step) / train_time if train_time > 0 else None,
         traces=dict(run.steps.traces),
+        **({} if repair is None else {"metrics_repair": repair}),
     )
     if plots:
         report.plots(run, run_dir, state["model"], last_eval["test"])
@@ -357,7 +357,12 @@ def fit(
 
 
 def evaluate(
-    run_dir: str | Path, *, which: str = "best", split: str = "test", progress: bool = False
+    run_dir: str | Path,
+    *,
+    which: str = "best",
+    split: str = "test",
+    progress: bool = False,
+    factory: Callable | None = None,
 ) -> dict:
     """Evaluate a run's checkpoint on one of its splits (:meth:`RestoredRun.evaluate` of
     :func:`~spikejax.train.load_run`).
@@ -368,10 +373,12 @@ def evaluate(
             final model of a finished run).
         split: ``"test"``, ``"val"`` or ``"train"``.
         progress: show progress while preparing data.
+        factory: the model factory of a run whose ``config.json`` names a ``"module:callable"``
+            (never imported from the run directory; see :func:`~spikejax.train.load_run`).
 
     Returns:
         ``{"split", "step", "which", "accuracy", "loss", "samples", "firing_rates"}``.
     """
     from spikejax.train._restore import load_run
 
-    return load_run(run_dir, which=which, progress=progress).evaluate(split)
+    return load_run(run_dir, which=which, progress=progress, factory=factory).evaluate(split)

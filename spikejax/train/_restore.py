@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,12 @@ from spikejax._errors import check_choice, check_finite
 from spikejax.config import Config
 from spikejax.data import Batch
 from spikejax.layers import check_params
+from spikejax.train._committed import check_committed_config
 from spikejax.train._data import Splits, labels_of
+from spikejax.train._factory import run_factory
 from spikejax.train._loop import _build, _evaluate, _Run, eval_loader
 from spikejax.train._rundir import (
+    CONFIG_FILE,
     checkpointer_of,
     read_config,
     require_checkpoint,
@@ -164,25 +167,41 @@ class RestoredRun:
         }
 
 
-def load_run(run_dir: str | Path, *, which: str = "best", progress: bool = False) -> RestoredRun:
+def load_run(
+    run_dir: str | Path,
+    *,
+    which: str = "best",
+    progress: bool = False,
+    factory: Callable[..., nnx.Module] | None = None,
+) -> RestoredRun:
     """Restore the run in ``run_dir`` for evaluation.
 
     The configuration is read from ``config.json``, the data and the model are built from it as
     :func:`~spikejax.train.fit` built them (the same splits, validation split included), and the
-    model's weights are restored from the ``which`` checkpoint.
+    model's weights are restored from the ``which`` checkpoint. ``config.json`` must be the
+    configuration committed with that checkpoint (see :mod:`spikejax.train._committed`).
+
+    A run directory is data: a model factory ``"module:callable"`` that its ``config.json``
+    names is never imported (see :mod:`spikejax.train._factory`). Pass the factory yourself
+    (``factory=``, or :func:`~spikejax.train.trusted_factory`), unless it is a model class of
+    spikejax itself.
 
     Args:
         run_dir: a run directory written by :func:`~spikejax.train.fit`.
         which: ``"best"`` (the checkpoint with the highest validation accuracy; a run without a
             validation split has none) or ``"latest"`` (the final model of a finished run).
         progress: show progress while preparing data.
+        factory: the model factory, called as ``factory(rngs=rngs, **model.options)``, for a
+            run whose ``config.json`` names a ``"module:callable"``.
 
     Returns:
         The :class:`RestoredRun`.
 
     Raises:
         FileNotFoundError: ``run_dir`` holds no ``config.json``, or a local dataset is missing.
-        ValueError: ``config.json`` does not rebuild a configuration, ``which="best"`` for a run
+        ValueError: ``config.json`` does not rebuild a configuration or was changed after the
+            checkpoint was committed, it names a model factory and ``factory`` is not given,
+            ``which="best"`` for a run
             without a validation split (``data.val_fraction=0``), the checkpoint does not hold
             the configured model (a leaf missing, extra, or of another shape or dtype), or a
             neuron parameter in it is outside its valid interval (the message names the leaf;
@@ -194,8 +213,10 @@ def load_run(run_dir: str | Path, *, which: str = "best", progress: bool = False
     run_dir = Path(run_dir).expanduser()
     config = read_config(run_dir, fn)
     checkpointer = checkpointer_of(run_dir, config)
+    factory = run_factory(fn, config.model, run_dir / CONFIG_FILE, factory)
     require_checkpoint(fn, checkpointer, which, config, run_dir)
-    run = _build(config, progress=progress)
+    check_committed_config(fn, run_dir / CONFIG_FILE, checkpointer, which)
+    run = _build(config, progress=progress, factory=factory)
     step, tree, _ = checkpointer.restore(which)
     where = f"{which!r} of {run_dir}"
     if not isinstance(tree, dict) or "model" not in tree:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +12,10 @@ import jax.random as jr
 import numpy as np
 from flax import nnx
 
-from spikejax._io import atomic_write_json, atomic_write_text
+from spikejax._io import atomic_write_json
 from spikejax.config import Config, from_dict, to_dict
+from spikejax.train._committed import flat_config
 from spikejax.train.checkpoint import Checkpointer, CheckpointError
-from spikejax.train.logging import read_metrics
 
 __all__ = [
     "CHECKPOINTS",
@@ -25,13 +24,13 @@ __all__ = [
     "SELECT_METRIC",
     "abstract",
     "checkpointer_of",
+    "make_run_dir",
     "prepare_run_dir",
     "read_config",
     "require_checkpoint",
     "restore_into",
     "restore_model",
     "saveable",
-    "truncate_metrics",
 ]
 
 CONFIG_FILE = "config.json"
@@ -71,30 +70,30 @@ def abstract(tree: Any) -> Any:
     return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), tree)
 
 
-def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(data, dict):
-        out = {}
-        for key, value in data.items():
-            out.update(_flat(value, f"{prefix}{key}."))
-        return out
-    return {prefix[:-1]: data}
+def make_run_dir(run_dir: Path) -> None:
+    """Create ``run_dir`` (and its parents) if missing.
 
-
-def prepare_run_dir(config: Config, run_dir: Path, resume: bool) -> None:
-    """Create ``run_dir`` and write ``config.json``; or, to resume, check the saved config.
-
-    A new run needs a directory without a run in it; a resumed one needs ``config`` to equal the
-    saved configuration (the message lists the keys that differ).
+    Raises:
+        OSError: it cannot be created, or it is a file (the message names it).
     """
-    fn = "fit"
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OSError(
             error.errno,
-            f"`{fn}`: `run_dir` must be a writable directory; cannot create "
+            f"`fit`: `run_dir` must be a writable directory; cannot create "
             f"{str(run_dir)!r}: {error.strerror or error}",
         ) from error
+
+
+def prepare_run_dir(config: Config, run_dir: Path, resume: bool) -> None:
+    """Write ``config.json`` into ``run_dir`` (made by :func:`make_run_dir`); or, to resume,
+    check the saved config.
+
+    A new run needs a directory without a run in it; a resumed one needs ``config`` to equal the
+    saved configuration (the message lists the keys that differ).
+    """
+    fn = "fit"
     saved = run_dir / CONFIG_FILE
     if resume:
         if not saved.is_file():
@@ -102,8 +101,14 @@ def prepare_run_dir(config: Config, run_dir: Path, resume: bool) -> None:
                 f"`{fn}`: `run_dir` must hold a previous run to resume ({saved} is missing); "
                 f"got {str(run_dir)!r}."
             )
-        old = _flat(json.loads(saved.read_text(encoding="utf-8")))
-        new = _flat(to_dict(config))
+        try:
+            old = flat_config(json.loads(saved.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as error:
+            raise ValueError(
+                f"`{fn}`: {saved} must hold the run's JSON configuration to resume; "
+                f"{type(error).__name__}: {error}"
+            ) from error
+        new = flat_config(to_dict(config))
         changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
         if changed:
             raise ValueError(
@@ -126,25 +131,6 @@ def prepare_run_dir(config: Config, run_dir: Path, resume: bool) -> None:
         raise OSError(
             error.errno, f"`{fn}`: `run_dir` must be a writable directory; {error}"
         ) from error
-
-
-def truncate_metrics(run_dir: Path, step: int) -> None:
-    """Drop metric records written after ``step`` (by a run that stopped before saving them)."""
-    path = run_dir / "metrics.jsonl"
-    if not path.is_file():
-        return
-    kept = [r for r in read_metrics(run_dir, strict=False) if r["step"] <= step]
-    text = "".join(json.dumps(r, allow_nan=False) + "\n" for r in _strict_records(kept))
-    atomic_write_text(path, text)
-
-
-def _strict_records(records: list[dict]) -> list[dict]:
-    def strict(v: Any) -> Any:
-        if isinstance(v, float) and not math.isfinite(v):
-            return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
-        return v
-
-    return [{k: strict(v) for k, v in r.items()} for r in records]
 
 
 # --------------------------------------------------------------------------- reading a run

@@ -6,7 +6,8 @@ Layout of a checkpoint directory::
       ckpt-000007-step-000001200/     one committed checkpoint (save number 7, training step 1200)
         state/                        the array tree, written by Orbax (its own atomic finalisation)
         extra.json                    JSON metadata given to ``save`` (loader position, RNG, ...)
-        COMMIT.json                   written last: step, metrics, size and SHA-256 of every file
+        COMMIT.json                   written last: step, metrics, ``meta`` (e.g. the SHA-256 of the
+                                      run's configuration), size and SHA-256 of every file
       .tmp-ckpt-000008-step-...       a save in progress (or one cut short by a crash); ignored
 
 A save writes everything into the hidden ``.tmp-*`` directory, writes ``COMMIT.json`` last, and then
@@ -186,6 +187,26 @@ class Checkpointer:
         saved = self._read_commit(entry[2], entry[1]).get("metrics", {})
         return {k: float(v) for k, v in saved.items()}
 
+    def meta(self, which: str = "latest") -> dict[str, str]:
+        """The ``meta`` strings recorded in the commit marker of the ``"latest"`` or ``"best"``
+        checkpoint (``{}`` for a checkpoint saved without, or before markers held them)."""
+        entry = self._require(which)
+        return dict(self._read_commit(entry[2], entry[1]).get("meta", {}))
+
+    def extra(self, which: str = "latest") -> dict:
+        """The ``extra`` metadata of the ``"latest"`` or ``"best"`` checkpoint, without reading
+        its arrays (its files are verified by :meth:`restore`, not here)."""
+        _, step, path = self._require(which)
+        self._read_commit(path, step)
+        return self._read_extra(path)
+
+    def _read_extra(self, path: Path) -> dict:
+        try:
+            extra = json.loads((path / _EXTRA).read_text(encoding="utf-8"))["extra"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise CheckpointError(f"checkpoint file {path / _EXTRA} is unreadable: {e}") from e
+        return {} if extra is None else extra
+
     def _require(self, which: str) -> tuple[int, int, Path]:
         entry = self._select(which)
         if entry is None:
@@ -203,6 +224,7 @@ class Checkpointer:
         *,
         metrics: dict[str, float] | None = None,
         extra: dict | None = None,
+        meta: dict[str, str] | None = None,
     ) -> None:
         """Commit ``tree`` as the new latest checkpoint (and best, if ``best_metric`` improved).
 
@@ -216,6 +238,8 @@ class Checkpointer:
                 a candidate for the best (a missing or NaN value does not).
             extra: JSON-serialisable metadata (data-loader position, RNG state, config hash);
                 returned by :meth:`restore` as saved (tuples come back as lists).
+            meta: short strings recorded in the commit marker itself (covered by its digest),
+                e.g. the SHA-256 of a file that describes the checkpoint; see :meth:`meta`.
 
         Raises:
             CheckpointError: the checkpoint could not be written; the previous ones are intact.
@@ -239,6 +263,9 @@ class Checkpointer:
                 f"`Checkpointer.save`: `extra` must be strict JSON (no NaN); got {extra!r}: {e}"
             ) from e
 
+        meta = dict(meta or {})
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
+            raise TypeError(f"`Checkpointer.save`: `meta` must map str to str; got {meta!r}.")
         ocp = _orbax()
 
         latest = self._latest()
@@ -261,6 +288,7 @@ class Checkpointer:
                     "format": _FORMAT,
                     "step": step,
                     "metrics": saved_metrics,
+                    **({"meta": meta} if meta else {}),
                     "files": _file_table(tmp, sync=True),
                 }
                 atomic_write_json(tmp / _COMMIT, {**body, "digest": _digest(body)})
@@ -342,10 +370,7 @@ class Checkpointer:
             self._verify_files(path, step)
         else:
             self._read_commit(path, step)
-        try:
-            extra = json.loads((path / _EXTRA).read_text(encoding="utf-8"))["extra"]
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise CheckpointError(f"checkpoint file {path / _EXTRA} is unreadable: {e}") from e
+        extra = self._read_extra(path)
         try:
             with ocp.Checkpointer(ocp.StandardCheckpointHandler()) as orbax:
                 tree = orbax.restore(path / _STATE, args=ocp.args.StandardRestore(target))
@@ -353,4 +378,4 @@ class Checkpointer:
             raise CheckpointError(
                 f"could not restore {path / _STATE}: {type(e).__name__}: {e}"
             ) from e
-        return step, tree, ({} if extra is None else extra)
+        return step, tree, extra

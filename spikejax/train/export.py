@@ -10,8 +10,10 @@ from flax import nnx
 
 from spikejax._errors import check_choice, check_finite
 from spikejax.config import to_dict
-from spikejax.train._loop import build_model
+from spikejax.train._committed import check_committed_config
+from spikejax.train._factory import build_model
 from spikejax.train._rundir import (
+    CONFIG_FILE,
     checkpointer_of,
     read_config,
     require_checkpoint,
@@ -66,6 +68,7 @@ def export_pretrained(
 
     checkpointer = checkpointer_of(run_dir, config)
     require_checkpoint(fn, checkpointer, which, config, run_dir)
+    check_committed_config(fn, run_dir / CONFIG_FILE, checkpointer, which)
     model = build_model(config.model, rngs=nnx.Rngs(config.seed))
     step, tree, _ = checkpointer.restore(which)
     where = f"{which!r} of {run_dir}"

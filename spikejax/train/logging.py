@@ -129,11 +129,27 @@ class MetricsLogger:
         wall_time = time.time()
         record = {"step": step, "split": split, "wall_time": wall_time}
         record.update({k: json_float(v) for k, v in values.items()})
-        self._file.write(json.dumps(record, allow_nan=False) + "\n")
-        self._file.flush()
+        try:
+            self._file.write(json.dumps(record, allow_nan=False) + "\n")
+            self._file.flush()
+        except OSError as e:
+            raise OSError(
+                e.errno, f"`MetricsLogger.log`: could not write {self.path}: {e.strerror or e}"
+            ) from e
         if self._writer is not None:
             for name, value in values.items():
                 self._writer.add_scalar(f"{split}/{name}", value, step, walltime=wall_time)
+
+    def sync(self) -> None:
+        """Make the records written so far durable (``fsync``), e.g. before a checkpoint."""
+        if not self._file.closed:
+            try:
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            except OSError as e:
+                raise OSError(
+                    e.errno, f"`MetricsLogger.sync`: could not write {self.path}: {e}"
+                ) from e
 
     def close(self) -> None:
         """Flush and close the files (idempotent)."""

@@ -1,9 +1,8 @@
-"""Bit-exact emulator of Loihi CUBA-LIF networks (Lava 0.10 bit-accurate models), in int32.
+"""Replay of a recorded Lava trace case (spec format) on the step-by-step network.
 
 The network of the conformance traces is in -> Dense W1 -> LIF1 -> Dense W2 -> LIF2, with an
-optional recurrent Dense from LIF1 to LIF1. Parameters form a pytree (:class:`LoihiNetwork`) of
-int32 leaves; :func:`run` is a pure, jit- and vmap-compatible ``lax.scan`` over time and
-:func:`replay` runs a recorded trace case.
+optional recurrent Dense from LIF1 to LIF1. :func:`replay` builds its :class:`LoihiNetwork` with a
+profile (default: Lava's) and runs the jit-compiled :func:`~spikejax.chip.loihi.run`.
 """
 
 from __future__ import annotations
@@ -14,57 +13,11 @@ import jax
 import numpy as np
 
 from spikejax.chip._checks import as_int, check_shape, require_keys
-from spikejax.chip._loihi_params import (
-    LoihiDense as LoihiDense,
-)
-from spikejax.chip._loihi_params import (
-    LoihiLIF as LoihiLIF,
-)
-from spikejax.chip._loihi_params import (
-    LoihiNetwork as LoihiNetwork,
-)
-from spikejax.chip._loihi_params import (
-    LoihiReset as LoihiReset,
-)
-from spikejax.chip._loihi_step import (
-    LoihiState as LoihiState,
-)
-from spikejax.chip._loihi_step import (
-    dense as dense,
-)
-from spikejax.chip._loihi_step import (
-    init_state as init_state,
-)
-from spikejax.chip._loihi_step import (
-    lif_step as lif_step,
-)
-from spikejax.chip._loihi_step import (
-    run as run,
-)
-from spikejax.chip._loihi_step import (
-    step as step,
-)
-from spikejax.chip._loihi_weights import effective_weights as effective_weights
-from spikejax.chip._profiles import LOIHI as LOIHI
-from spikejax.chip._profiles import LoihiProfile as LoihiProfile
+from spikejax.chip.loihi.network import run
+from spikejax.chip.loihi.params import LoihiDense, LoihiLIF, LoihiNetwork, LoihiReset
+from spikejax.chip.loihi.profile import LOIHI, LoihiProfile
 
-__all__ = [
-    "LOIHI",
-    "LoihiDense",
-    "LoihiLIF",
-    "LoihiNetwork",
-    "LoihiProfile",
-    "LoihiReset",
-    "LoihiState",
-    "dense",
-    "effective_weights",
-    "init_state",
-    "lif_step",
-    "network_from_case",
-    "replay",
-    "run",
-    "step",
-]
+__all__ = ["REQUIRED_KEYS", "network_from_case", "replay"]
 
 _FN = "loihi.replay"
 REQUIRED_KEYS = (
@@ -92,6 +45,11 @@ RECURRENT_KEYS = ("Wrec_raw", "wexprec", "nwbrec")
 _run = jax.jit(run)
 
 
+def _check_profile(profile: Any) -> None:
+    if not isinstance(profile, LoihiProfile):
+        raise TypeError(f"`{_FN}`: `profile` must be a LoihiProfile; got {profile!r}.")
+
+
 def _reset(case: dict[str, Any]) -> LoihiReset | None:
     reset = case["reset"]
     if reset is None:
@@ -105,8 +63,7 @@ def _reset(case: dict[str, Any]) -> LoihiReset | None:
     return LoihiReset(interval, as_int(_FN, "reset['offset']", reset["offset"]))
 
 
-def _layer(case: dict[str, Any], i: int, reset: LoihiReset | None) -> LoihiLIF:
-    p = LOIHI
+def _layer(case: dict[str, Any], i: int, reset: LoihiReset | None, p: LoihiProfile) -> LoihiLIF:
     lo_b, hi_b = p.bias_mant_bounds
     ranges = {
         f"du{i}": (0, p.decay_max),
@@ -119,37 +76,40 @@ def _layer(case: dict[str, Any], i: int, reset: LoihiReset | None) -> LoihiLIF:
         k[: -len(str(i))]: as_int(_FN, k, case[k], low=lo, high=hi)
         for k, (lo, hi) in ranges.items()
     }
-    return LoihiLIF(**v, reset=reset)
+    return LoihiLIF(**v, reset=reset, profile=p)
 
 
-def _dense(case: dict[str, Any], w_key: str, suffix: str) -> LoihiDense:
+def _dense(case: dict[str, Any], w_key: str, suffix: str, p: LoihiProfile) -> LoihiDense:
     w = as_int(_FN, w_key, case[w_key])
     if w.ndim != 2:
         raise ValueError(f"`{_FN}`: `{w_key}` must be a matrix (post, pre); got shape {w.shape}.")
-    nwb = as_int(_FN, f"nwb{suffix}", case[f"nwb{suffix}"], low=1, high=LOIHI.weight_bits)
+    nwb = as_int(_FN, f"nwb{suffix}", case[f"nwb{suffix}"], low=1, high=p.weight_bits)
     exp = as_int(
         _FN,
         f"wexp{suffix}",
         case[f"wexp{suffix}"],
-        low=LOIHI.weight_exp_min,
-        high=LOIHI.weight_exp_max,
+        low=p.weight_exp_min,
+        high=p.weight_exp_max,
     )
-    return LoihiDense.from_raw(w, nwb, exp)
+    return LoihiDense.from_raw(w, nwb, exp, profile=p)
 
 
-def network_from_case(case: dict[str, Any]) -> LoihiNetwork:
+def network_from_case(case: dict[str, Any], *, profile: LoihiProfile = LOIHI) -> LoihiNetwork:
     """The :class:`LoihiNetwork` of a trace case (spec format: npz arrays plus JSON scalars).
 
     Raw weights are reduced with :func:`effective_weights` using ``nwb*``; ``reset`` (None or
-    ``{"interval", "offset"}``) applies to both layers. Every value is checked by name.
+    ``{"interval", "offset"}``) applies to both layers. Every value is checked by name against
+    the ranges of ``profile``.
     """
+    _check_profile(profile)
     require_keys(_FN, case, REQUIRED_KEYS)
     if "Wrec_raw" in case:
         require_keys(_FN, case, RECURRENT_KEYS)
     reset = _reset(case)
-    w1 = _dense(case, "W1_raw", "1")
-    w2 = _dense(case, "W2_raw", "2")
-    rec = _dense(case, "Wrec_raw", "rec") if "Wrec_raw" in case else None
+    p = profile
+    w1 = _dense(case, "W1_raw", "1", p)
+    w2 = _dense(case, "W2_raw", "2", p)
+    rec = _dense(case, "Wrec_raw", "rec", p) if "Wrec_raw" in case else None
     n_hid, n_in = w1.weights.shape
     n_out = w2.weights.shape[0]
     shapes = {"W2_raw": (n_out, n_hid), "Wrec_raw": (n_hid, n_hid)}
@@ -158,10 +118,10 @@ def network_from_case(case: dict[str, Any]) -> LoihiNetwork:
     for key, shape in shapes.items():
         if key in case:
             check_shape(_FN, key, np.asarray(case[key]), shape, f"(W1_raw is {(n_hid, n_in)})")
-    return LoihiNetwork(w1, _layer(case, 1, reset), w2, _layer(case, 2, reset), rec)
+    return LoihiNetwork(w1, _layer(case, 1, reset, p), w2, _layer(case, 2, reset, p), rec)
 
 
-def replay(case: dict[str, Any]) -> dict[str, np.ndarray]:
+def replay(case: dict[str, Any], *, profile: LoihiProfile = LOIHI) -> dict[str, np.ndarray]:
     """Replay one recorded Lava trace case with the jit-compiled emulator.
 
     Args:
@@ -170,17 +130,19 @@ def replay(case: dict[str, Any]) -> dict[str, np.ndarray]:
             ``bias_exp1/2``) plus the scalar JSON params (``du1, dv1, vth1, du2, dv2, vth2, wexp1,
             wexp2, nwb1, nwb2``, ``wexprec, nwbrec`` with ``Wrec_raw``, ``reset``); other keys
             (e.g. ``p_in`` or the recorded outputs) are ignored.
+        profile: the arithmetic (default: Lava's bit-accurate models, the traces' profile).
 
     Returns:
         int64 arrays ``u1, v1, s1, u2, v2, s2, dense1_a_buff, dense2_a_buff`` (T, n) and
         ``W1_eff, W2_eff``, plus ``denserec_a_buff, Wrec_eff`` when ``Wrec_raw`` is given.
     """
-    net = network_from_case(case)
+    net = network_from_case(case, profile=profile)
     n_in = net.sizes[0]
     s_in = as_int(_FN, "s_in", case["s_in"], low=0, high=1)
-    if s_in.ndim != 2 or s_in.shape[1] != n_in:
+    if s_in.ndim != 2 or s_in.shape[1] != n_in or s_in.shape[0] == 0:
         raise ValueError(
-            f"`{_FN}`: `s_in` must have shape (T, {n_in}) to match `W1_raw`; got {s_in.shape}."
+            f"`{_FN}`: `s_in` must have shape (T, {n_in}) with T >= 1 to match `W1_raw`; got "
+            f"{s_in.shape}."
         )
     _, record = _run(net, s_in)
     out = {k: np.asarray(v).astype(np.int64) for k, v in record.items()}

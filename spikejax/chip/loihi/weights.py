@@ -8,7 +8,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Int
 
 from spikejax.chip._checks import as_int
-from spikejax.chip._profiles import LOIHI, LoihiProfile
+from spikejax.chip.loihi.profile import LOIHI, LoihiProfile
 
 __all__ = ["effective_weights"]
 

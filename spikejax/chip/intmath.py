@@ -1,4 +1,4 @@
-"""Exact integer arithmetic in int32 for the chip emulators (no 64-bit mode needed).
+"""Integer helpers shared by the chip arithmetics, exact in int32 (no 64-bit mode needed).
 
 ``>>`` is an arithmetic right shift (floor toward -inf). Every helper takes and returns int32
 arrays; Python ints are accepted where a shift amount or a bit width is expected.
@@ -12,8 +12,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Int
 
 __all__ = [
-    "dash_delta",
-    "loihi_decay",
+    "check_int32",
     "sat16",
     "sat_add",
     "saturate",
@@ -24,7 +23,8 @@ __all__ = [
 _INT32 = jnp.dtype(jnp.int32)
 
 
-def _check_int32(fn: str, arg: str, x: Any) -> None:
+def check_int32(fn: str, arg: str, x: Any) -> None:
+    """Raise ``TypeError`` naming ``fn`` and ``arg`` unless ``x`` is int32."""
     dtype = jnp.result_type(x)
     if dtype != _INT32:
         raise TypeError(f"`{fn}`: `{arg}` must be an int32 array; got dtype {dtype}.")
@@ -35,57 +35,26 @@ def shift(x: Int[Array, "..."], e: int | Int[Array, "..."]) -> Int[Array, "..."]
 
     Example:
         >>> import jax.numpy as jnp
-        >>> from spikejax.chip import _intmath
+        >>> from spikejax.chip import intmath
         >>> x = jnp.array([5, -5], jnp.int32)
-        >>> _intmath.shift(x, 2), _intmath.shift(x, -1)
+        >>> intmath.shift(x, 2), intmath.shift(x, -1)
         (Array([ 20, -20], dtype=int32), Array([ 2, -3], dtype=int32))
     """
-    _check_int32("shift", "x", x)
+    check_int32("shift", "x", x)
     if isinstance(e, int):
         if e > 0:
             return jnp.left_shift(x, e)
         return jnp.right_shift(x, -e) if e < 0 else x
-    _check_int32("shift", "e", e)
+    check_int32("shift", "e", e)
     zero = jnp.zeros((), jnp.int32)
     left = jnp.left_shift(x, jnp.maximum(e, zero))
     right = jnp.right_shift(x, jnp.maximum(-e, zero))
     return jnp.where(e >= 0, left, right)
 
 
-def loihi_decay(
-    x: Int[Array, "..."], d: Int[Array, "..."], *, decay_bits: int = 12
-) -> Int[Array, "..."]:
-    """``sign(x) * ((|x| * (2**decay_bits - d)) >> decay_bits)``: decay truncated toward zero.
-
-    The product ``|x| * k`` (24-bit times 13-bit) may exceed int32, so it is split exactly:
-    ``(|x| * k) >> b == (|x| >> b) * k + (((|x| & (2**b - 1)) * k) >> b)`` with ``b = decay_bits``
-    and ``k = 2**b - d``. For ``0 <= k <= 2**b`` the first term is at most ``|x|`` and the product
-    in the second below ``2**(2b)``, so the result is exact in int32 for every ``|x| < 2**31``
-    (``b = 12``).
-
-    Args:
-        x: state (int32).
-        d: decay constant in ``[0, 2**decay_bits]`` (int32, broadcastable to ``x``).
-        decay_bits: fractional bits of the decay (12 on Loihi).
-
-    Example:
-        >>> import jax.numpy as jnp
-        >>> from spikejax.chip import _intmath
-        >>> _intmath.loihi_decay(jnp.array([1000, -1000], jnp.int32), jnp.int32(2048))
-        Array([ 500, -500], dtype=int32)
-    """
-    _check_int32("loihi_decay", "x", x)
-    _check_int32("loihi_decay", "d", d)
-    k = jnp.broadcast_to((1 << decay_bits) - d, x.shape)
-    mag = jnp.abs(x)
-    low = jnp.bitwise_and(mag, (1 << decay_bits) - 1)
-    r = jnp.right_shift(mag, decay_bits) * k + jnp.right_shift(low * k, decay_bits)
-    return jnp.where(x < 0, -r, r)
-
-
 def saturate(x: Int[Array, "..."], bits: int) -> Int[Array, "..."]:
     """``clip(x, -2**(bits-1), 2**(bits-1) - 1)``: saturation to a signed ``bits``-wide integer."""
-    _check_int32("saturate", "x", x)
+    check_int32("saturate", "x", x)
     return jnp.clip(x, -(1 << (bits - 1)), (1 << (bits - 1)) - 1)
 
 
@@ -94,8 +63,8 @@ def sat16(x: Int[Array, "..."]) -> Int[Array, "..."]:
 
     Example:
         >>> import jax.numpy as jnp
-        >>> from spikejax.chip import _intmath
-        >>> _intmath.sat16(jnp.array([40000, -40000, 7], jnp.int32))
+        >>> from spikejax.chip import intmath
+        >>> intmath.sat16(jnp.array([40000, -40000, 7], jnp.int32))
         Array([ 32767, -32768,      7], dtype=int32)
     """
     return saturate(x, 16)
@@ -104,25 +73,6 @@ def sat16(x: Int[Array, "..."]) -> Int[Array, "..."]:
 def sat_add(acc: Int[Array, "..."], a: Int[Array, "..."], *, bits: int = 16) -> Int[Array, "..."]:
     """Saturating add ``clip(acc + a, -2**(bits-1), 2**(bits-1) - 1)`` (shapes must match)."""
     return saturate(acc + a, bits)
-
-
-def dash_delta(x: Int[Array, "..."], dash: Int[Array, "..."]) -> Int[Array, "..."]:
-    """Xylo bit-shift decay step: ``x >> dash``, except 1 when ``x > 0`` and ``x >> dash == 0``.
-
-    The decayed state is ``x - dash_delta(x, dash)``: positive states lose
-    ``max(x >> dash, 1)``, negative states ``-(x >> dash) = ceil(|x| / 2**dash)``, zero stays zero.
-
-    Example:
-        >>> import jax.numpy as jnp
-        >>> from spikejax.chip import _intmath
-        >>> x = jnp.array([3, 1, 0, -1, -9], jnp.int32)
-        >>> _intmath.dash_delta(x, jnp.full((5,), 2, jnp.int32))
-        Array([ 1,  1,  0, -1, -3], dtype=int32)
-    """
-    _check_int32("dash_delta", "x", x)
-    _check_int32("dash_delta", "dash", dash)
-    d = jnp.right_shift(x, jnp.broadcast_to(dash, x.shape))
-    return jnp.where((x > 0) & (d == 0), jnp.ones_like(d), d)
 
 
 def _full(value: int, shape: tuple[int, ...]) -> Int[Array, "..."]:
@@ -161,13 +111,13 @@ def sequential_sat_add(
 
     Example:
         >>> import jax.numpy as jnp
-        >>> from spikejax.chip import _intmath
+        >>> from spikejax.chip import intmath
         >>> acc = jnp.array([30000], jnp.int32)
-        >>> _intmath.sequential_sat_add(acc, jnp.array([[5000, -5000]], jnp.int32), axis=1)
+        >>> intmath.sequential_sat_add(acc, jnp.array([[5000, -5000]], jnp.int32), axis=1)
         Array([27767], dtype=int32)
     """
-    _check_int32("sequential_sat_add", "acc", acc)
-    _check_int32("sequential_sat_add", "increments", increments)
+    check_int32("sequential_sat_add", "acc", acc)
+    check_int32("sequential_sat_add", "increments", increments)
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     a = jnp.moveaxis(increments, axis, 0)
     if a.shape[1:] != acc.shape:
@@ -187,3 +137,23 @@ def sequential_sat_add(
         maps = _compose(tuple(m[0::2] for m in maps), tuple(m[1::2] for m in maps), reach)
     total_a, total_lo, total_hi = (m[0] for m in maps)
     return jnp.clip(acc + total_a, total_lo, total_hi)
+
+
+def signed_bounds(bits: int) -> tuple[int, int]:
+    """Inclusive range ``(-2**(bits-1), 2**(bits-1) - 1)`` of a signed ``bits``-wide integer."""
+    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+
+def check_widths(fn: str, obj: Any, rules: dict[str, tuple[int, int, str]]) -> None:
+    """Raise ``ValueError`` naming the first field of ``obj`` outside its rule.
+
+    ``rules`` maps a field name to ``(low, high, why)``: the field must be an int in
+    ``[low, high]``; ``why`` says what the bound keeps exact.
+    """
+    for name, (low, high, why) in rules.items():
+        value = getattr(obj, name)
+        ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+        if not ok:
+            raise ValueError(
+                f"`{fn}`: `{name}` must be an int in [{low}, {high}] ({why}); got {value!r}."
+            )

@@ -1,4 +1,7 @@
-"""The Loihi integer step: Dense with a one-step delay, CUBA-LIF, and the network scan."""
+"""The Loihi network step by step, as traced: Dense with a one-step delay, CUBA-LIF, the scan.
+
+The reference for the trace replay; the arithmetic is :mod:`spikejax.chip.loihi.arithmetic`.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,10 @@ from jaxtyping import Array, Int
 
 from spikejax._errors import is_concrete
 from spikejax.chip._checks import as_int, check_input_events
-from spikejax.chip._intmath import loihi_decay, shift
-from spikejax.chip._loihi_params import LoihiDense, LoihiLIF, LoihiNetwork
+from spikejax.chip.loihi.arithmetic import IntegerNumerics, lif_constants, lif_update, synapse
+from spikejax.chip.loihi.params import LoihiDense, LoihiLIF, LoihiNetwork
 
 __all__ = ["LoihiState", "dense", "init_state", "lif_step", "run", "step"]
-
-_F32_EXACT = 1 << 24  # float32 represents every integer of smaller magnitude exactly
 
 
 class LoihiState(NamedTuple):
@@ -37,22 +38,12 @@ class LoihiState(NamedTuple):
 
 
 def dense(layer: LoihiDense, s: Int[Array, "*batch pre"]) -> Int[Array, "*batch post"]:
-    """``shift(W @ s, weight_exp)`` for binary int32 spikes ``s`` (the shift follows the exact sum).
-
-    With ``|W| <= 256`` and fan-in ``n``, every partial sum is an integer of magnitude at most
-    ``256 n``; while that is below ``2**24`` a float32 matmul (at full precision) is exact whatever
-    the summation order, and is used for speed; otherwise the product is an int32 matmul.
-    """
-    w = layer.weights
-    p = layer.profile
-    bound = w.shape[1] * max(-p.weight_min_mixed, p.weight_max)
-    if bound < _F32_EXACT:
-        acc = jnp.matmul(
-            s.astype(jnp.float32), w.T.astype(jnp.float32), precision=jax.lax.Precision.HIGHEST
-        ).astype(jnp.int32)
-    else:
-        acc = jnp.matmul(s, w.T, preferred_element_type=jnp.int32)
-    return shift(acc, layer.weight_exp)
+    """``shift(W @ s, weight_exp)`` for binary int32 spikes ``s`` (the shift follows the exact
+    sum): :func:`~spikejax.chip.loihi.arithmetic.synapse` with the layer's profile."""
+    batch = s.shape[:-1]
+    flat = s.reshape((-1, s.shape[-1]))
+    out = synapse(flat, layer.weights.T, layer.weight_exp, layer.profile)
+    return out.reshape((*batch, out.shape[-1]))
 
 
 def lif_step(
@@ -65,7 +56,8 @@ def lif_step(
     """One Lava bit-accurate CUBA-LIF update at Lava time step ``ts`` (``= row + 1``).
 
     With ``B = 2**23`` (``profile.state_bound``) and ``decay(x, d) = sign(x) * ((|x| * (4096 - d))
-    >> 12)`` (:func:`~spikejax.chip._intmath.loihi_decay`), in order:
+    >> 12)`` (:func:`~spikejax.chip.loihi.arithmetic.decay`), in order (step 0 here, steps 1-6 in
+    :func:`~spikejax.chip.loihi.arithmetic.lif_update`; constants of the default profile):
 
     0. with ``reset``: if ``ts mod interval == offset mod interval``: ``u = 0``, ``v = 0``;
     1. ``u_pre = decay(u, du + 1) + (a_in << 6)``;
@@ -82,28 +74,15 @@ def lif_step(
     Returns:
         ``(u, v, s)``, all int32, ``s`` in {0, 1}.
     """
-    p = lif.profile
-
-    def per_neuron(x: Int[Array, "..."]) -> Int[Array, "*batch n"]:
-        return jnp.broadcast_to(x, u.shape)
-
     if lif.reset is not None:
         interval = lif.reset.interval
         hit = jnp.remainder(ts, interval) == jnp.remainder(lif.reset.offset, interval)
         u = jnp.where(hit, jnp.zeros_like(u), u)
         v = jnp.where(hit, jnp.zeros_like(v), v)
-    bound = p.state_bound
-    du = per_neuron(lif.du + p.du_offset)
-    u_pre = loihi_decay(u, du, decay_bits=p.decay_bits) + jnp.left_shift(a_in, p.act_shift)
-    u = jnp.where(u_pre > bound, u_pre - 2 * bound, u_pre)
-    u = jnp.where(u_pre <= -bound, u_pre + 2 * bound, u)
-    bias = per_neuron(shift(lif.bias_mant, lif.bias_exp))
-    dv = per_neuron(lif.dv + p.dv_offset)
-    v_pre = loihi_decay(v, dv, decay_bits=p.decay_bits) + u + bias
-    v = jnp.clip(v_pre, -(bound - 1), bound - 1)
-    s = v > per_neuron(jnp.left_shift(lif.vth, p.vth_shift))
-    v = jnp.where(s, jnp.zeros_like(v), v)
-    return u, v, s.astype(jnp.int32)
+    p = lif.profile
+    c = lif_constants(p, u.shape, lif.du, lif.dv, lif.vth, lif.bias_mant, lif.bias_exp)
+    u, v, s, _, _ = lif_update(IntegerNumerics(p), c, u, v, a_in)
+    return u, v, s
 
 
 def init_state(net: LoihiNetwork, batch_shape: tuple[int, ...] = ()) -> LoihiState:

@@ -9,7 +9,7 @@ from jaxtyping import Array, Int
 from spikejax._errors import is_concrete
 from spikejax._pytree import pytree_dataclass, static
 from spikejax.chip._checks import as_int, check_shape
-from spikejax.chip._profiles import XYLO, XyloProfile
+from spikejax.chip.xylo.profile import XYLO, XyloProfile
 
 __all__ = ["HIDDEN_FIELDS", "READOUT_FIELDS", "SHIFT_FIELDS", "XyloNetwork"]
 

@@ -1,4 +1,7 @@
-"""The Xylo core v2 integer step: ordered saturating accumulation, dash decay, multi-spike fire."""
+"""The Xylo network step by step, as traced: input and recurrent events, hidden layer, readout.
+
+The reference for the trace replay; the arithmetic is :mod:`spikejax.chip.xylo.arithmetic`.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +14,15 @@ from jaxtyping import Array, Int
 
 from spikejax._errors import is_concrete
 from spikejax.chip._checks import as_int, check_input_events
-from spikejax.chip._intmath import dash_delta, saturate, sequential_sat_add
-from spikejax.chip._xylo_params import XyloNetwork
+from spikejax.chip.xylo.arithmetic import (
+    IntegerNumerics,
+    NeuronConstants,
+    accumulate,
+    evolve,
+)
+from spikejax.chip.xylo.params import XyloNetwork
 
-__all__ = ["XyloState", "accumulate", "evolve", "init_state", "run", "step"]
+__all__ = ["XyloState", "init_state", "run", "step"]
 
 
 class XyloState(NamedTuple):
@@ -32,55 +40,14 @@ class XyloState(NamedTuple):
     spikes: Int[Array, "*batch hid"]
 
 
-def accumulate(
-    acc: Int[Array, "*batch post syn"],
-    counts: Int[Array, "*batch pre"],
-    weights: Int[Array, "pre post syn"],
-    *,
-    bits: int = 16,
-) -> Int[Array, "*batch post syn"]:
-    """Per-source sequential saturating accumulation, sources in ascending order.
-
-    ``for i in 0..pre-1: acc = clip(acc + counts[i] * weights[i], lo, hi)`` over the signed
-    ``bits`` range: the ``counts[i]`` same-sign events of one source equal one saturating add of
-    their sum, but different sources saturate one after the other (not ``clip(acc + sum)``).
-    """
-    batch = counts.shape[:-1]
-    w = jnp.reshape(weights, (1,) * len(batch) + weights.shape)
-    inc = counts[..., None, None] * w
-    return sequential_sat_add(acc, inc, axis=len(batch), bits=bits)
-
-
-def evolve(
-    isyn: Int[Array, "*batch n syn"],
-    vmem: Int[Array, "*batch n"],
-    dash_syn: Int[Array, "n syn"],
-    dash_mem: Int[Array, " n"],
-    bias: Int[Array, " n"],
-    threshold: Int[Array, " n"],
-    *,
-    cap: int,
-    bits: int = 16,
-) -> tuple[Int[Array, "*batch n syn"], Int[Array, "*batch n"], Int[Array, "*batch n"]]:
-    """Neuron evolution after this step's events were added, with ``sat = saturate(·, bits)``:
-
-    1. ``isyn_k = isyn_k - dash_delta(isyn_k, dash_syn_k)`` for every synapse k;
-    2. ``dv = sat(-dash_delta(vmem, dash_mem) + sum_k isyn_k)``;
-    3. ``dv = sat(dv + bias)``;
-    4. ``vmem = sat(vmem + dv)``;
-    5. ``n = min(vmem // threshold, cap)`` if ``vmem >= threshold``, else 0;
-    6. ``vmem = vmem - n * threshold``.
-
-    Returns:
-        ``(isyn, vmem, n)``.
-    """
-    isyn = isyn - dash_delta(isyn, jnp.broadcast_to(dash_syn, isyn.shape))
-    dv = saturate(-dash_delta(vmem, jnp.broadcast_to(dash_mem, vmem.shape)) + isyn.sum(-1), bits)
-    dv = saturate(dv + jnp.broadcast_to(bias, vmem.shape), bits)
-    vmem = saturate(vmem + dv, bits)
-    thr = jnp.broadcast_to(threshold, vmem.shape)
-    n = jnp.where(vmem >= thr, jnp.minimum(jnp.floor_divide(vmem, thr), cap), jnp.zeros_like(vmem))
-    return isyn, vmem - n * thr, n
+def _full(c: NeuronConstants, syn_shape: tuple[int, ...]) -> NeuronConstants:
+    """The constants broadcast to the state: ``dash_syn`` to ``syn_shape``, the rest without the
+    synapse axis."""
+    shape = syn_shape[:-1]
+    return NeuronConstants(
+        jnp.broadcast_to(c.dash_syn, syn_shape),
+        *(jnp.broadcast_to(x, shape) for x in (c.dash_mem, c.bias, c.threshold)),
+    )
 
 
 def init_state(net: XyloNetwork, batch_shape: tuple[int, ...] = ()) -> XyloState:
@@ -100,9 +67,10 @@ def step(
     1. hidden ``isyn += `` input events ``min(s_in, 15)`` (channels ascending, weights
        ``weights_in << weight_shift_in``), then recurrent events of the previous hidden counts
        (neurons ascending, ``weights_rec << weight_shift_rec``), one saturating add per source
-       (:func:`accumulate`);
+       (:func:`~spikejax.chip.xylo.arithmetic.accumulate`);
     2. readout ``isyn_out += `` previous hidden counts times ``weights_out << weight_shift_out``;
-    3. :func:`evolve` the hidden layer (synapses 1 and 2, cap 31), then the readout (cap 1).
+    3. :func:`~spikejax.chip.xylo.arithmetic.evolve` the hidden layer (synapses 1 and 2, cap 31),
+       then the readout (cap 1).
 
     Input reaches the hidden layer in the same step; hidden spikes reach the hidden and readout
     layers one step later.
@@ -123,29 +91,21 @@ def step(
     isyn = accumulate(state.isyn, counts, w_hid, bits=bits)
     w_out = jnp.left_shift(net.weights_out, net.weight_shift_out)[..., None]
     isyn_out = accumulate(state.isyn_out[..., None], state.spikes, w_out, bits=bits)
-    dash_syn = jnp.stack([net.dash_syn, net.dash_syn_2], axis=-1)
-    isyn, vmem, spikes = evolve(
-        isyn,
-        state.vmem,
-        dash_syn,
-        net.dash_mem,
-        net.bias,
-        net.threshold,
-        cap=p.hidden_cap,
-        bits=bits,
+    num = IntegerNumerics(p)
+    dash_syn = jnp.stack([net.dash_syn, net.dash_syn_2], axis=-1)[..., : p.hidden_synapses]
+    hidden = NeuronConstants(dash_syn, net.dash_mem, net.bias, net.threshold)
+    isyn, vmem, spikes, _ = evolve(
+        num, _full(hidden, isyn.shape), isyn, state.vmem, cap=p.hidden_cap
     )
-    isyn_out, vmem_out, spikes_out = evolve(
-        isyn_out,
-        state.vmem_out,
-        net.dash_syn_out[:, None],
-        net.dash_mem_out,
-        net.bias_out,
-        net.threshold_out,
-        cap=p.readout_cap,
-        bits=bits,
+    readout = NeuronConstants(
+        net.dash_syn_out[:, None], net.dash_mem_out, net.bias_out, net.threshold_out
+    )
+    isyn_out, vmem_out, spikes_out, _ = evolve(
+        num, _full(readout, isyn_out.shape), isyn_out, state.vmem_out, cap=p.readout_cap
     )
     isyn_out = isyn_out[..., 0]
-    record = {"isyn": isyn[..., 0], "isyn2": isyn[..., 1], "vmem": vmem, "spikes": spikes}
+    isyn2 = isyn[..., 1] if p.hidden_synapses > 1 else jnp.zeros_like(vmem)
+    record = {"isyn": isyn[..., 0], "isyn2": isyn2, "vmem": vmem, "spikes": spikes}
     record |= {"isyn_out": isyn_out, "vmem_out": vmem_out, "spikes_out": spikes_out}
     return XyloState(isyn, vmem, isyn_out, vmem_out, spikes), record
 

@@ -8,8 +8,8 @@ from jaxtyping import Array, Int
 
 from spikejax._pytree import pytree_dataclass, static
 from spikejax.chip._checks import as_int
-from spikejax.chip._loihi_weights import effective_weights
-from spikejax.chip._profiles import LOIHI, LoihiProfile
+from spikejax.chip.loihi.profile import LOIHI, LoihiProfile
+from spikejax.chip.loihi.weights import effective_weights
 
 __all__ = ["LoihiDense", "LoihiLIF", "LoihiNetwork", "LoihiReset"]
 

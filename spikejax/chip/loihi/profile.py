@@ -1,18 +1,17 @@
-"""Chip profiles as data: the constants (bit widths, shifts, caps, bounds) of each integer core.
+"""The Loihi profile: every constant (bit widths, shifts, bounds) of the CUBA-LIF integer core.
 
-A profile is a frozen, hashable dataclass. It is static metadata of a chip parameter tree (never a
-leaf): the emulators read every constant from it instead of spelling numbers in the code.
+A profile is a frozen, hashable dataclass: static metadata of a chip parameter tree (never a leaf).
+The arithmetic (:mod:`spikejax.chip.loihi.arithmetic`) reads every constant from it, so a custom
+profile changes the trace replay, the batched emulator and the straight-through twin alike.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-__all__ = ["LOIHI", "XYLO", "LoihiProfile", "XyloProfile"]
+from spikejax.chip.intmath import check_widths, signed_bounds
 
-
-def _signed_bounds(bits: int) -> tuple[int, int]:
-    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+__all__ = ["LOIHI", "LoihiProfile"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +47,32 @@ class LoihiProfile:
     weight_exp_min: int = -8
     weight_exp_max: int = 7
 
+    def __post_init__(self):
+        fn = "LoihiProfile"
+        rules = {
+            "decay_bits": (1, 15, "the split decay product stays below 2**31"),
+            "state_bits": (2, 25, "three state bounds fit int32"),
+            "act_shift": (0, 16, "the shifted synaptic input fits int32"),
+            "vth_shift": (0, self.state_bits - 2, "the threshold lies inside the state range"),
+            "du_offset": (0, 1, "a decay constant stays within its unity"),
+            "dv_offset": (0, 1, "a decay constant stays within its unity"),
+            "weight_bits": (1, 15, "products of weights and counts fit the exact matmul"),
+            "weight_exp_min": (-31, 0, "a Dense output can be kept unscaled"),
+            "weight_exp_max": (0, 31, "a Dense output can be kept unscaled"),
+        }
+        check_widths(fn, self, rules)
+        room = self.state_bits - 1
+        rules = {
+            "vth_bits": (1, room - self.vth_shift, "vth << vth_shift lies inside the state range"),
+            "bias_mant_bits": (1, room, "the bias mantissa lies inside the state range"),
+            "bias_exp_max": (
+                0,
+                room - self.bias_mant_bits + 1,
+                "the shifted bias lies inside the state range",
+            ),
+        }
+        check_widths(fn, self, rules)
+
     @property
     def decay_unity(self) -> int:
         """``2**decay_bits`` (4096): the decay factor of a zero decay constant."""
@@ -71,7 +96,7 @@ class LoihiProfile:
     @property
     def bias_mant_bounds(self) -> tuple[int, int]:
         """Inclusive range of the bias mantissa (-4096, 4095)."""
-        return _signed_bounds(self.bias_mant_bits)
+        return signed_bounds(self.bias_mant_bits)
 
     @property
     def weight_max(self) -> int:
@@ -84,53 +109,5 @@ class LoihiProfile:
         return -(1 << self.weight_bits)
 
 
-@dataclasses.dataclass(frozen=True)
-class XyloProfile:
-    """SynSense Xylo core v2 (XyloSim) integer arithmetic.
-
-    Attributes:
-        state_bits: width of the saturating synaptic and membrane states (int16) and of the biases.
-        weight_bits: width of the signed weights (int8).
-        weight_shift_max: largest weight left shift (the smallest is 0).
-        dash_bits: width of the decay shifts ``dash_*`` (0..15).
-        input_cap: input events per channel and step (larger counts are clipped).
-        hidden_cap: hidden spikes per neuron and step.
-        readout_cap: readout spikes per neuron and step.
-        hidden_synapses: synapses per hidden neuron.
-    """
-
-    state_bits: int = 16
-    weight_bits: int = 8
-    weight_shift_max: int = 7
-    dash_bits: int = 4
-    input_cap: int = 15
-    hidden_cap: int = 31
-    readout_cap: int = 1
-    hidden_synapses: int = 2
-
-    @property
-    def state_bounds(self) -> tuple[int, int]:
-        """Inclusive saturation range of states and biases (-32768, 32767)."""
-        return _signed_bounds(self.state_bits)
-
-    @property
-    def weight_bounds(self) -> tuple[int, int]:
-        """Inclusive range of the weights (-128, 127)."""
-        return _signed_bounds(self.weight_bits)
-
-    @property
-    def dash_max(self) -> int:
-        """Largest decay shift (15)."""
-        return (1 << self.dash_bits) - 1
-
-    @property
-    def threshold_max(self) -> int:
-        """Largest threshold (32767)."""
-        return self.state_bounds[1]
-
-
 LOIHI = LoihiProfile()
 """The Loihi profile of Lava 0.10 (``PyLifModelBitAcc`` + ``PyDenseModelBitAcc``)."""
-
-XYLO = XyloProfile()
-"""The Xylo core v2 profile of XyloSim 0.1 (Rockpool 3.1)."""
