@@ -1,4 +1,4 @@
-"""Streaming: ``init_state(model, step_shape)`` and ``run(model, chunk, state) -> (out, state)``.
+"""Streaming: ``init_state(model, batch_shape)`` and ``run(model, chunk, state) -> (out, state)``.
 
 A model's neuron states are an explicit pytree, ``{layer path: neuron state}``, never hidden in
 the modules. ``run`` hands each :class:`spikejax.layers.Spiking` layer its entry while the model
@@ -44,7 +44,7 @@ class _Session:
         if path not in self.state:
             raise ValueError(
                 f"`{self.fn}`: `state` must hold an entry for spiking layer `{path}`; it has "
-                f"{sorted(self.state)}. Build it with spikejax.init_state(model, step_shape)."
+                f"{sorted(self.state)}. Build it with spikejax.init_state(model, batch_shape)."
             )
         return self.state[path]
 
@@ -85,12 +85,13 @@ def _call(model: nnx.Module, xs: Any, session: _Session, kwargs: dict) -> Any:
         _ACTIVE.reset(token)
 
 
-def init_state(model: nnx.Module, step_shape: tuple[int, ...], dtype: Any = None, **kwargs):
-    """The resting neuron states of ``model`` for inputs whose time steps have ``step_shape``.
+def init_state(model: nnx.Module, batch_shape: tuple[int, ...], dtype: Any = None, **kwargs):
+    """The resting neuron states of ``model`` for inputs whose time steps have ``batch_shape``.
 
     Args:
         model: any NNX model whose neurons run in :class:`spikejax.layers.Spiking` layers.
-        step_shape: the shape of one time step of the input, ``[B, *features]``.
+        batch_shape: the shape of one time step of the input, ``[B, *features]`` (the input's
+            shape without its time axis).
         dtype: the input's dtype (default float32).
         **kwargs: passed to the model call (e.g. ``per_step=True``).
 
@@ -115,11 +116,11 @@ def init_state(model: nnx.Module, step_shape: tuple[int, ...], dtype: Any = None
     fn = "init_state"
     if not isinstance(model, nnx.Module):
         raise TypeError(f"`{fn}`: `model` must be an nnx.Module; got {type(model).__name__}.")
-    shape = tuple(step_shape)
+    shape = tuple(batch_shape)
     if not shape or not all(isinstance(d, int) and d >= 1 for d in shape):
         raise ValueError(
-            f"`{fn}`: `step_shape` must be the shape of one time step [B, *features] of positive "
-            f"ints; got {step_shape!r}."
+            f"`{fn}`: `batch_shape` must be the shape of one time step [B, *features] of positive "
+            f"ints; got {batch_shape!r}."
         )
     x = jax.ShapeDtypeStruct((1, *shape), dtype or jax.numpy.float32)
     graphdef, variables = nnx.split(model)

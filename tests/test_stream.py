@@ -138,7 +138,7 @@ def test_errors_name_the_layer():
         ValueError, match=r"`unroll`: .*matching state shape \(2, 8\) \(`state0.v`\)"
     ):
         sj.run(model, jnp.ones((2, 3, 64)), state)  # a state built for another batch size
-    with pytest.raises(ValueError, match=r"`init_state`: `step_shape` must be the shape of one"):
+    with pytest.raises(ValueError, match=r"`init_state`: `batch_shape` must be the shape of one"):
         sj.init_state(model, (0, 64))
 
     class Twice(nnx.Module):
