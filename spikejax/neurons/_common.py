@@ -11,6 +11,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from spikejax.neurons._interval import UNBOUNDED, Interval
@@ -70,6 +71,13 @@ def as_param(fn: str, name: str, value: Any, interval: Interval = UNBOUNDED) -> 
     """
     if isinstance(value, jax.core.Tracer):
         return value
+    if isinstance(value, list | tuple):
+        value = np.asarray(value)
+    if isinstance(value, str | bytes) or not _is_numeric(value):
+        raise TypeError(
+            f"`{fn}`: `{name}` must be a real number or array; got {type(value).__name__} "
+            f"{value!r}."
+        )
     if isinstance(value, bool) or jnp.result_type(value) == jnp.bool_:
         raise TypeError(f"`{fn}`: `{name}` must be a real number or array; got {value!r}.")
     floating = jnp.issubdtype(jnp.result_type(value), jnp.floating)
@@ -77,6 +85,16 @@ def as_param(fn: str, name: str, value: Any, interval: Interval = UNBOUNDED) -> 
     array = jnp.asarray(value, dtype=dtype)
     interval.check(fn, name, array)
     return array
+
+
+def _is_numeric(value: Any) -> bool:
+    """A number, or an array (or nested sequence) of numbers: what ``jnp.asarray`` turns into a
+    numeric array without parsing text."""
+    try:
+        dtype = np.asarray(value).dtype
+    except (TypeError, ValueError):
+        return False
+    return dtype == np.bool_ or jnp.issubdtype(dtype, jnp.number)
 
 
 def like(param: Any, x: Float[Array, "..."]) -> Float[Array, "..."]:

@@ -79,6 +79,16 @@ def spike(x: Float[Array, "..."], surrogate: AbstractSurrogate) -> Float[Array, 
         >>> jax.grad(lambda x: sj.surrogate.spike(x, sj.surrogate.ATan()).sum())(x)
         Array([0.2884004, 1.       , 0.2884004], dtype=float32)
     """
+    if not isinstance(surrogate, AbstractSurrogate):
+        raise TypeError(
+            "`spike`: `surrogate` must be a spikejax.surrogate.AbstractSurrogate; got "
+            f"{surrogate!r}."
+        )
+    if not hasattr(x, "dtype") or not jnp.issubdtype(jnp.result_type(x), jnp.floating):
+        raise TypeError(
+            f"`spike`: `x` must be a floating array (e.g. jnp.asarray(0.3)); got "
+            f"{type(x).__name__} {x!r}."
+        )
     if isinstance(surrogate, SmoothTwin):
         return surrogate.smooth(x)
     return _spike(x, surrogate)

@@ -1,0 +1,39 @@
+"""Library edges: values that are not what a function takes get a named error, never a crash from
+inside NumPy or a silent conversion."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import spikejax as sj
+
+
+def test_spike_names_its_arguments():
+    atan = sj.surrogate.ATan()
+    with pytest.raises(TypeError, match=r"`spike`: `x` must be a floating array .*got float 0.3"):
+        sj.surrogate.spike(0.3, atan)
+    with pytest.raises(TypeError, match=r"`spike`: `x` must be a floating array .*int32"):
+        sj.surrogate.spike(jnp.arange(3), atan)
+    with pytest.raises(TypeError, match=r"`spike`: `x` must be a floating array .*bool"):
+        sj.surrogate.spike(jnp.array([True]), atan)
+    with pytest.raises(TypeError, match=r"`spike`: `surrogate` must be a spikejax.surrogate"):
+        sj.surrogate.spike(jnp.asarray(0.3), "atan")
+    assert float(sj.surrogate.spike(jnp.asarray(0.3), atan)) == 1.0
+
+
+def test_neuron_parameters_must_be_numbers():
+    with pytest.raises(TypeError, match=r"`LIF`: `beta` must be a real number or array; got str"):
+        sj.neurons.LIF(beta="0.5")
+    with pytest.raises(TypeError, match=r"`IF`: `threshold` must be a real number or array"):
+        sj.neurons.IF(threshold=np.array(["1.0"]))
+    with pytest.raises(TypeError, match=r"`LIF`: `beta` must be a real number or array; got True"):
+        sj.neurons.LIF(beta=True)
+    assert sj.neurons.LIF(beta=[0.5, 0.25]).beta.shape == (2,)
+    assert sj.neurons.LIF(beta=jnp.asarray(0.5, jnp.bfloat16)).beta.dtype == jnp.bfloat16
+
+
+def test_unroll_refuses_integer_and_boolean_inputs():
+    lif = sj.neurons.LIF(beta=0.9)
+    for xs in (jnp.ones((3, 2), jnp.int32), jnp.ones((3, 2), bool)):
+        with pytest.raises(TypeError, match=r"`unroll`: `xs` must have a floating dtype"):
+            sj.unroll(lif, lif.init_state((2,)), xs)
