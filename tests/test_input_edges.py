@@ -37,3 +37,23 @@ def test_unroll_refuses_integer_and_boolean_inputs():
     for xs in (jnp.ones((3, 2), jnp.int32), jnp.ones((3, 2), bool)):
         with pytest.raises(TypeError, match=r"`unroll`: `xs` must have a floating dtype"):
             sj.unroll(lif, lif.init_state((2,)), xs)
+
+
+def test_damaged_dataset_files_are_named(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    path = tmp_path / "SHD" / "shd_test.h5"
+    path.parent.mkdir(parents=True)
+    with h5py.File(path, "w") as f:
+        f["labels"] = np.zeros(3, np.uint16)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])  # truncated
+    with pytest.raises(ValueError, match=r"`SHD`: .*shd_test.h5 must be a readable HDF5 file"):
+        sj.data.SHD(tmp_path, train=False)
+
+    npy = tmp_path / "DVSGesture" / "ibmGestureTrain" / "user01_led" / "3.npy"
+    npy.parent.mkdir(parents=True)
+    np.save(npy, np.zeros((50, 4)))
+    npy.write_bytes(npy.read_bytes()[:100])  # the header and part of the data
+    dataset = sj.data.DVSGesture(tmp_path)
+    with pytest.raises(ValueError, match=r"`DVSGesture`: .*3.npy must be a readable .npy array"):
+        dataset.events(0)

@@ -92,7 +92,12 @@ class DVSGesture(AbstractEventDataset):
     def events(self, index: int) -> np.ndarray:
         """The events of sample ``index``: fields ``x, y, p, t``, ``t`` in µs, sorted."""
         path = self.files[self._check_index(index)]
-        array = np.load(path, allow_pickle=False)
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as error:  # truncated, damaged or pickled
+            raise ValueError(
+                f"`DVSGesture`: {path} must be a readable .npy array of events: {error}"
+            ) from error
         numeric = np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
         if array.ndim != 2 or array.shape[1] != 4 or not numeric:
             raise ValueError(

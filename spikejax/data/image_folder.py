@@ -54,6 +54,8 @@ class ImageFolder:
         split: ``"train"`` or ``"val"``.
         image_size: side of the centre crop.
         resize: shorter side after resizing; must be ``>= image_size``.
+        allow_empty: accept class folders without images (e.g. a validation subset); by default
+            they are an error that lists them.
 
     Attributes:
         classes: class folder names, sorted.
@@ -62,11 +64,18 @@ class ImageFolder:
     Raises:
         ImportError: Pillow is not installed (the message names it).
         FileNotFoundError: ``root/train`` or ``root/<split>`` is missing, or holds no images.
-        ValueError: a class folder of ``val`` is not a class of ``train``.
+        ValueError: a class folder of ``val`` is not a class of ``train``, or a class folder is
+            empty (without ``allow_empty``).
     """
 
     def __init__(
-        self, root: str | Path, split: str = "train", *, image_size: int = 224, resize: int = 256
+        self,
+        root: str | Path,
+        split: str = "train",
+        *,
+        image_size: int = 224,
+        resize: int = 256,
+        allow_empty: bool = False,
     ):
         fn = "ImageFolder"
         self._image = _pillow(fn)
@@ -83,7 +92,7 @@ class ImageFolder:
         self.classes = tuple(sorted(p.name for p in train.iterdir() if p.is_dir()))
         folder = require_dir(fn, root / split, what)
         index = {name: i for i, name in enumerate(self.classes)}
-        files, labels = [], []
+        files, labels, empty = [], [], []
         for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
             if sub.name not in index:
                 raise ValueError(
@@ -95,6 +104,13 @@ class ImageFolder:
             )
             files += images
             labels += [index[sub.name]] * len(images)
+            if not images:
+                empty.append(str(sub))
+        if files and empty and not allow_empty:
+            raise ValueError(
+                f"`{fn}`: every class folder must hold images ({', '.join(_SUFFIXES)}); these "
+                f"are empty: {empty} (pass allow_empty=True to accept them)."
+            )
         if not files:
             raise FileNotFoundError(
                 f"`{fn}`: found no images ({', '.join(_SUFFIXES)}) in the class folders of "

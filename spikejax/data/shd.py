@@ -60,7 +60,7 @@ class SHD(AbstractEventDataset):
         name = "shd_train.h5" if train else "shd_test.h5"
         self.path = Path(root).expanduser() / "SHD" / name
         require_file(fn, self.path, f"download {name}.zip from {_URL} and unzip it there")
-        with h5py.File(self.path, "r") as f:
+        with _open(h5py, fn, self.path) as f:
             for key in ("spikes/times", "spikes/units", "labels"):
                 if key not in f:
                     raise ValueError(f"`{fn}`: {self.path} must contain the dataset `{key}`.")
@@ -102,10 +102,13 @@ class SHD(AbstractEventDataset):
         h5py = optional_import("h5py", "SHD")
         index = self._check_index(index)
         if self._file is None:
-            self._file = h5py.File(self.path, "r")
-        times = np.asarray(self._file["spikes/times"][index])
-        units = np.asarray(self._file["spikes/units"][index])
+            self._file = _open(h5py, "SHD", self.path)
         where = f"sample {index} of {self.path}"
+        try:
+            times = np.asarray(self._file["spikes/times"][index])
+            units = np.asarray(self._file["spikes/units"][index])
+        except (OSError, KeyError, ValueError) as error:  # a truncated or damaged file
+            raise ValueError(f"`SHD`: cannot read {where}: {error}") from error
         if times.shape != units.shape or times.ndim != 1:
             raise ValueError(
                 f"`SHD`: times and units of {where} must have equal 1-D shapes; "
@@ -126,3 +129,14 @@ class SHD(AbstractEventDataset):
             "SHD", events, fields=self.dtype.names, sensor_size=self.sensor_size, where=where
         )
         return events
+
+
+def _open(h5py: Any, fn: str, path: Path) -> Any:
+    """``h5py.File(path)``, with a truncated or non-HDF5 file named in the error."""
+    try:
+        return h5py.File(path, "r")
+    except OSError as error:
+        raise ValueError(
+            f"`{fn}`: {path} must be a readable HDF5 file (truncated or damaged? download it "
+            f"again): {error}"
+        ) from error
