@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -164,9 +165,12 @@ def parse(text: str, tp: Any, where: str) -> Any:
             raise ValueError(f"`{fn}`: `{where}` must be an int; got {text!r}.") from None
     if tp is float:
         try:
-            return float(stripped)
+            value = float(stripped)
         except ValueError:
             raise ValueError(f"`{fn}`: `{where}` must be a float; got {text!r}.") from None
+        if not math.isfinite(value):  # a run's config.json holds finite numbers only
+            raise ValueError(f"`{fn}`: `{where}` must be a finite float; got {text!r}.")
+        return value
     if origin is tuple:
         if stripped in ("", "()"):
             value: Any = ()

@@ -1,11 +1,15 @@
 """Library edges: values that are not what a function takes get a named error, never a crash from
 inside NumPy or a silent conversion."""
 
+import pathlib
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import spikejax as sj
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def test_spike_names_its_arguments():
@@ -57,3 +61,14 @@ def test_damaged_dataset_files_are_named(tmp_path):
     dataset = sj.data.DVSGesture(tmp_path)
     with pytest.raises(ValueError, match=r"`DVSGesture`: .*3.npy must be a readable .npy array"):
         dataset.events(0)
+
+
+def test_overrides_refuse_non_finite_numbers():
+    from spikejax.config import apply_overrides, load_config
+
+    config = load_config(ROOT / "experiments" / "digits_lif_mlp" / "config.py")
+    for text in ("nan", "inf", "-inf"):
+        with pytest.raises(ValueError, match=r"`apply_overrides`: `model.options.threshold` must"):
+            apply_overrides(config, [f"model.options.threshold={text}"])
+    changed = apply_overrides(config, ["model.options.threshold=0.5"])
+    assert changed.model.options["threshold"] == 0.5
