@@ -2,6 +2,7 @@
 
 from spikejax import chip as chip
 from spikejax import convert as convert
+from spikejax import debug as debug
 from spikejax import encoding as encoding
 from spikejax import energy as energy
 from spikejax import graph as graph
@@ -22,6 +23,7 @@ __all__ = [
     "__version__",
     "chip",
     "convert",
+    "debug",
     "encoding",
     "energy",
     "graph",

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from spikejax._errors import check_floating
+from spikejax.debug import check_time_major
 from spikejax.neurons._base import AbstractNeuron
 
 __all__ = ["check_positive_int", "check_remat", "truncated_unroll", "unroll"]
@@ -171,12 +172,13 @@ def unroll(
     Returns:
         ``(final_state, outputs)`` with ``outputs`` of shape ``[T, *batch, *neurons]``.
 
-    Non-finite inputs are not checked here (inside ``jit`` the values are unknown). A NaN input
-    makes the membrane NaN from that step on, and ``NaN >= threshold`` is false, so the neuron
-    silently stops spiking ("no spike"), with NaN gradients; an infinite input fires every step.
-    Check data where it enters: :class:`spikejax.data.Loader` refuses non-finite samples by
-    index (``check_finite=True``, the default), or wrap a step in ``jax.experimental.checkify``
-    with ``checkify.float_checks`` to find where a NaN arises inside compiled code.
+    Non-finite inputs are not checked by default (inside ``jit`` the values are unknown). A NaN
+    input makes the membrane NaN from that step on, and ``NaN >= threshold`` is false, so the
+    neuron silently stops spiking ("no spike"), with NaN gradients; an infinite input fires every
+    step. Check data where it enters: :class:`spikejax.data.Loader` refuses non-finite samples by
+    index (``check_finite=True``, the default); inside compiled code, a function wrapped in
+    :func:`spikejax.debug.checked` fails at the first ``unroll`` whose ``xs`` holds NaN or inf
+    (naming the step) and at the first operation that makes a NaN.
 
     Example:
         >>> import jax.numpy as jnp, spikejax as sj
@@ -187,6 +189,7 @@ def unroll(
         Array([0., 0., 1., 0.], dtype=float32)
     """
     _check_inputs("unroll", neuron, state0, xs)
+    check_time_major("unroll", "xs", xs)
     check_positive_int("unroll", "unroll", unroll)
     check_remat("unroll", remat)
     return _run(neuron, state0, xs, remat, unroll)

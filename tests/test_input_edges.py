@@ -72,3 +72,21 @@ def test_overrides_refuse_non_finite_numbers():
             apply_overrides(config, [f"model.options.threshold={text}"])
     changed = apply_overrides(config, ["model.options.threshold=0.5"])
     assert changed.model.options["threshold"] == 0.5
+
+
+def test_debug_checked_finds_nan_inside_compiled_code():
+    import jax
+
+    lif = sj.neurons.LIF(beta=0.9)
+    fc = jnp.ones((3, 4))
+
+    def run(x):  # a static input repeated for T steps, through a layer, into the neurons
+        xs = jnp.broadcast_to(x @ fc, (5, *x.shape[:-1], 4))
+        return sj.unroll(lif, lif.init_state(xs.shape[1:]), xs)[1].sum()
+
+    good, bad = jnp.ones((2, 3)), jnp.ones((2, 3)).at[1, 0].set(jnp.inf)
+    checked = sj.debug.checked(jax.jit(run))
+    assert float(checked(good)) == float(run(good))
+    with pytest.raises(Exception, match=r"`unroll`: `xs` must be finite; step 0 holds NaN or inf"):
+        checked(bad)
+    assert float(run(bad)) >= 0  # unchecked: no error
