@@ -44,6 +44,8 @@ def test_unroll_refuses_integer_and_boolean_inputs():
 
 
 def test_damaged_dataset_files_are_named(tmp_path):
+    from spikejax.data import SHD, DVSGesture
+
     h5py = pytest.importorskip("h5py")
     path = tmp_path / "SHD" / "shd_test.h5"
     path.parent.mkdir(parents=True)
@@ -52,13 +54,13 @@ def test_damaged_dataset_files_are_named(tmp_path):
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 3])  # truncated
     with pytest.raises(ValueError, match=r"`SHD`: .*shd_test.h5 must be a readable HDF5 file"):
-        sj.data.SHD(tmp_path, train=False)
+        SHD(tmp_path, train=False)
 
     npy = tmp_path / "DVSGesture" / "ibmGestureTrain" / "user01_led" / "3.npy"
     npy.parent.mkdir(parents=True)
     np.save(npy, np.zeros((50, 4)))
     npy.write_bytes(npy.read_bytes()[:100])  # the header and part of the data
-    dataset = sj.data.DVSGesture(tmp_path)
+    dataset = DVSGesture(tmp_path)
     with pytest.raises(ValueError, match=r"`DVSGesture`: .*3.npy must be a readable .npy array"):
         dataset.events(0)
 
