@@ -285,3 +285,9 @@ def test_tracing_restores_the_module_classes():
         sj.graph.trace(ConvNet(nnx.Rngs(0)), jnp.ones((T, B, 8, 8, 5)))
     sj.graph.trace(ConvNet(nnx.Rngs(0)), frames())
     assert nnx.Linear.__call__ is before
+
+
+def test_a_chip_refuses_a_conv_zoo_model_by_its_node():
+    model = sj.models.create("conv_snn", rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match=r"module `blocks.0.conv` is a conv \(Conv\)"):
+        sj.chip.quantize(model, "loihi")

@@ -96,8 +96,13 @@ def _natural(path: str) -> tuple:
 
 
 def _probe(model: nnx.Module, fn: str) -> trace_graph.Graph:
-    """The model's graph, traced on ``[T=2, B=3, n_in]`` for the input size of one of its Linear
+    """The model's graph: traced on its declared per-sample input shape when it has one (the
+    zoo's ``image_shape``), else on ``[T=2, B=3, n_in]`` for the input size of one of its Linear
     layers (the first that the model accepts)."""
+    shape = getattr(model, "image_shape", None)
+    if isinstance(shape, tuple) and all(isinstance(d, int) for d in shape):
+        dtype = getattr(model, "dtype", jnp.float32)
+        return trace_graph.trace(model, jax.ShapeDtypeStruct((2, 3, *shape), dtype))
     sizes = sorted({m.in_features for _, m in nnx.iter_modules(model) if isinstance(m, nnx.Linear)})
     errors = []
     for n in sizes:
