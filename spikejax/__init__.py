@@ -2,6 +2,7 @@
 
 from spikejax import chip as chip
 from spikejax import convert as convert
+from spikejax import data as data
 from spikejax import debug as debug
 from spikejax import encoding as encoding
 from spikejax import energy as energy
@@ -12,6 +13,8 @@ from spikejax import models as models
 from spikejax import neurons as neurons
 from spikejax import readout as readout
 from spikejax import surrogate as surrogate
+from spikejax import train as train
+from spikejax import viz as viz
 from spikejax._stream import init_state as init_state
 from spikejax._stream import run as run
 from spikejax._unroll import truncated_unroll as truncated_unroll
@@ -23,6 +26,7 @@ __all__ = [
     "__version__",
     "chip",
     "convert",
+    "data",
     "debug",
     "encoding",
     "energy",
@@ -35,6 +39,8 @@ __all__ = [
     "readout",
     "run",
     "surrogate",
+    "train",
     "truncated_unroll",
     "unroll",
+    "viz",
 ]
