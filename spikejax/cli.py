@@ -94,6 +94,21 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--which", choices=("best", "latest"), default="best", help="checkpoint (default: best)"
     )
+    evaluate.add_argument(
+        "--early-exit",
+        type=float,
+        nargs="+",
+        metavar="THRESHOLD",
+        help="also decide each sample as soon as its accumulated readout is confident (margin "
+        "of the two largest class probabilities >= THRESHOLD, in [0, 1]); prints accuracy "
+        "against the mean time steps used, and the accuracy of every fixed number of steps",
+    )
+    evaluate.add_argument(
+        "--rule",
+        choices=("margin", "entropy"),
+        default="margin",
+        help="confidence of --early-exit: probability margin, or 1 - normalised entropy",
+    )
     _factory_option(evaluate)
     deploy = sub.add_parser("deploy", help="quantize a run for a chip, emulate it, export it")
     deploy.add_argument("run_dir", help="a run directory written by `spikejax train`")
@@ -222,7 +237,31 @@ def _eval(args: argparse.Namespace) -> int:
         f"{result['loss']:.4f}",
         flush=True,
     )
+    if args.early_exit:
+        _print_early_exit(args)
     return 0
+
+
+def _print_early_exit(args: argparse.Namespace) -> None:
+    from spikejax.train import early_exit, load_run
+
+    with _trusted(args):
+        run = load_run(args.run_dir, which=args.which)
+        report = early_exit(run, args.early_exit, rule=args.rule)
+    print(
+        f"early decisions ({report['rule']} of the running {report['accumulate']} readout, "
+        f"T = {report['T']}, {report['samples']} test samples):"
+    )
+    for row in report["curve"]:
+        if "threshold" in row:
+            print(
+                f"  threshold {row['threshold']:.3f}: accuracy {_percent(row['accuracy'])}, "
+                f"{row['mean_steps']:.2f} steps on average (at most {int(row['max_steps'])})"
+            )
+    fixed = ", ".join(
+        f"{int(r['steps'])}: {_percent(r['accuracy'])}" for r in report["curve"] if "steps" in r
+    )
+    print(f"  fixed steps: {fixed}", flush=True)
 
 
 def _deploy(args: argparse.Namespace) -> int:

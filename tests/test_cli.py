@@ -92,6 +92,19 @@ def test_eval_reproduces_the_final_test_accuracy(trained, capsys):
     assert best["step"] == summary["best"]["step"]
 
 
+def test_eval_early_exit_reports_accuracy_against_steps(trained, capsys):
+    run_dir, _ = trained
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert main(["eval", str(run_dir), "--which", "latest", "--early-exit", "0", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "early decisions (margin of the running mean readout" in out
+    assert re.search(
+        r"threshold 0.000: accuracy [\d.]+ %, 1.00 steps on average \(at most 1\)", out
+    )
+    full = re.search(r"threshold 1.000: accuracy ([\d.]+) %", out).group(1)
+    assert float(full) == round(100 * summary["final"]["test_accuracy"], 2)  # never confident
+
+
 @pytest.mark.parametrize("command", ["sweep"])
 def test_later_commands_exit_with_status_2(command, capsys):
     assert main([command, "x"]) == 2

@@ -1,5 +1,7 @@
 """Readouts: time-major outputs ``[T, *batch, classes]`` reduced over time."""
 
+from spikejax.readout._early import early_decision as early_decision
+from spikejax.readout._early import early_exit_curve as early_exit_curve
 from spikejax.readout._readouts import first_spike_time as first_spike_time
 from spikejax.readout._readouts import membrane_last as membrane_last
 from spikejax.readout._readouts import membrane_max as membrane_max
@@ -8,6 +10,8 @@ from spikejax.readout._readouts import spike_count as spike_count
 from spikejax.readout._readouts import spike_rate as spike_rate
 
 __all__ = [
+    "early_decision",
+    "early_exit_curve",
     "first_spike_time",
     "membrane_last",
     "membrane_max",

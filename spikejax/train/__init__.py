@@ -1,6 +1,7 @@
 """Training runs: jit-compiled steps, the loop with resumable checkpoints, logging, reports, and
 restoring a finished run for evaluation."""
 
+from spikejax.train._early_exit import early_exit as early_exit
 from spikejax.train._factory import build_model as build_model
 from spikejax.train._factory import trusted_factory as trusted_factory
 from spikejax.train._lock import RunLockedError as RunLockedError
@@ -28,6 +29,7 @@ __all__ = [
     "RestoredRun",
     "RunLockedError",
     "build_model",
+    "early_exit",
     "evaluate",
     "export_pretrained",
     "fit",

@@ -1,0 +1,142 @@
+"""Early decisions: stop integrating a sample once its accumulated readout is confident."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, Int
+
+from spikejax._errors import check_choice, check_floating
+
+__all__ = ["ACCUMULATE", "RULES", "early_decision", "early_exit_curve"]
+
+RULES = ("margin", "entropy")
+ACCUMULATE = ("mean", "sum", "max", "last")
+
+
+def _accumulated(outputs: Array, accumulate: str) -> Array:
+    """The class scores after each step ``t``: the readout of ``outputs[:t+1]``."""
+    if accumulate == "last":
+        return outputs
+    if accumulate == "max":
+        return jax.lax.cummax(outputs, axis=0)
+    total = jnp.cumsum(outputs, axis=0)
+    if accumulate == "sum":
+        return total
+    steps = jnp.arange(1, outputs.shape[0] + 1, dtype=outputs.dtype)
+    return total / steps.reshape((-1,) + (1,) * (outputs.ndim - 1))
+
+
+def _check(fn: str, outputs: Any, threshold: Any, rule: str, accumulate: str) -> None:
+    if not hasattr(outputs, "ndim") or outputs.ndim != 3:
+        raise ValueError(
+            f"`{fn}`: `outputs` must be per-step class scores [T, B, K]; got "
+            f"{getattr(outputs, 'shape', type(outputs).__name__)}."
+        )
+    check_floating(fn, "outputs", outputs)
+    check_choice(fn, "rule", rule, RULES)
+    check_choice(fn, "accumulate", accumulate, ACCUMULATE)
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        raise TypeError(f"`{fn}`: `threshold` must be a number in [0, 1]; got {threshold!r}.")
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"`{fn}`: `threshold` must be a number in [0, 1]; got {threshold!r}.")
+
+
+def early_decision(
+    outputs: Float[Array, "time batch classes"],
+    threshold: float,
+    *,
+    rule: str = "margin",
+    accumulate: str = "mean",
+) -> tuple[Int[Array, " batch"], Int[Array, " batch"]]:
+    r"""Per sample, the first step at which the readout is confident, and its decision then.
+
+    After step ``t`` the class scores are the readout of the outputs so far (``accumulate``:
+    their running ``"mean"``, ``"sum"`` or ``"max"``, or ``"last"`` for outputs that already
+    accumulate, e.g. a membrane), and ``p = softmax(scores)``. The sample stops at the first
+    ``t`` where
+
+    .. math::
+        p_{(1)} - p_{(2)} \ge \text{threshold} \quad(\texttt{"margin"})
+        \qquad\text{or}\qquad
+        -\textstyle\sum_k p_k \log p_k / \log K \le 1 - \text{threshold} \quad(\texttt{"entropy"})
+
+    (the two largest probabilities; the entropy normalised to ``[0, 1]``), and decides
+    ``argmax p``; a sample that never becomes confident decides at the last step. Later steps do
+    not change the decision, so evaluating all ``T`` steps and applying this rule equals
+    stopping each sample early. ``threshold = 0`` stops every sample after one step.
+
+    Args:
+        outputs: per-step class scores ``[T, B, K]`` (spike counts, membranes, per-step logits).
+        threshold: confidence in ``[0, 1]``.
+        rule: ``"margin"`` or ``"entropy"``.
+        accumulate: ``"mean"``, ``"sum"``, ``"max"`` or ``"last"``.
+
+    Returns:
+        ``(predictions, steps)``: int32 ``[B]``; ``steps`` in ``1 … T`` is the number of steps
+        integrated.
+
+    Example:
+        >>> import jax.numpy as jnp, spikejax as sj
+        >>> outputs = jnp.array([[[0.0, 0.0]], [[3.0, 0.0]], [[3.0, 0.0]]])   # [T=3, B=1, K=2]
+        >>> sj.readout.early_decision(outputs, 0.5, accumulate="sum")
+        (Array([0], dtype=int32), Array([2], dtype=int32))
+    """
+    fn = "early_decision"
+    _check(fn, outputs, threshold, rule, accumulate)
+    scores = _accumulated(outputs.astype(jnp.float32), accumulate)
+    p = jax.nn.softmax(scores, axis=-1)
+    if rule == "margin":
+        top = jax.lax.top_k(p, 2)[0] if p.shape[-1] > 1 else jnp.concatenate([p, 0 * p], -1)
+        confident = top[..., 0] - top[..., 1] >= threshold
+    else:
+        entropy = -jnp.sum(jnp.where(p > 0, p * jnp.log(p), 0.0), axis=-1)
+        confident = entropy / jnp.log(jnp.float32(max(p.shape[-1], 2))) <= 1.0 - threshold
+    confident = confident.at[-1].set(True)  # a sample that is never confident decides at T
+    stop = jnp.argmax(confident, axis=0)
+    decisions = jnp.argmax(scores, axis=-1)
+    predictions = jnp.take_along_axis(decisions, stop[None], axis=0)[0]
+    return predictions.astype(jnp.int32), (stop + 1).astype(jnp.int32)
+
+
+def early_exit_curve(
+    outputs: Float[Array, "time batch classes"],
+    labels: Any,
+    thresholds: Sequence[float],
+    *,
+    rule: str = "margin",
+    accumulate: str = "mean",
+) -> list[dict[str, float]]:
+    """Accuracy against mean steps used, for each threshold, and for fixed ``T`` for comparison.
+
+    Returns:
+        One dict per threshold: ``{"threshold", "accuracy", "mean_steps", "max_steps"}``, then one
+        per fixed number of steps ``t = 1 … T``: ``{"steps", "accuracy"}`` (every sample stopped
+        after ``t`` steps).
+    """
+    fn = "early_exit_curve"
+    y = np.asarray(labels)
+    if y.ndim != 1 or y.shape[0] != outputs.shape[1]:
+        raise ValueError(
+            f"`{fn}`: `labels` must be [B] = [{outputs.shape[1]}]; got shape {y.shape}."
+        )
+    rows: list[dict[str, float]] = []
+    for threshold in thresholds:
+        predictions, steps = early_decision(outputs, threshold, rule=rule, accumulate=accumulate)
+        steps = np.asarray(steps)
+        rows.append(
+            {
+                "threshold": float(threshold),
+                "accuracy": float(np.mean(np.asarray(predictions) == y)),
+                "mean_steps": float(steps.mean()),
+                "max_steps": float(steps.max()),
+            }
+        )
+    fixed = np.asarray(jnp.argmax(_accumulated(outputs.astype(jnp.float32), accumulate), -1))
+    for t in range(outputs.shape[0]):
+        rows.append({"steps": float(t + 1), "accuracy": float(np.mean(fixed[t] == y))})
+    return rows
