@@ -120,14 +120,15 @@ def test_a_cnn_with_batchnorm_pooling_and_a_residual_converts_and_error_falls_li
     assert report.rows[0].op == "mac" and report.rows[1].op in ("ac", "mac")
 
 
+class MLP(nnx.Module):
+    def __init__(self, rngs):
+        self.fc1, self.fc2 = nnx.Linear(5, 12, rngs=rngs), nnx.Linear(12, 4, rngs=rngs)
+
+    def __call__(self, x):
+        return self.fc2(jax.nn.relu(self.fc1(x)))
+
+
 def test_random_mlp_error_falls_with_T_and_the_mlp_quantizes_for_a_chip():
-    class MLP(nnx.Module):
-        def __init__(self, rngs):
-            self.fc1, self.fc2 = nnx.Linear(5, 12, rngs=rngs), nnx.Linear(12, 4, rngs=rngs)
-
-        def __call__(self, x):
-            return self.fc2(jax.nn.relu(self.fc1(x)))
-
     ann = MLP(nnx.Rngs(5))
     x = jax.random.uniform(jax.random.key(6), (128, 5))
     snn = convert.ann_to_snn(ann, x, method="max", T=1024, v_init=0.0)
@@ -141,13 +142,6 @@ def test_random_mlp_error_falls_with_T_and_the_mlp_quantizes_for_a_chip():
 
 
 def test_percentile_levels_are_below_max():
-    class MLP(nnx.Module):
-        def __init__(self, rngs):
-            self.fc1, self.fc2 = nnx.Linear(5, 12, rngs=rngs), nnx.Linear(12, 4, rngs=rngs)
-
-        def __call__(self, x):
-            return self.fc2(jax.nn.relu(self.fc1(x)))
-
     ann = MLP(nnx.Rngs(5))
     x = jax.random.uniform(jax.random.key(6), (300, 5))
     top = convert.ann_to_snn(ann, x, method="max").layers[1].neuron.threshold

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -23,6 +22,7 @@ import numpy as np
 from flax import nnx
 
 from spikejax import graph as trace_graph
+from spikejax.graph import path_str
 
 __all__ = ["KINDS", "LayerSpec", "describe", "flat_state", "path_str"]
 
@@ -62,18 +62,6 @@ class LayerSpec:
     def leaf(self, name: str) -> str | None:
         """The state path of neuron leaf ``name`` (``None`` if the neuron has none)."""
         return dict(self.leaves).get(name)
-
-
-def path_str(path: Sequence[Any]) -> str:
-    """A state path as a dotted string, e.g. ``blocks.0.fc.kernel``."""
-    parts = []
-    for key in path:
-        for attr in ("key", "name", "idx"):
-            if hasattr(key, attr):
-                key = getattr(key, attr)
-                break
-        parts.append(str(key))
-    return ".".join(parts)
 
 
 def _is_variable(x: Any) -> bool:

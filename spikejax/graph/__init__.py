@@ -10,6 +10,7 @@ from spikejax.graph._nodes import NodeSpec as NodeSpec
 from spikejax.graph._protocol import AbstractNode as AbstractNode
 from spikejax.graph._record import Recording as Recording
 from spikejax.graph._record import record as record
+from spikejax.graph._trace import path_str as path_str
 from spikejax.graph._trace import trace as trace
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "NodeSpec",
     "Recording",
     "costs",
+    "path_str",
     "record",
     "trace",
 ]

@@ -26,7 +26,16 @@ _CONTROL_FLOW = (
 
 
 def path_str(path: Any) -> str:
-    """A pytree or NNX path as a dotted string, e.g. ``blocks.0.fc.kernel``."""
+    """A pytree or NNX path as a dotted string, e.g. ``blocks.0.fc.kernel``: the names of graph
+    nodes and of the leaves of ``nnx.state(model)`` everywhere in spikejax.
+
+    Example:
+        >>> from flax import nnx
+        >>> from spikejax import graph
+        >>> net = nnx.Sequential(nnx.Linear(1, 1, rngs=nnx.Rngs(0)))
+        >>> [graph.path_str(p) for p, _ in nnx.iter_modules(net)]
+        ['layers.0', 'layers', '']
+    """
     parts = []
     for key in path:
         for attr in ("key", "name", "idx"):
