@@ -54,9 +54,24 @@ def _trusted(args: argparse.Namespace):
     return trusted_factory(import_factory(f"spikejax {args.command}", args.factory))
 
 
+def _version() -> str:
+    from spikejax import __version__
+
+    return __version__
+
+
+def _energy_profiles() -> list[str]:
+    from spikejax.energy import available_profiles
+
+    return available_profiles()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="spikejax", description="Spiking neural networks in JAX: train and evaluate runs."
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"spikejax {_version()}", help="print the version"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train = sub.add_parser(
@@ -114,7 +129,12 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("run_dir", help="a run directory written by `spikejax train`")
     deploy.add_argument("--chip", required=True, choices=("loihi", "xylo"), help="chip profile")
     deploy.add_argument("--out", help="output folder (default: <run_dir>/chip-<chip>)")
-    deploy.add_argument("--which", choices=("best", "latest"), default="best")
+    deploy.add_argument(
+        "--which",
+        choices=("best", "latest"),
+        default="best",
+        help="checkpoint: best (highest validation accuracy) or latest (default: best)",
+    )
     deploy.add_argument(
         "--strict", action="store_true", help="fail if the network does not fit the chip"
     )
@@ -131,12 +151,30 @@ def _parser() -> argparse.ArgumentParser:
         "--profile",
         action="append",
         default=None,
-        help="energy profile, repeatable (default: cmos45nm_fp32)",
+        help="energy profile, repeatable (default: cmos45nm_fp32); one of: "
+        + ", ".join(_energy_profiles()),
     )
-    energy.add_argument("--count", choices=("rate", "events"), default="rate")
-    energy.add_argument("--nonbinary", choices=("as_spikes", "as_macs"), default="as_spikes")
+    energy.add_argument(
+        "--count",
+        choices=("rate", "events"),
+        default="rate",
+        help="synaptic operations as firing rate × T × MACs (the papers' convention) or as exact "
+        "events (each input value times the outputs it reaches)",
+    )
+    energy.add_argument(
+        "--nonbinary",
+        choices=("as_spikes", "as_macs"),
+        default="as_spikes",
+        help="a layer whose input is not binary spikes: counted with its mean value, or charged "
+        "T × MACs as multiply-accumulates",
+    )
     energy.add_argument("--batch", type=int, default=8, help="test samples to average over")
-    energy.add_argument("--which", choices=("best", "latest"), default="best")
+    energy.add_argument(
+        "--which",
+        choices=("best", "latest"),
+        default="best",
+        help="checkpoint: best (highest validation accuracy) or latest (default: best)",
+    )
     energy.add_argument("--out", help="folder for energy.json and energy_<profile>.png")
     _factory_option(energy)
     zoo = sub.add_parser("zoo", help="list the model zoo with parameter counts")

@@ -133,3 +133,22 @@ def test_python_dash_m_runs_the_command_line():
     )
     assert result.returncode == 2
     assert "spikejax sweep: not available yet" in result.stderr
+
+
+def test_version_and_every_option_has_help(capsys):
+    import spikejax
+    from spikejax.cli import _parser
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert (
+        stop.value.code == 0
+        and capsys.readouterr().out.strip() == f"spikejax {spikejax.__version__}"
+    )
+    parser = _parser()
+    commands = parser._subparsers._group_actions[0].choices  # argparse keeps them here
+    for name, command in commands.items():
+        for action in command._actions:
+            if action.dest not in ("help", "args"):
+                assert action.help, f"spikejax {name} {action.option_strings or action.dest}"
+    assert "loihi" in commands["energy"].format_help()  # the profiles are listed
