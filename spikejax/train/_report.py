@@ -144,4 +144,9 @@ def plots(run: Any, run_dir: Path, model_state: nnx.State, final_eval: dict) -> 
         viz.plot_raster(spikes, folder / "raster.png", title=f"{name}, test sample 0")
     if outputs.ndim == 3:  # the readout membrane of every class (at most 20)
         classes = list(range(min(outputs.shape[-1], 20)))
-        viz.plot_membrane(np.asarray(outputs)[:, 0], folder / "membrane.png", neurons=classes)
+        test = run.splits.test
+        label = int(np.asarray(test[1])[0]) if isinstance(test, tuple) else int(test[0][1])
+        title = f"readout membrane, test sample 0 (label {label}), one line per class"
+        viz.plot_membrane(
+            np.asarray(outputs)[:, 0], folder / "membrane.png", neurons=classes, title=title
+        )

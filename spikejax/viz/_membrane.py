@@ -13,7 +13,7 @@ from spikejax.viz._common import as_matrix, as_numeric, new_figure, save_figure
 
 __all__ = ["plot_membrane"]
 
-_DEFAULT_NEURONS = 8
+_DEFAULT_NEURONS = 10  # a readout of up to 10 classes is drawn whole
 
 
 def plot_membrane(
@@ -22,6 +22,7 @@ def plot_membrane(
     *,
     threshold: Any = None,
     neurons: Sequence[int] | None = None,
+    title: str | None = None,
 ) -> Path:
     """Plot membrane potentials ``v`` ``[time, neurons]`` against the step and save to ``path``.
 
@@ -29,7 +30,8 @@ def plot_membrane(
         v: ``[T, N]`` membrane potentials (finite).
         path: output file; its suffix picks the format.
         threshold: firing threshold, drawn dashed: a scalar or one value per neuron ``[N]``.
-        neurons: indices of the neurons to draw; default the first ``min(N, 8)``.
+        neurons: indices of the neurons to draw; default the first ``min(N, 10)``.
+        title: figure title (e.g. which layer, sample and label the traces belong to).
 
     Returns:
         ``path``, written atomically.
@@ -73,7 +75,10 @@ def plot_membrane(
             ax.axhline(thresholds[index], color=line.get_color(), ls="--", lw=0.8)
     ax.set_xlabel("time step")
     ax.set_ylabel("membrane potential")
+    parts = [title] if title else []
     if thresholds is not None:
-        ax.set_title("membrane potential (dashed: threshold)")
+        parts.append("dashed: threshold")
+    if parts:
+        ax.set_title("; ".join(parts), fontsize="medium")
     ax.legend(loc="best", fontsize="small", ncols=2)
     return save_figure("plot_membrane", fig, path)
