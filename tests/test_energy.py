@@ -381,3 +381,13 @@ def test_energy_command_run_dir(tmp_path):
     text = energy.energy_command(run_dir, batch=5)
     assert "model lif_mlp, best checkpoint (step 2), 5 test samples" in text
     assert "blocks.0.fc" in text and "E_SNN" in text
+
+
+def test_a_report_says_why_the_snn_costs_more_than_the_ann(mlp):
+    x = jr.bernoulli(jr.key(7), 0.3, (5, 2, 64)).astype(jnp.float32)
+    report = energy.estimate(mlp, x)
+    assert report.ratio > 1  # the first layer reads real values at each of T = 5 steps
+    table = report.table()
+    assert "the SNN costs more:" in table and "blocks.0.fc (MAC ×5)" in table
+    share = _rows(report)["blocks.0.fc"].energy / report.e_snn
+    assert f"{100 * share:.0f} % of E_SNN" in table

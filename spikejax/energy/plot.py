@@ -44,7 +44,9 @@ def plot_energy(
     values = [0.0 if r.energy is None else r.energy / factor for r in rows]
     colours = [_COLOURS[r.op] for r in rows]
     ax.barh(positions, values, color=colours)
-    labels = [r.name + (" (unpriced)" if r.energy is None else "") for r in rows]
+    labels = [
+        r.name + (" (not priced: real-valued input)" if r.energy is None else "") for r in rows
+    ]
     ax.set_yticks(positions, labels, fontsize=7 if len(rows) > 20 else 9)
     ax.invert_yaxis()
     ax.set_xlabel(f"energy per sample ({unit})")
@@ -55,11 +57,10 @@ def plot_energy(
     ]
     ax.legend(handles=handles, loc="lower right", fontsize=8)
     counts = report.counts
-    ax.set_title(
-        title
-        or (
-            f"{report.profile.name}: E_SNN {_joules(report.e_snn)} ({counts.count}, T = {counts.T})"
-        ),
-        fontsize=10,
+    default = (
+        f"{report.profile.name}: E_SNN {_joules(report.e_snn)} ({counts.count}, T = {counts.T})"
     )
+    if report.unpriced:  # e.g. Loihi has no MAC path for a first layer reading analog values
+        default += f"\nexcluding {', '.join(report.unpriced)}: no MAC path on this profile"
+    ax.set_title(title or default, fontsize=10)
     return save_figure(fn, fig, path)

@@ -94,6 +94,19 @@ class EnergyReport:
     ratio: float | None
     unpriced: tuple[str, ...]
 
+    def _why_dearer(self) -> str:
+        """Why the spiking network costs more than the ANN here: the layers charged as MACs."""
+        macs = [r for r in self.rows if r.op == "mac" and r.energy is not None]
+        if not macs:
+            return "the SNN's synaptic operations over T steps cost more than one dense pass"
+        share = sum(r.energy for r in macs) / self.e_snn
+        names = ", ".join(f"{r.name} (MAC ×{r.runs})" for r in macs)
+        return (
+            f"the SNN costs more: {100 * share:.0f} % of E_SNN is multiply-accumulates of layers "
+            f"with real-valued inputs, {names}, repeated at every step, against one dense pass "
+            "for the ANN; spikes save energy only in the layers that read them"
+        )
+
     def table(self) -> str:
         """The report as aligned text: settings, one line per layer, totals."""
         c = self.counts
@@ -140,6 +153,8 @@ class EnergyReport:
             lines.append(
                 f"E_ANN     {_joules(self.e_ann)} ({_si(c.dense_macs)} MACs, one dense pass){ratio}"
             )
+            if self.ratio is not None and self.ratio > 1:
+                lines.append(f"          {self._why_dearer()}")
         if self.unpriced:
             lines.append(
                 f"unpriced  {', '.join(self.unpriced)}: real-valued input, no MAC path on "
