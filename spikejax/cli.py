@@ -267,6 +267,11 @@ def _train(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from spikejax.train import evaluate
 
+    print(
+        f"evaluating the {args.which} checkpoint of {args.run_dir} on the test split (data "
+        "preparation and compilation first)...",
+        flush=True,
+    )
     with _trusted(args):
         result = evaluate(args.run_dir, which=args.which)
     print(
