@@ -10,6 +10,7 @@ from typing import Any
 from spikejax.graph import _ops as ops
 from spikejax.graph._intercept import Call, argument_position, call_indices
 from spikejax.graph._kinds import is_recurrent, module_spec
+from spikejax.graph._layout import Layouts
 from spikejax.graph._nodes import FrozenDict, Node, freeze
 from spikejax.graph._protocol import AbstractNode
 from spikejax.layers import TimeFolded
@@ -51,7 +52,7 @@ class UnclassifiedError(ValueError):
     """An operation in a module's own code that no node kind describes."""
 
 
-class Walk:
+class Walk(Layouts):
     """One pass over a model's jaxpr (see the module docstring)."""
 
     def __init__(
@@ -93,64 +94,6 @@ class Walk:
                 if len(shape) >= 2:
                     return int(shape[0]), int(shape[1])
         return None, int(x_var.aval.shape[0])
-
-    def candidates(self, shape: tuple[int, ...]) -> tuple[str, ...]:
-        """The layouts a shape can have: ``"tb"`` ([T, B, ...]), ``"folded"`` ([T·B, ...]),
-        ``"b"`` ([B, ...], no time axis); ``("?",)`` when none fits."""
-        T, B = self.T, self.B
-        found = []
-        if T is not None and len(shape) >= 2 and tuple(shape[:2]) == (T, B):
-            found.append("tb")
-        if T is not None and shape and shape[0] == T * B:
-            found.append("folded")
-        if shape and shape[0] == B:
-            found.append("b")
-        return tuple(found) or ("?",)
-
-    def infer(self, shape: tuple[int, ...], like: str | None) -> str:
-        """The layout of a new tensor: that of its input (``like``) when the shape allows it
-        (which settles a batch of 1, where [T, 1, ...] and [T·1, ...] look alike)."""
-        options = self.candidates(shape)
-        return like if like in options else options[0]
-
-    def layout_of(self, var: Any) -> str:
-        return self.lay.get(var) or self.candidates(tuple(var.aval.shape))[0]
-
-    def unfolded(self, var: Any) -> tuple[int, ...]:
-        """A time-folded ``[T·B, ...]`` tensor's shape as ``[T, B, ...]``; others unchanged."""
-        shape = tuple(int(d) for d in var.aval.shape)
-        if self.layout_of(var) == "folded":
-            return (self.T, self.B, *shape[1:])
-        return shape
-
-    def features(self, var: Any) -> tuple[int, ...]:
-        shape = tuple(var.aval.shape)
-        lay = self.layout_of(var)
-        return tuple(shape[2:] if lay == "tb" else shape[1:] if lay in ("folded", "b") else shape)
-
-    def _propagate(self, eqn: Any, derived: list) -> None:
-        """Layouts of an operation's outputs, from its first activation input."""
-        src = derived[0]
-        like = self.layout_of(src)
-        shape_in = tuple(src.aval.shape)
-        for out in eqn.outvars:
-            shape = tuple(out.aval.shape)
-            if eqn.primitive.name == "reshape" and self._folds(shape_in, shape):
-                self.lay[out] = "folded"
-            elif eqn.primitive.name == "reshape" and self._folds(shape, shape_in):
-                self.lay[out] = "tb"
-            else:
-                self.lay[out] = self.infer(shape, like)
-
-    def _folds(self, tb: tuple[int, ...], folded: tuple[int, ...]) -> bool:
-        """``folded`` is ``tb`` = [T, B, *rest] with time and batch merged."""
-        T, B = self.T, self.B
-        return (
-            T is not None
-            and len(tb) >= 2
-            and tuple(tb[:2]) == (T, B)
-            and tuple(folded) == (T * B, *tb[2:])
-        )
 
     # ------------------------------------------------------------------------------ the walk
 
