@@ -78,3 +78,20 @@ def random_inputs(T, batch, dtype=jnp.float32, seed=0):
 
 
 ATAN = ATan()
+
+
+def flat_leaves(tree, prefix=""):
+    """A nested dict of arrays as ``{"/a/b": ndarray}`` (for leaf-by-leaf comparisons)."""
+    if isinstance(tree, dict):
+        out = {}
+        for key, value in tree.items():
+            out.update(flat_leaves(value, f"{prefix}/{key}"))
+        return out
+    return {prefix: np.asarray(tree)}
+
+
+def metric_records(run_dir):
+    """A run's metric records without their wall-clock times (which differ between runs)."""
+    from spikejax.train import read_metrics
+
+    return [{k: v for k, v in r.items() if k != "wall_time"} for r in read_metrics(run_dir)]

@@ -18,11 +18,11 @@ from spikejax.train import (
     checkpoint,
     fit,
     load_run,
-    read_metrics,
 )
 from spikejax.train._committed import check_committed_config
 from spikejax.train._resume_metrics import resume_metrics
 from spikejax.train._rundir import checkpointer_of, read_config
+from tests.helpers import flat_leaves, metric_records
 
 # Files a run writes but never reads back (outputs; a resumed run rewrites them).
 NOT_READ = ("summary.json", "tensorboard/", "plots/")
@@ -108,19 +108,6 @@ def test_every_file_damaged_in_turn_is_named_or_not_read(straight, tmp_path):
     assert counts["injected"] >= 30 and counts["silent"] == []
 
 
-def _leaves(tree, prefix=""):
-    if isinstance(tree, dict):
-        out = {}
-        for key, value in tree.items():
-            out.update(_leaves(value, f"{prefix}/{key}"))
-        return out
-    return {prefix: np.asarray(tree)}
-
-
-def _records(run_dir):
-    return [{k: v for k, v in r.items() if k != "wall_time"} for r in read_metrics(run_dir)]
-
-
 class Kill(BaseException):
     """A crash at an injected point (BaseException: nothing in the run may swallow it)."""
 
@@ -163,10 +150,10 @@ def test_a_kill_anywhere_resumes_bit_identically(
     a = checkpointer_of(straight, CONFIG).restore("latest")
     b = checkpointer_of(run_dir, CONFIG).restore("latest")
     assert a[0] == b[0] and a[2] == b[2]
-    leaves_a, leaves_b = _leaves(a[1]), _leaves(b[1])
+    leaves_a, leaves_b = flat_leaves(a[1]), flat_leaves(b[1])
     for path, value in leaves_a.items():
         np.testing.assert_array_equal(value, leaves_b[path], err_msg=path)
-    assert _records(straight) == _records(run_dir)
+    assert metric_records(straight) == metric_records(run_dir)
 
 
 def test_a_full_disk_keeps_the_previous_checkpoint(straight, tmp_path, monkeypatch):
@@ -189,7 +176,7 @@ def test_a_full_disk_keeps_the_previous_checkpoint(straight, tmp_path, monkeypat
     assert load_run(run_dir, which="latest").step == 2
     assert not (run_dir / ".lock").exists()
     fit(CONFIG, run_dir, resume=True, progress=False, plots=False)
-    assert _records(straight) == _records(run_dir)
+    assert metric_records(straight) == metric_records(run_dir)
 
 
 def test_a_full_disk_while_logging_names_the_file(tmp_path):

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from spikejax.config import load_config
-from spikejax.train import EXIT_PREEMPTED, fit, read_metrics
+from spikejax.train import EXIT_PREEMPTED, fit
 from spikejax.train.checkpoint import Checkpointer
+from tests.helpers import flat_leaves, metric_records
 
 CONFIG = """
 from spikejax.config import Config, DataConfig, ModelConfig, OptimizerConfig, TrainConfig
@@ -44,19 +45,6 @@ _loop.ProgressBar = Printing
 from spikejax.cli import main
 sys.exit(main(sys.argv[1:]))
 """
-
-
-def _leaves(tree, prefix=""):
-    if isinstance(tree, dict):
-        out = {}
-        for key, value in tree.items():
-            out.update(_leaves(value, f"{prefix}/{key}"))
-        return out
-    return {prefix: np.asarray(tree)}
-
-
-def _records(run_dir):
-    return [{k: v for k, v in r.items() if k != "wall_time"} for r in read_metrics(run_dir)]
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +89,8 @@ def test_a_signal_stops_with_a_checkpoint_and_resume_is_bit_identical(setup, sig
     step_a, tree_a, extra_a = Checkpointer(straight / "checkpoints").restore("latest")
     step_b, tree_b, extra_b = checkpoints.restore("latest")
     assert step_a == step_b == 12 and extra_a == extra_b
-    leaves_a, leaves_b = _leaves(tree_a), _leaves(tree_b)
+    leaves_a, leaves_b = flat_leaves(tree_a), flat_leaves(tree_b)
     assert leaves_a.keys() == leaves_b.keys()
     for path, a in leaves_a.items():
         np.testing.assert_array_equal(a, leaves_b[path], err_msg=path)
-    assert _records(straight) == _records(run_dir), stop_after
+    assert metric_records(straight) == metric_records(run_dir), stop_after

@@ -22,6 +22,7 @@ from spikejax.train import _loop
 from spikejax.train._loop import fit
 from spikejax.train.checkpoint import Checkpointer
 from spikejax.train.logging import read_metrics
+from tests.helpers import flat_leaves, metric_records
 
 MLP = "spikejax.models._small:LIFMLP"
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
@@ -44,10 +45,6 @@ def tiny(**train) -> Config:
         optimizer=OptimizerConfig("adam", lr=5e-3),
         train=TrainConfig(**options),
     )
-
-
-def _records(run_dir):
-    return [{k: v for k, v in r.items() if k != "wall_time"} for r in read_metrics(run_dir)]
 
 
 def _checkpoint(run_dir):
@@ -113,20 +110,11 @@ def test_resume_is_bit_identical(tmp_path, monkeypatch):
     step_b, tree_b, extra_b = _checkpoint(stopped)
     assert step_a == step_b == 8
     assert extra_a == extra_b
-    leaves_a, leaves_b = _leaves(tree_a), _leaves(tree_b)
+    leaves_a, leaves_b = flat_leaves(tree_a), flat_leaves(tree_b)
     assert leaves_a.keys() == leaves_b.keys()
     for path, a in leaves_a.items():
         np.testing.assert_array_equal(a, leaves_b[path], err_msg=path)
-    assert _records(straight) == _records(stopped)
-
-
-def _leaves(tree, prefix=""):
-    if isinstance(tree, dict):
-        out = {}
-        for key, value in tree.items():
-            out.update(_leaves(value, f"{prefix}/{key}"))
-        return out
-    return {prefix: np.asarray(tree)}
+    assert metric_records(straight) == metric_records(stopped)
 
 
 def test_resume_needs_the_same_config(finished):
@@ -151,7 +139,7 @@ def test_nan_loss_stops_at_the_step_and_keeps_the_last_good_checkpoint(tmp_path)
     assert f"last good checkpoint is step {bad - 1}" in str(info.value)
     step, tree, _ = _checkpoint(tmp_path / "run")
     assert step == bad - 1
-    assert all(np.isfinite(a).all() for a in _leaves(tree["model"]).values())
+    assert all(np.isfinite(a).all() for a in flat_leaves(tree["model"]).values())
     records = read_metrics(tmp_path / "run")
     assert [r["step"] for r in records if r["split"] == "train"] == list(range(1, bad))
     assert all(math.isfinite(r["loss"]) for r in records)
