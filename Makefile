@@ -13,7 +13,7 @@ XYLO_RUN ?= runs/xylo_digits-$(shell date +%Y%m%d-%H%M%S)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,data,train]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,data,train,sweep,nir,evolve]'
 	touch $(STAMP)
 
 demo: $(STAMP)
