@@ -537,3 +537,21 @@ def test_checkpointer_accepts_a_relative_directory(tmp_path, monkeypatch):
     step, restored, _ = ckpt.restore()
     assert step == 3
     np.testing.assert_array_equal(restored["w"], tree["w"])
+
+
+@needs_tensorboardx
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full for a full disk")
+def test_tensorboard_full_disk_is_a_named_error_in_the_callers_thread(tmp_path, monkeypatch):
+    import threading
+
+    import spikejax.train._tensorboard as tb
+
+    monkeypatch.setattr(tb.time, "time", lambda: 1_700_000_000.0)
+    event_file = tmp_path / "tensorboard" / f"events.out.tfevents.1700000000.{socket.gethostname()}"
+    event_file.parent.mkdir()
+    event_file.symlink_to("/dev/full")  # every write to it fails with ENOSPC
+    threads = threading.active_count()
+    with pytest.raises(OSError, match=r"could not write .*events\.out\.tfevents") as info:
+        MetricsLogger(tmp_path)
+    assert info.value.errno == errno.ENOSPC
+    assert threading.active_count() == threads  # no writer thread left to print its own traceback

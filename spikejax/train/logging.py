@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from spikejax._io import atomic_write_json, json_float
+from spikejax.train._tensorboard import ScalarEventWriter
 
 __all__ = [
     "MetricsLogger",
@@ -91,14 +92,14 @@ class MetricsLogger:
         self._writer = None
         if tensorboard:
             try:
-                from tensorboardX import SummaryWriter
+                import tensorboardX  # noqa: F401
             except ImportError as e:
                 raise ImportError(
                     "`MetricsLogger(tensorboard=True)` needs tensorboardX: "
                     "pip install 'spikejax[train]'."
                 ) from e
 
-            self._writer = SummaryWriter(logdir=str(self.run_dir / TENSORBOARD_DIR))
+            self._writer = ScalarEventWriter(self.run_dir / TENSORBOARD_DIR)
         torn = self.path.is_file() and self.path.stat().st_size > 0
         if torn:
             with open(self.path, "rb") as f:
@@ -137,8 +138,8 @@ class MetricsLogger:
                 e.errno, f"`MetricsLogger.log`: could not write {self.path}: {e.strerror or e}"
             ) from e
         if self._writer is not None:
-            for name, value in values.items():
-                self._writer.add_scalar(f"{split}/{name}", value, step, walltime=wall_time)
+            scalars = {f"{split}/{name}": value for name, value in values.items()}
+            self._writer.add_scalars(step, scalars, wall_time=wall_time)
 
     def sync(self) -> None:
         """Make the records written so far durable (``fsync``), e.g. before a checkpoint."""
