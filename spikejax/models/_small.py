@@ -1,9 +1,9 @@
 """Small networks for quick experiments: a LIF multilayer perceptron and a convolutional SNN.
 
 Both read time-major inputs and return the membrane of a leaky-integrator readout ``[T, B, K]``
-(reduce it over time with :mod:`spikejax.readout`, or train it with a loss of
-:mod:`spikejax.losses`). Like every model, they are read through their network graph
-(:func:`spikejax.graph.trace`) by energy estimation and chip deployment.
+(reduce it over time with `spikejax.readout`, or train it with a loss of
+`spikejax.losses`). Like every model, they are read through their network graph
+(`spikejax.graph.trace`) by energy estimation and chip deployment.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class _DenseLIF(nnx.Module):
 def _dense_layers(
     sizes: Sequence[int], spec: NeuronSpec, *, dropout: float, dtype: Any, rngs: nnx.Rngs
 ) -> nnx.List:
-    """One :class:`_DenseLIF` per consecutive pair of ``sizes``."""
+    """One `_DenseLIF` per consecutive pair of ``sizes``."""
     return nnx.List(
         [
             _DenseLIF(n_in, n_out, spec, dropout=dropout, dtype=dtype, rngs=rngs)
@@ -82,12 +82,12 @@ class LIFMLP(nnx.Module):
         beta: LIF decay per step in ``[0, 1]``.
         threshold: LIF threshold ``θ > 0``.
         reset: ``"subtract"``, ``"zero"`` or ``"none"``.
-        surrogate: a surrogate instance or a name of :data:`SURROGATES`.
+        surrogate: a surrogate instance or a name of `SURROGATES`.
         decay_input: scale inputs by ``1 - β`` (SpikingJelly's form), also in the readout.
         learn_beta: train the decays (also the readout's).
         learn_threshold: train the thresholds.
         readout_beta: readout decay (default: ``beta``).
-        dropout: rate of :class:`~spikejax.layers.SeqDropout` after every LIF layer (0: none).
+        dropout: rate of `SeqDropout` after every LIF layer (0: none).
         T: default number of steps (metadata for tools that build an abstract input).
         dtype: computation dtype; inputs must have it.
         remat: checkpointed BPTT of every LIF layer.
@@ -95,7 +95,7 @@ class LIFMLP(nnx.Module):
     Example:
         >>> import jax.numpy as jnp
         >>> from flax import nnx
-        >>> from spikejax.models._small import LIFMLP
+        >>> from spikejax.models import LIFMLP
         >>> net = LIFMLP(64, (32,), 10, rngs=nnx.Rngs(0))
         >>> net(jnp.ones((8, 5, 64))).shape                  # [T, B, K]
         (8, 5, 10)
@@ -188,7 +188,7 @@ class ConvSNN(nnx.Module):
     ``→ Linear → LI → [T, B, K]``. Convolutions and pooling run time-folded on ``[T·B, ...]``;
     convolutions are ``'same'``-padded without bias (batch norm follows); pooling takes
     ``⌊H/p⌋ × ⌊W/p⌋`` windows. LIF layers have per-channel (per-neuron) ``β`` and ``θ``. The readout
-    membrane is the output, as in :class:`LIFMLP`.
+    membrane is the output, as in `LIFMLP`.
 
     Args:
         in_channels: input channels (2 polarities for event cameras).
@@ -199,14 +199,14 @@ class ConvSNN(nnx.Module):
         kernel: convolution kernel size.
         pool: max-pooling window and stride after every block (1: no pooling).
         hidden: sizes of LIF layers between the convolutions and the readout.
-        beta, threshold, reset, surrogate, decay_input, learn_beta, learn_threshold, readout_beta,
-            dropout, T, dtype, remat: as in :class:`LIFMLP` (``dropout`` acts after the hidden
-            LIF layers only).
+        beta, threshold, reset, surrogate, decay_input, learn_beta: as in `LIFMLP`.
+        learn_threshold, readout_beta, dropout, T, dtype, remat: as in `LIFMLP` (``dropout`` acts
+            after the hidden LIF layers only).
 
     Example:
         >>> import jax.numpy as jnp
         >>> from flax import nnx
-        >>> from spikejax.models._small import ConvSNN
+        >>> from spikejax.models import ConvSNN
         >>> net = ConvSNN(2, (4,), 10, image_size=(6, 6), rngs=nnx.Rngs(0))
         >>> net(jnp.ones((3, 2, 6, 6, 2))).shape            # [T, B, K]
         (3, 2, 10)
