@@ -6,7 +6,7 @@ Two kinds of checks live here:
 * **value** checks (ranges, NaN) on *concrete* arrays. They run where values are known: in
   constructors and at documented entry points outside ``jit``. Under ``jit`` a traced value cannot
   be inspected without a host round-trip, so these checks are skipped there; the training loop
-  calls :func:`check_finite` on concrete parameters at its boundaries instead.
+  calls `check_finite` on concrete parameters at its boundaries instead.
 
 Every message names the function, the argument, the rule and the received value.
 """

@@ -1,11 +1,11 @@
 """Atomic file writes: a reader sees the old file or the new one, never a partial one.
 
 Each writer puts the data into a temporary file in the destination's directory (so the final
-rename never crosses a file system; created by :func:`create_temp` with the permissions of a
+rename never crosses a file system; created by `create_temp` with the permissions of a
 normal new file), flushes and ``fsync``\\ s it, renames it over the destination
-with :func:`os.replace` (atomic on POSIX and Windows) and then ``fsync``\\ s the directory so that
+with `os.replace` (atomic on POSIX and Windows) and then ``fsync``\\ s the directory so that
 the rename itself survives a power loss. If anything fails, the temporary file is removed and an
-:class:`OSError` naming the destination is raised; the destination is left as it was.
+`OSError` naming the destination is raised; the destination is left as it was.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def create_temp(path: str | os.PathLike[str]) -> tuple[int, str]:
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically and durably; return ``path`` as a :class:`Path`.
+    """Write ``data`` to ``path`` atomically and durably; return ``path`` as a `Path`.
 
     Args:
         path: destination file. Its directory must exist; an existing file is replaced.
@@ -138,14 +138,14 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically; see :func:`atomic_write_bytes`."""
+    """Write ``text`` (UTF-8) to ``path`` atomically; see `atomic_write_bytes`."""
     if not isinstance(text, str):
         raise TypeError(f"`atomic_write_text`: `text` must be a str; got {type(text).__name__}.")
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def atomic_write_json(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 2) -> Path:
-    """Write ``obj`` as JSON to ``path`` atomically; see :func:`atomic_write_bytes`.
+    """Write ``obj`` as JSON to ``path`` atomically; see `atomic_write_bytes`.
 
     Keys are sorted and the output ends with a newline. Serialisation happens before the file
     system is touched, so an object that is not JSON-serialisable (``TypeError``) or holds NaN or

@@ -1,13 +1,13 @@
 """Frozen dataclasses that are JAX pytrees: the one implementation behind
-:class:`spikejax.neurons.AbstractNeuron` subclasses and the chip parameter records.
+`spikejax.neurons.AbstractNeuron` subclasses and the chip parameter records.
 
-A field is a pytree leaf unless declared with :func:`static`. Leaves are numbers the optimizer or a
+A field is a pytree leaf unless declared with `static`. Leaves are numbers the optimizer or a
 chip may change (decays, thresholds, weights); static fields are discrete choices (reset mode,
 surrogate) that select code paths and must be hashable.
 
 ``__post_init__`` runs when a user constructs an object, never when JAX rebuilds one during a
 transformation: unflattening bypasses ``__init__``. Constructors are therefore the boundary where
-concrete parameter values are checked (see :mod:`spikejax._errors`).
+concrete parameter values are checked (see `spikejax._errors`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def static(default: Any = dataclasses.MISSING, **kwargs: Any) -> Any:
 
     For discrete choices that select code paths (a reset mode, a surrogate, a flag, a step count);
     the value must be hashable. ``default`` is the field's default; other keyword arguments go to
-    :func:`dataclasses.field`. Exported as :func:`spikejax.neurons.static`.
+    `dataclasses.field`. Exported as `spikejax.neurons.static`.
 
     Example:
         >>> import jax, jax.numpy as jnp, spikejax as sj

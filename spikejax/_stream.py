@@ -1,9 +1,9 @@
 """Streaming: ``init_state(model, batch_shape)`` and ``run(model, chunk, state) -> (out, state)``.
 
 A model's neuron states are an explicit pytree, ``{layer path: neuron state}``, never hidden in
-the modules. ``run`` hands each :class:`spikejax.layers.Spiking` layer its entry while the model
+the modules. ``run`` hands each `spikejax.layers.Spiking` layer its entry while the model
 is called and collects the state each one ends in; layers read it through
-:func:`carried_state`, which is ``None`` outside ``run`` (a plain call starts from rest).
+`carried_state`, which is ``None`` outside ``run`` (a plain call starts from rest).
 """
 
 from __future__ import annotations
@@ -60,10 +60,10 @@ _ACTIVE: contextvars.ContextVar[_Session | None] = contextvars.ContextVar(
 def carried_state(layer: nnx.Module, shape: tuple[int, ...], dtype: Any) -> tuple[bool, Any]:
     """For a spiking layer about to run on steps of ``shape``/``dtype``: ``(streaming, state0)``.
 
-    ``streaming`` is false outside :func:`run` (the layer starts from rest and keeps nothing);
+    ``streaming`` is false outside `run` (the layer starts from rest and keeps nothing);
     inside, ``state0`` is the layer's entry of the state given to ``run`` (``None`` while
-    :func:`init_state` probes the model), and the layer must report its final state with
-    :func:`finish`."""
+    `init_state` probes the model), and the layer must report its final state with
+    `finish`."""
     session = _ACTIVE.get()
     if session is None:
         return False, None
@@ -71,7 +71,7 @@ def carried_state(layer: nnx.Module, shape: tuple[int, ...], dtype: Any) -> tupl
 
 
 def finish(layer: nnx.Module, final: Any) -> None:
-    """Report a spiking layer's state after its steps (inside :func:`run`)."""
+    """Report a spiking layer's state after its steps (inside `run`)."""
     session = _ACTIVE.get()
     if session is not None:
         session.leave(layer, final)
@@ -89,7 +89,7 @@ def init_state(model: nnx.Module, batch_shape: tuple[int, ...], dtype: Any = Non
     """The resting neuron states of ``model`` for inputs whose time steps have ``batch_shape``.
 
     Args:
-        model: any NNX model whose neurons run in :class:`spikejax.layers.Spiking` layers.
+        model: any NNX model whose neurons run in `spikejax.layers.Spiking` layers.
         batch_shape: the shape of one time step of the input, ``[B, *features]`` (the input's
             shape without its time axis).
         dtype: the input's dtype (default float32).
@@ -158,7 +158,7 @@ def run(model: nnx.Module, xs: Any, state: Mapping[str, Any], **kwargs) -> tuple
     Args:
         model: the model.
         xs: a chunk of time-major input ``[T_chunk, B, *features]`` (``T_chunk >= 1``).
-        state: from :func:`init_state` or a previous ``run``.
+        state: from `init_state` or a previous ``run``.
         **kwargs: passed to the model call.
 
     Returns:

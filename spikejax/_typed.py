@@ -1,8 +1,8 @@
 """Typed plain data: JSON values and override strings converted to annotated dataclass fields.
 
-The machinery behind :mod:`spikejax.config`: :func:`build` makes a dataclass from nested dicts
-(checking every value against the field's annotation), :func:`plain` turns one back into JSON data,
-and :func:`set_path` applies one ``dotted.key=value`` override, parsing the text by the type of the
+The machinery behind `spikejax.config`: `build` makes a dataclass from nested dicts
+(checking every value against the field's annotation), `plain` turns one back into JSON data,
+and `set_path` applies one ``dotted.key=value`` override, parsing the text by the type of the
 field (or, inside a free-form dict, by the type of the value it replaces).
 """
 

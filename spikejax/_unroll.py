@@ -175,9 +175,9 @@ def unroll(
     Non-finite inputs are not checked by default (inside ``jit`` the values are unknown). A NaN
     input makes the membrane NaN from that step on, and ``NaN >= threshold`` is false, so the
     neuron silently stops spiking ("no spike"), with NaN gradients; an infinite input fires every
-    step. Check data where it enters: :class:`spikejax.data.Loader` refuses non-finite samples by
+    step. Check data where it enters: `spikejax.data.Loader` refuses non-finite samples by
     index (``check_finite=True``, the default); inside compiled code, a function wrapped in
-    :func:`spikejax.debug.checked` fails at the first ``unroll`` whose ``xs`` holds NaN or inf
+    `spikejax.debug.checked` fails at the first ``unroll`` whose ``xs`` holds NaN or inf
     (naming the step) and at the first operation that makes a NaN.
 
     Example:
@@ -204,11 +204,11 @@ def truncated_unroll(
     remat: bool | int = False,
     unroll: int = 1,
 ) -> tuple[Any, Float[Array, "time ..."]]:
-    """Truncated BPTT: like :func:`unroll`, but gradients flow back at most ``window`` steps.
+    """Truncated BPTT: like `unroll`, but gradients flow back at most ``window`` steps.
 
     Time is cut into consecutive windows of ``window`` steps (the last may be shorter). The state
     entering each window is ``stop_gradient``-ed, so the forward values are exactly those of
-    :func:`unroll` while the gradient of an output at step t only reaches inputs and parameters
+    `unroll` while the gradient of an output at step t only reaches inputs and parameters
     through steps of its own window. Parameter gradients from all windows are summed.
     """
     _check_inputs("truncated_unroll", neuron, state0, xs)

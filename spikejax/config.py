@@ -2,12 +2,12 @@
 
 One system for every run: an experiment's ``config.py`` defines ``get_config() -> Config``; the
 command line changes single values with ``--set optimizer.lr=3e-4``; a run directory stores the
-resolved configuration as ``config.json`` (:func:`to_dict`), from which :func:`from_dict` rebuilds
+resolved configuration as ``config.json`` (`to_dict`), from which `from_dict` rebuilds
 it exactly.
 
 Values are plain Python data (numbers, strings, bools, ``None``, tuples, and string-keyed dicts
 for the free-form ``options`` fields), so a configuration is JSON-serialisable and hashable by
-content (:func:`spikejax.train.logging.config_hash`).
+content (`spikejax.train.logging.config_hash`).
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class DataConfig:
 
     Attributes:
         name: ``"digits"`` (scikit-learn's 8×8 digits), ``"event_digits"`` (the same digits seen by
-            a simulated event camera, :class:`spikejax.data.EventDigits`), ``"npz"`` (arrays
+            a simulated event camera, `spikejax.data.EventDigits`), ``"npz"`` (arrays
             ``x_train, y_train, x_test, y_test`` in the file ``root``), the local event datasets
             ``"shd"``, ``"nmnist"``, ``"dvs_gesture"``, ``"cifar10_dvs"`` (first 90 % of each
             class for training, the rest for testing), or the local image datasets ``"cifar10"``
@@ -150,7 +150,7 @@ class DataConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """The network: a zoo name (:func:`spikejax.models.create`) or ``"package.module:factory"``.
+    """The network: a zoo name (`spikejax.models.create`) or ``"package.module:factory"``.
 
     Attributes:
         name: registry name, e.g. ``"lif_mlp"``, or an import path ``"module:callable"`` of a
@@ -321,7 +321,7 @@ def to_dict(config: Config) -> dict[str, Any]:
 
 
 def from_dict(data: Mapping[str, Any]) -> Config:
-    """Rebuild a :class:`Config` from :func:`to_dict`'s output (e.g. a run's ``config.json``).
+    """Rebuild a `Config` from `to_dict`'s output (e.g. a run's ``config.json``).
 
     Missing keys take their defaults; unknown keys raise ``ValueError`` listing the valid ones.
     """
@@ -375,13 +375,13 @@ def load_config(path: str | Path) -> Config:
 
     The file runs as code (it is imported, and a model factory ``"module:callable"`` that its
     configuration names is imported when the model is built): load only files you trust. A run
-    directory's ``config.json`` is data and is read with :func:`from_dict` instead.
+    directory's ``config.json`` is data and is read with `from_dict` instead.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
         IsADirectoryError: ``path`` is a directory without a ``config.py``.
         ValueError: the file defines no callable ``get_config``.
-        TypeError: ``get_config()`` did not return a :class:`Config`.
+        TypeError: ``get_config()`` did not return a `Config`.
     """
     fn = "load_config"
     path = Path(path).expanduser()

@@ -1,7 +1,7 @@
 """NaN and inf checks inside compiled code, on request.
 
 A NaN input current never crosses a threshold, so a spiking network turns NaN data into silence
-rather than into NaN outputs (see :func:`spikejax.unroll`): the data boundaries (``Loader``,
+rather than into NaN outputs (see `spikejax.unroll`): the data boundaries (``Loader``,
 evaluation) refuse non-finite inputs, and inside compiled code ``checked`` finds where a
 non-finite value appears.
 """
@@ -23,7 +23,7 @@ _CHECKING: contextvars.ContextVar[bool] = contextvars.ContextVar("spikejax_debug
 
 
 def enabled() -> bool:
-    """Whether the function being traced runs under :func:`checked`."""
+    """Whether the function being traced runs under `checked`."""
     return _CHECKING.get()
 
 
@@ -38,7 +38,7 @@ def _checking() -> Iterator[None]:
 
 def checked(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn`` with NaN/inf checks: every floating operation that produces a NaN (JAX's
-    ``checkify.float_checks``), and every :func:`spikejax.unroll` input ``xs`` that holds NaN or
+    ``checkify.float_checks``), and every `spikejax.unroll` input ``xs`` that holds NaN or
     inf, raise ``checkify.JaxRuntimeError`` naming the first failure (for ``unroll``: the time
     step). ``fn`` may be jitted (``checked(jax.jit(step))``: the checks are compiled into it and
     the error is raised after the call returns); each check costs one reduction.
@@ -72,7 +72,7 @@ def checked(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def check_time_major(fn: str, arg: str, xs: Any) -> None:
-    """Under :func:`checked`: fail if ``xs`` ``[T, ...]`` holds NaN or inf, naming the step."""
+    """Under `checked`: fail if ``xs`` ``[T, ...]`` holds NaN or inf, naming the step."""
     if not enabled():
         return
     finite = jnp.isfinite(xs).reshape((xs.shape[0], -1)).all(axis=1)

@@ -1,13 +1,13 @@
 """Integer neuromorphic chips: profiles, quantization, bit-exact emulation, fine-tuning, deployment.
 
-Per chip, :mod:`spikejax.chip.loihi` and :mod:`spikejax.chip.xylo` hold the profile, the one
+Per chip, `spikejax.chip.loihi` and `spikejax.chip.xylo` hold the profile, the one
 integer arithmetic (``arithmetic``), the step-by-step network with its trace ``replay`` and the
 batched ``layer`` emulator; the modules here are common to all chips.
 
-``quantize`` maps a float MLP (``nnx.Linear → Spiking`` layers) to a :class:`ChipModel` with the
+``quantize`` maps a float MLP (``nnx.Linear → Spiking`` layers) to a `ChipModel` with the
 same tree structure and integer leaves; ``emulate`` runs it on the chip's integer arithmetic
-(``loihi``, ``xylo``); :mod:`~spikejax.chip.ste` fine-tunes on the chip's exact forward;
-:func:`spikejax.chip.deploy.deploy` does all of it for a trained run and exports the vendor layout.
+(``loihi``, ``xylo``); `ste` fine-tunes on the chip's exact forward;
+`spikejax.chip.deploy.deploy` does all of it for a trained run and exports the vendor layout.
 """
 
 from spikejax.chip import deploy as deploy

@@ -1,8 +1,8 @@
 """Peak magnitudes of a float MLP's currents and membranes on sample inputs (for quantization).
 
-:func:`calibrate` runs the float network layer by layer with its own neurons and returns, per
+`calibrate` runs the float network layer by layer with its own neurons and returns, per
 layer, the largest ``|x|`` of the synaptic input ``x = s W + b`` and of the membrane (and synaptic
-current of a CubaLIF) over all steps and samples. :func:`spikejax.chip.quantize` takes these as
+current of a CubaLIF) over all steps and samples. `spikejax.chip.quantize` takes these as
 ``peaks`` to choose scales at which the chip's states do not saturate where the float ones stay.
 """
 
@@ -39,14 +39,14 @@ def calibrate(model: Any, inputs: Any) -> tuple[float, ...]:
     """Per layer, ``max(|x|, |v|, |i|)`` over the float run on ``inputs`` ``[T, *batch, n_in]``.
 
     Args:
-        model: the float model or its ``nnx.state`` (as for :func:`spikejax.chip.quantize`).
+        model: the float model or its ``nnx.state`` (as for `spikejax.chip.quantize`).
         inputs: float inputs the model receives (spikes, or analog values).
 
     Example:
         >>> import numpy as np
         >>> from flax import nnx
         >>> from spikejax import chip
-        >>> from spikejax.models._small import LIFMLP
+        >>> from spikejax.models import LIFMLP
         >>> model = LIFMLP(4, (3,), 2, rngs=nnx.Rngs(0))
         >>> len(chip.calibrate(model, np.ones((5, 2, 4), np.float32)))
         2

@@ -1,9 +1,9 @@
 """``emulate`` a quantized MLP on its chip's integer arithmetic, with saturation statistics.
 
 The emulator is jit-compiled and batched: every layer runs its synaptic stage for all steps as one
-matmul and scans only the neuron update (:mod:`spikejax.chip.loihi.layer`,
-:mod:`spikejax.chip.xylo.layer`), on the chip model's profile. Outputs equal those of
-:func:`spikejax.chip.loihi.run` and :func:`spikejax.chip.xylo.run` on the same integer parameters
+matmul and scans only the neuron update (`spikejax.chip.loihi.layer`,
+`spikejax.chip.xylo.layer`), on the chip model's profile. Outputs equal those of
+`spikejax.chip.loihi.run` and `spikejax.chip.xylo.run` on the same integer parameters
 and profile, bit for bit.
 """
 
@@ -101,9 +101,9 @@ def layer_configs(chip_model: ChipModel, exact: bool = False) -> tuple:
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def run_layers(chip: str, configs: tuple, params: tuple, x: Int[Array, "time batch n_in"]):
-    """The jit-compiled layers of :func:`emulate` on int32 events ``[T, B, n_in]``: outputs and
-    per-layer counts (``configs`` from :func:`layer_configs`, ``params`` from
-    :func:`chip_params`)."""
+    """The jit-compiled layers of `emulate` on int32 events ``[T, B, n_in]``: outputs and
+    per-layer counts (``configs`` from `layer_configs`, ``params`` from
+    `chip_params`)."""
     stats = {}
     for k, (cfg, prm) in enumerate(zip(configs, params, strict=True)):
         if chip == "loihi":
@@ -161,19 +161,19 @@ def emulate(
     """Run a quantized network on its chip's integer arithmetic.
 
     Args:
-        chip_model: from :func:`spikejax.chip.quantize`.
+        chip_model: from `spikejax.chip.quantize`.
         inputs: time-major ``[T, *batch, n_in]``: binary spikes, or event counts up to
             ``chip_model.input_levels`` on Loihi; event counts (capped at 15 by the chip, counted
             as ``input_clips``) on Xylo. Integer, boolean or integral floating arrays; a traced
             array must be integer or boolean.
-        throw: raise :class:`ChipSaturationError` when any count of :data:`SATURATION_KEYS` is
+        throw: raise `ChipSaturationError` when any count of `SATURATION_KEYS` is
             non-zero (checked after the run, outside ``jit``).
         exact: Xylo only: take the ordered saturating accumulation at every step instead of only
             where a rail is reachable (same results; for testing and timing).
 
     Returns:
         ``(outputs, stats)``: int32 ``[T, *batch, n_out]``, the readout's spikes or, for a
-        non-spiking LI readout, its membrane (chip units; :func:`outputs_to_float` scales it);
+        non-spiking LI readout, its membrane (chip units; `outputs_to_float` scales it);
         ``stats["layer_k"]`` holds int32 counts over the whole batch: ``spikes`` (spikes emitted;
         ``readout_spikes`` for an LI readout, which should never spike), ``u_wraps`` and
         ``v_saturations`` (Loihi), ``isyn_saturations`` (saturating source adds),
@@ -189,7 +189,7 @@ def emulate(
         >>> import numpy as np
         >>> from flax import nnx
         >>> from spikejax import chip
-        >>> from spikejax.models._small import LIFMLP
+        >>> from spikejax.models import LIFMLP
         >>> cm = chip.quantize(LIFMLP(16, (8,), 4, rngs=nnx.Rngs(0)), "loihi")
         >>> spikes = (np.random.default_rng(0).random((20, 3, 16)) < 0.3).astype(np.int32)
         >>> out, stats = chip.emulate(cm, spikes)

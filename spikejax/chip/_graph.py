@@ -1,10 +1,10 @@
 """The float networks a chip runs: a chain of ``nnx.Linear → Spiking`` layers, read from a model.
 
 A supported network is a multilayer perceptron: ``Linear → Spiking(neuron)`` repeated, every
-hidden neuron spiking (:class:`~spikejax.neurons.LIF`, :class:`~spikejax.neurons.IF`,
-:class:`~spikejax.neurons.CubaLIF`), the last one spiking or a leaky-integrator readout
-(:class:`~spikejax.neurons.LI`). :func:`describe` lists its layers in order with the state paths
-of their leaves, from a model's network graph (:func:`spikejax.graph.trace`: the layers in the
+hidden neuron spiking (`LIF`, `IF`,
+`CubaLIF`), the last one spiking or a leaky-integrator readout
+(`LI`). `describe` lists its layers in order with the state paths
+of their leaves, from a model's network graph (`spikejax.graph.trace`: the layers in the
 order they run, neuron classes and static settings exact) or from a bare ``nnx.state`` (layers in
 the natural order of their paths, neuron kinds inferred from the leaf names, static settings
 unknown).
@@ -264,11 +264,11 @@ def describe(
         chip: the target named in the error for a node that no chip layer maps.
 
     Returns:
-        One :class:`LayerSpec` per ``Linear → Spiking`` pair.
+        One `LayerSpec` per ``Linear → Spiking`` pair.
 
     Example:
         >>> from flax import nnx
-        >>> from spikejax.models._small import LIFMLP
+        >>> from spikejax.models import LIFMLP
         >>> from spikejax.chip._graph import describe
         >>> specs = describe(LIFMLP(64, (32,), 10, rngs=nnx.Rngs(0)))
         >>> [(s.kind, s.kernel, s.n_in, s.n_out) for s in specs]

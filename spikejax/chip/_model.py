@@ -1,8 +1,8 @@
 """The chip model: the float network's state tree with integer leaves, plus static formats.
 
-A :class:`ChipModel` holds ``state``, an ``nnx.State`` with **the same tree structure** as the float
+A `ChipModel` holds ``state``, an ``nnx.State`` with **the same tree structure** as the float
 model's ``nnx.state`` and int32 leaves of the same shapes, and static metadata outside the leaves:
-the chip, per-layer constants (:class:`ChipLayer`) and one :class:`LeafFormat` per quantized leaf
+the chip, per-layer constants (`ChipLayer`) and one `LeafFormat` per quantized leaf
 that says how its integers map back to floats.
 """
 
@@ -103,7 +103,7 @@ class ChipLayer:
     """Static settings of one layer on the chip.
 
     Attributes:
-        spec: the float layer (:class:`~spikejax.chip._graph.LayerSpec`).
+        spec: the float layer (`LayerSpec`).
         v_scale: chip membrane units per float membrane unit (``S``).
         weight_exp: Loihi Dense ``weight_exp``; Xylo weight shift of the layer's matrix.
         bias_exp: Loihi bias exponent of the layer (0 on Xylo).
@@ -147,20 +147,20 @@ class LeafReport:
 
 @pytree_dataclass
 class ChipModel:
-    """A network quantized for a chip (returned by :func:`spikejax.chip.quantize`).
+    """A network quantized for a chip (returned by `spikejax.chip.quantize`).
 
     Attributes:
         state: ``nnx.State`` with the float model's tree structure and int32 leaves (leaves no
             chip layer uses, e.g. random-number state, are kept unchanged).
         chip: the chip profile's name (``"loihi"`` or ``"xylo"``).
-        layers: one :class:`ChipLayer` per ``Linear → Spiking`` layer.
+        layers: one `ChipLayer` per ``Linear → Spiking`` layer.
         formats: ``(state path, LeafFormat)`` of every quantized leaf.
         input_levels: input events per channel and step that encode the float input 1.0 (1 for
             binary spike inputs; e.g. 16 for analog inputs in ``[0, 1]`` sent as event counts).
         report: per-leaf quantization errors.
         notes: every semantic difference between the float network and the chip.
-        arithmetic: the chip's integer profile (:class:`~spikejax.chip.LoihiProfile` or
-            :class:`~spikejax.chip.XyloProfile`) when it is not the default one.
+        arithmetic: the chip's integer profile (`LoihiProfile` or
+            `XyloProfile`) when it is not the default one.
     """
 
     state: Any

@@ -91,7 +91,7 @@ def layer_floats(
     spec: LayerSpec, flat: dict[str, Any], layer: int, levels: int
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """``(w, f, g, g_in)`` of a layer: its kernel and neuron leaves (by leaf name) in float64,
-    its :func:`gains` ``g``, and ``g_in = g·levels`` for the first layer (else ``g``), the gain
+    its `gains` ``g``, and ``g_in = g·levels`` for the first layer (else ``g``), the gain
     of a constant drive such as the bias."""
     w = np.asarray(flat[spec.kernel], np.float64)
     f = {name: np.asarray(flat[path], np.float64) for name, path in spec.leaves}
@@ -128,6 +128,6 @@ def dash_plan(path: str, name: str, layer: int, x: np.ndarray, *, high: int) -> 
 
 
 def dash_value(x: np.ndarray, high: int) -> np.ndarray:
-    """The decay ``1 - 2**-q`` that :func:`dash_plan` picks for ``x``."""
+    """The decay ``1 - 2**-q`` that `dash_plan` picks for ``x``."""
     grid = 1.0 - np.exp2(-np.arange(high + 1, dtype=np.float64))
     return grid[np.argmin(np.abs(np.asarray(x, np.float64)[..., None] - grid), axis=-1)]

@@ -3,8 +3,8 @@
 The chip model keeps the float model's tree (``nnx.state``) with an integer leaf of the same shape
 for every float leaf: Linear kernels become integer weights, biases integer biases, neuron decays
 and thresholds the chip's decay constants and thresholds. Exponents, shifts and scales are static
-metadata (:class:`~spikejax.chip.ChipModel` ``layers`` and ``formats``). The mappings are
-documented in :mod:`spikejax.chip._quantize_loihi` and :mod:`spikejax.chip._quantize_xylo`; every
+metadata (`ChipModel` ``layers`` and ``formats``). The mappings are
+documented in `spikejax.chip._quantize_loihi` and `spikejax.chip._quantize_xylo`; every
 semantic difference between the float network and the chip is listed in ``ChipModel.notes``.
 """
 
@@ -146,8 +146,8 @@ def quantize(
             settings are read from it) or its ``nnx.state`` (layers in the natural order of their
             paths, neuron kinds from the leaf names; ``decay_input`` assumed false).
         profile: ``"loihi"``, ``"xylo"`` or a bit-exact
-            :class:`~spikejax.chip.profiles.ChipProfile`, whose ``arithmetic`` (a custom
-            :class:`~spikejax.chip.LoihiProfile` or :class:`~spikejax.chip.XyloProfile`) sets every
+            `ChipProfile`, whose ``arithmetic`` (a custom
+            `LoihiProfile` or `XyloProfile`) sets every
             range, width and constant of the chip model and of its emulation.
         method: ``"max"`` maps the largest weight magnitude of a layer to the largest integer
             weight; ``"percentile"`` maps the ``percentile``-th percentile of the magnitudes (the
@@ -164,7 +164,7 @@ def quantize(
             saturate where the float network did not.
 
     Returns:
-        The :class:`~spikejax.chip.ChipModel`: same tree structure as the float state, int32
+        The `ChipModel`: same tree structure as the float state, int32
         leaves, per-leaf formats, error report and semantic notes.
 
     Raises:
@@ -175,7 +175,7 @@ def quantize(
     Example:
         >>> from flax import nnx
         >>> from spikejax import chip
-        >>> from spikejax.models._small import LIFMLP
+        >>> from spikejax.models import LIFMLP
         >>> model = LIFMLP(16, (8,), 4, rngs=nnx.Rngs(0))
         >>> cm = chip.quantize(model, "loihi")
         >>> cm.chip, cm.sizes, cm.leaves()["blocks.0.fc.kernel"].dtype
@@ -240,7 +240,7 @@ def requantize(float_state: Any, like: ChipModel, *, saturate: bool = False) -> 
     """Quantize ``float_state`` with the formats (scales, exponents, constants) of ``like``.
 
     Used after fine-tuning: the integers are those the straight-through forward of
-    :mod:`spikejax.chip.ste` computed with the same formats. ``float_state`` must have the tree
+    `spikejax.chip.ste` computed with the same formats. ``float_state`` must have the tree
     structure of ``like.state``.
     """
     fn = "requantize"
@@ -277,7 +277,7 @@ def dequantize(chip_model: ChipModel) -> Any:
         >>> import numpy as np
         >>> from flax import nnx
         >>> from spikejax import chip
-        >>> from spikejax.models._small import LIFMLP
+        >>> from spikejax.models import LIFMLP
         >>> model = LIFMLP(16, (8,), 4, rngs=nnx.Rngs(0))
         >>> back = chip.dequantize(chip.quantize(model, "xylo"))
         >>> w, w2 = model.blocks[0].fc.kernel[...], back["blocks"][0]["fc"]["kernel"][...]

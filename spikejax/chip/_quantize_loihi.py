@@ -63,7 +63,7 @@ def plan_loihi(
     peaks: tuple[float, ...] | None,
     p: LoihiProfile = LOIHI,
 ) -> list[LayerPlan]:
-    """One :class:`LayerPlan` per layer (integers not yet range-checked), for profile ``p``."""
+    """One `LayerPlan` per layer (integers not yet range-checked), for profile ``p``."""
     top = (1 << p.weight_bits) - 2  # largest magnitude on the even (mixed-sign) grid
     bound = float(p.state_bound)
     lo_b, hi_b = p.bias_mant_bounds

@@ -88,7 +88,7 @@ def plan_xylo(
     peaks: tuple[float, ...] | None,
     p: XyloProfile = XYLO,
 ) -> list[LayerPlan]:
-    """One :class:`LayerPlan` per layer (integers not yet range-checked), for profile ``p``."""
+    """One `LayerPlan` per layer (integers not yet range-checked), for profile ``p``."""
     top = p.weight_bounds[1]
     w_lo, w_hi = p.weight_bounds
     s_lo, s_hi = p.state_bounds

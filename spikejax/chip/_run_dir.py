@@ -1,6 +1,6 @@
 """Read a training run for deployment: its model (restored from a checkpoint) and its data.
 
-A run directory is the one :func:`spikejax.train.fit` writes; :func:`spikejax.train.load_run`
+A run directory is the one `spikejax.train.fit` writes; `spikejax.train.load_run`
 restores its model (the best checkpoint by validation accuracy, or the latest) and its splits.
 The test split (and a part of the training split, for calibration and fine-tuning) is encoded
 into the model's time-major inputs as the run's evaluation encodes them.

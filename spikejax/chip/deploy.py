@@ -1,22 +1,22 @@
 """``deploy`` a trained network to a chip: quantize, emulate, compare, fine-tune, export.
 
-``spikejax deploy <run_dir> --chip xylo|loihi`` is :func:`deploy` followed by
-:func:`format_report`. Steps:
+``spikejax deploy <run_dir> --chip xylo|loihi`` is `deploy` followed by
+`format_report`. Steps:
 
 1. float test accuracy of the model, with the run's readout (time reduction of the outputs);
-2. calibration (:func:`~spikejax.chip.calibrate`) on training inputs and :func:`~spikejax.chip.
+2. calibration (`calibrate`) on training inputs and `
    quantize` (post-training quantization, PTQ); the chip's inputs are the model's inputs as events
    (binary spikes, or analog values in ``[0, 1]`` as ``input_levels`` event counts);
-3. chip test accuracy with :func:`~spikejax.chip.emulate` (the input is followed by as many empty
+3. chip test accuracy with `emulate` (the input is followed by as many empty
    steps as the chip's latency, and the readout takes the steps aligned with the float ones), and
    the saturation counts of every layer;
-4. the resource fit (:func:`~spikejax.chip.fit.fit`; ``strict`` raises on the first resource over
+4. the resource fit (`fit`; ``strict`` raises on the first resource over
    its limit);
 5. when PTQ loses more than ``qat_threshold`` points (or ``qat="always"``), a few epochs of
    straight-through fine-tuning on the chip's exact forward
-   (:func:`~spikejax.chip.finetune.finetune`) and a new chip accuracy; the better of the two is
+   (`finetune`) and a new chip accuracy; the better of the two is
    exported;
-6. the integer parameters in the vendor layout (:func:`~spikejax.chip.export.write_files`):
+6. the integer parameters in the vendor layout (`write_files`):
    ``<out_dir>/<chip>.npz`` with ``<out_dir>/<chip>.json`` (metadata, formats, notes, report).
 """
 
@@ -157,10 +157,10 @@ def deploy(
         readout: time reduction of the outputs for the class scores: ``"mean"``, ``"max"``,
             ``"last"`` or ``"count"`` (default: the run's loss; ``"mean"`` for a model).
         which: checkpoint of a run directory, ``"best"`` (highest validation accuracy) or
-            ``"latest"`` (see :func:`spikejax.train.load_run`).
+            ``"latest"`` (see `spikejax.train.load_run`).
         input_levels: events per channel for the input 1.0 (default: 1 for spike inputs, 16 on
             Loihi and 15 on Xylo for analog inputs).
-        method, percentile, saturate: as in :func:`~spikejax.chip.quantize`.
+        method, percentile, saturate: as in `quantize`.
         strict: raise ``ValueError`` naming the first resource the network needs beyond the
             chip's limits (otherwise the misfit is only reported and the emulation still runs).
         qat: ``"auto"`` (fine-tune when PTQ loses more than ``qat_threshold`` points and
@@ -177,7 +177,7 @@ def deploy(
         The report: ``chip``, ``float_accuracy``, ``ptq_accuracy``, ``qat_accuracy`` (``None``
         without fine-tuning), ``chip_accuracy`` (of the exported model), ``accuracy_drop``
         (points), ``stats`` (per-layer counts of the exported model on the test set),
-        ``saturations`` (their total), ``fit`` (rows of :func:`~spikejax.chip.fit.fit`), ``fits``,
+        ``saturations`` (their total), ``fit`` (rows of `fit`), ``fits``,
         ``quantization`` (per-leaf errors), ``notes``, ``files``, ``latency_steps``.
     """
     fn = "deploy"
@@ -289,7 +289,7 @@ def deploy(
 
 
 def format_report(report: dict[str, Any]) -> str:
-    """A plain-text summary of a :func:`deploy` report."""
+    """A plain-text summary of a `deploy` report."""
 
     def pct(x):
         return "-" if x is None else f"{100 * x:.2f}%"

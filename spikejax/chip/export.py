@@ -7,8 +7,8 @@
   ``du{k}, dv{k}, vth{k}, bias_mant{k}, bias_exp{k}``. With ``input_levels = m > 1``
   every input channel is ``m`` binary input lines (a unary code), so ``W1_raw`` has ``m n_in``
   columns, channel ``i`` in columns ``i m .. i m + m - 1``. A two-layer network is exactly the
-  input of :func:`spikejax.chip.loihi.network_from_case` (plus ``s_in`` and ``reset``).
-* Xylo: the fields of :class:`spikejax.chip.xylo.XyloNetwork` (``weights_in`` ``(n_in, n_hid,
+  input of `spikejax.chip.loihi.network_from_case` (plus ``s_in`` and ``reset``).
+* Xylo: the fields of `spikejax.chip.xylo.XyloNetwork` (``weights_in`` ``(n_in, n_hid,
   2)``, ``weights_rec`` ``(n_hid, n_hid, 2)``, ``weights_out`` ``(n_hid, n_out)``, per-neuron
   dashes, thresholds and biases, scalar weight shifts); every hidden layer is a block of the
   hidden population, synapse 2 unused.
@@ -86,8 +86,8 @@ def _loihi_layers(chip_model: ChipModel) -> list[dict[str, np.ndarray]]:
 
 
 def to_loihi_network(chip_model: ChipModel) -> LoihiNetwork:
-    """The :class:`~spikejax.chip.loihi.LoihiNetwork` of a two-layer Loihi chip model (inputs
-    are :func:`expand_inputs` lines)."""
+    """The `LoihiNetwork` of a two-layer Loihi chip model (inputs
+    are `expand_inputs` lines)."""
     fn = "to_loihi_network"
     if chip_model.chip != "loihi" or len(chip_model.layers) != 2:
         raise ValueError(
@@ -152,7 +152,7 @@ def _xylo_arrays(chip_model: ChipModel) -> dict[str, np.ndarray]:
 
 
 def to_xylo_network(chip_model: ChipModel) -> XyloNetwork:
-    """The :class:`~spikejax.chip.xylo.XyloNetwork` of a Xylo chip model."""
+    """The `XyloNetwork` of a Xylo chip model."""
     if chip_model.chip != "xylo":
         raise ValueError(
             f"`to_xylo_network`: `chip_model` must be a Xylo model; got {chip_model.chip!r}."
@@ -175,7 +175,7 @@ def vendor_arrays(chip_model: ChipModel) -> dict[str, np.ndarray]:
 def write_files(
     out_dir: str | Path, cm: ChipModel, report: dict[str, Any] | None = None
 ) -> dict[str, str]:
-    """Write ``<out_dir>/<chip>.npz`` (:func:`vendor_arrays`) and ``<out_dir>/<chip>.json``
+    """Write ``<out_dir>/<chip>.npz`` (`vendor_arrays`) and ``<out_dir>/<chip>.json``
     (chip, sizes, input levels, layout, array shapes and dtypes, layer settings, leaf formats,
     semantic notes, ``report`` and the npz's SHA-256), each atomically; returns their paths."""
     out_dir = Path(out_dir).expanduser()

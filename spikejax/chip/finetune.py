@@ -1,8 +1,8 @@
 """Fine-tune a float MLP on its chip's exact forward (quantization-aware training, QAT).
 
-:func:`finetune` trains the float model's trainable leaves (``nnx.Param``: Linear kernels and
+`finetune` trains the float model's trainable leaves (``nnx.Param``: Linear kernels and
 biases, and any neuron leaf the model trains) with Adam on the loss of the chip's outputs, through
-:func:`spikejax.chip.ste.chip_forward`: the forward is the integer emulator, the gradient that of
+`spikejax.chip.ste.chip_forward`: the forward is the integer emulator, the gradient that of
 the float twins. It returns the fine-tuned network requantized with the formats it was trained
 with, so that the chip reproduces the forward the training saw.
 """
@@ -62,9 +62,9 @@ def finetune(
         model: the float model (not modified).
         x_train: time-major float inputs ``[T, N, n_in]`` in ``[0, 1]`` (as the model takes them).
         y_train: labels ``[N]``.
-        readout: time reduction of the outputs (:func:`reduce_time`); the loss is the softmax
+        readout: time reduction of the outputs (`reduce_time`); the loss is the softmax
             cross-entropy of the reduced outputs of the steps aligned with the float network
-            (the chip's :func:`latency` steps later, the input followed by empty steps).
+            (the chip's `latency` steps later, the input followed by empty steps).
         epochs, lr, batch_size, seed: Adam training schedule and batch order.
 
     Returns:

@@ -127,7 +127,7 @@ def fit(model: Any, profile: str | ChipProfile | None = None) -> list[dict[str, 
     """Resource use of ``model`` on ``profile``, one row per checked resource.
 
     Args:
-        model: a :class:`~spikejax.chip.ChipModel` (its profile is the default; integer weights
+        model: a `ChipModel` (its profile is the default; integer weights
             give exact fan-outs) or a float model / state (any profile; synapses counted dense).
         profile: profile name or object; default: the chip model's.
 
@@ -138,7 +138,7 @@ def fit(model: Any, profile: str | ChipProfile | None = None) -> list[dict[str, 
     Example:
         >>> from flax import nnx
         >>> from spikejax.chip import fit
-        >>> from spikejax.models._small import LIFMLP
+        >>> from spikejax.models import LIFMLP
         >>> rows = fit.fit(LIFMLP(64, (128,), 10, rngs=nnx.Rngs(0)), "xylo")
         >>> [(r["resource"], r["used"], r["limit"]) for r in rows if not r["ok"]]
         [('input_channels', 64, 16), ('output_neurons', 10, 8)]
@@ -155,7 +155,7 @@ def fit(model: Any, profile: str | ChipProfile | None = None) -> list[dict[str, 
 
 
 def check_fit(model: Any, profile: str | ChipProfile | None = None) -> list[dict[str, Any]]:
-    """:func:`fit`, raising ``ValueError`` that names the first resource over its limit."""
+    """`fit`, raising ``ValueError`` that names the first resource over its limit."""
     rows = fit(model, profile)
     bad = [r for r in rows if not r["ok"]]
     if bad:

@@ -1,8 +1,8 @@
 """The registry of chip profiles: bit widths, integer arithmetic and resource limits as data.
 
 Two profiles are **bit-exact** (``bit_exact=True``): ``"loihi"`` and ``"xylo"`` carry the integer
-arithmetic of a verified emulator (:class:`~spikejax.chip.LoihiProfile`,
-:class:`~spikejax.chip.XyloProfile`). The others describe what is published about a target
+arithmetic of a verified emulator (`LoihiProfile`,
+`XyloProfile`). The others describe what is published about a target
 (weight and activation widths, resources) so that a network can be checked against it; they have
 no emulator. Every value a profile is not sure of is named in its ``uncertain`` set, and ``None``
 means that no figure is known (to be calibrated).
@@ -32,7 +32,7 @@ class ChipProfile:
         activation_bits: supported spike/activation payload widths, in bits (1: binary spikes).
         state_bits: width of the neuron state (membrane), ``None`` if unknown.
         time_step: the chip's time step, in words (``None`` if it is set by the user).
-        resources: the resource limits (:class:`~spikejax.chip.profiles.Resources`).
+        resources: the resource limits (`Resources`).
         uncertain: names of the attributes (``"resources.<name>"`` for limits) whose values are
             not confirmed by the sources.
         sources: where the figures come from.
@@ -264,7 +264,7 @@ def profiles() -> dict[str, ChipProfile]:
 
 
 def get_profile(name: str | ChipProfile) -> ChipProfile:
-    """The profile registered under ``name`` (a :class:`ChipProfile` is returned unchanged).
+    """The profile registered under ``name`` (a `ChipProfile` is returned unchanged).
 
     Example:
         >>> from spikejax.chip.profiles import get_profile

@@ -1,19 +1,19 @@
 """Straight-through fine-tuning on the chip: an integer-exact forward with a float backward.
 
-:func:`chip_forward` runs the float parameters through the chip: each leaf is rounded with the
-formats of a :class:`~spikejax.chip.ChipModel`, and every layer runs the chip's own integer
-arithmetic (the functions of :mod:`spikejax.chip.loihi.arithmetic` and
-:mod:`spikejax.chip.xylo.arithmetic` that the emulator runs) on straight-through values
-(:class:`~spikejax.chip.twin.Twin`): the forward is **exactly** :func:`spikejax.chip.emulate` on
+`chip_forward` runs the float parameters through the chip: each leaf is rounded with the
+formats of a `ChipModel`, and every layer runs the chip's own integer
+arithmetic (the functions of `spikejax.chip.loihi.arithmetic` and
+`spikejax.chip.xylo.arithmetic` that the emulator runs) on straight-through values
+(`Twin`): the forward is **exactly** `spikejax.chip.emulate` on
 those integers (spikes, or the readout membrane in float units), and the gradient is that of the
 same operations on real numbers (a decay multiplies by its float factor, wraps, clips and
 saturations pass the gradient, spikes take a surrogate derivative, the reset holds the spike
 constant); every rounded leaf passes its gradient straight through (1 inside its legal range, 0
 outside). Train the float
 state with it (quantization-aware training on the chip's forward), then
-:func:`spikejax.chip.requantize` it with the same formats: the chip reproduces the forward.
+`spikejax.chip.requantize` it with the same formats: the chip reproduces the forward.
 
-:func:`fake_quant` is the plain straight-through quantizer for QAT of a float model.
+`fake_quant` is the plain straight-through quantizer for QAT of a float model.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def _constant(static: _Static, name: str, value: int) -> Twin:
 
 def _twin_params(static: _Static, leaves: dict[str, Any]) -> dict[str, Twin]:
     """The layer's chip parameters as straight-through values: integers as in
-    :func:`~spikejax.chip.requantize` (``saturate=True``), floats with the leaves' gradients."""
+    `requantize` (``saturate=True``), floats with the leaves' gradients."""
     n = static.layer.spec.n_out
     params = {}
     for fmt in static.formats:
@@ -186,17 +186,17 @@ def chip_forward(
 ) -> Float[Array, "time *batch n_out"]:
     """The chip's outputs for float parameters: integer-exact forward, straight-through backward.
 
-    Every layer runs the chip's own arithmetic (:mod:`spikejax.chip.loihi.arithmetic`,
-    :mod:`spikejax.chip.xylo.arithmetic`) with straight-through numerics: each value is the
+    Every layer runs the chip's own arithmetic (`spikejax.chip.loihi.arithmetic`,
+    `spikejax.chip.xylo.arithmetic`) with straight-through numerics: each value is the
     chip's integer ``q`` with a float ``q / v_scale`` (``v_scale``: chip membrane units per
     float unit of the layer), whose gradient is that of the same operation on real numbers;
     spikes take the ``surrogate`` derivative of ``v - threshold`` in float units.
 
     Args:
         params: a float ``nnx.State`` with the tree structure of ``chip_model.state`` (e.g.
-            :func:`spikejax.chip.dequantize` of it, or the float model's state); differentiable.
+            `spikejax.chip.dequantize` of it, or the float model's state); differentiable.
         chip_model: gives the formats, exponents, constants, the chip and its profile.
-        inputs: input events ``[T, *batch, n_in]`` (as for :func:`spikejax.chip.emulate`; any
+        inputs: input events ``[T, *batch, n_in]`` (as for `spikejax.chip.emulate`; any
             integral dtype or float32 holding integers).
         surrogate: spike derivative (default ``ATan()``).
         chip_units: return the outputs in the chip's integer units (the readout membrane

@@ -1,9 +1,9 @@
 """Straight-through values of the chip twins: the chip's integer with a differentiable float.
 
-A :class:`Twin` pairs the exact integer ``q`` a chip computes with a float ``f`` whose value is
+A `Twin` pairs the exact integer ``q`` a chip computes with a float ``f`` whose value is
 ``q * unit`` and whose gradient is that of the same operation on real numbers. The chip
-arithmetics (:mod:`spikejax.chip.loihi.arithmetic`, :mod:`spikejax.chip.xylo.arithmetic`) run
-on Twins to give :func:`spikejax.chip.ste.chip_forward` the chip's forward with a float backward.
+arithmetics (`spikejax.chip.loihi.arithmetic`, `spikejax.chip.xylo.arithmetic`) run
+on Twins to give `spikejax.chip.ste.chip_forward` the chip's forward with a float backward.
 """
 
 from __future__ import annotations

@@ -242,8 +242,8 @@ def ann_to_snn(
 ) -> ConvertedSNN:
     r"""Convert a trained ReLU network into a spiking network of soft-reset IF neurons.
 
-    The ANN is read through its network graph (:func:`spikejax.graph.trace`, in evaluation mode).
-    Each ReLU (or :class:`~spikejax.convert.QCFS`) becomes a layer of IF neurons with reset by
+    The ANN is read through its network graph (`spikejax.graph.trace`, in evaluation mode).
+    Each ReLU (or `QCFS`) becomes a layer of IF neurons with reset by
     subtraction and threshold ``θ_l = λ_l``, the layer's clipping level: with ``method="max"`` the
     largest activation on ``calibration_inputs``, with ``"percentile"`` the ``percentile``-th
     percentile of its positive activations (robust normalisation), with ``"qcfs"`` the trained
@@ -252,7 +252,7 @@ def ann_to_snn(
     with a constant input current ``z`` an IF neuron fires ``⌊T·z/λ⌋`` times in ``T`` steps
     (``⌊T·z/λ + v_init⌋`` with ``v(0) = v_init·λ``), i.e. it outputs ``λ·clip(z/λ, 0, 1)`` on
     average. Batch norm after a Linear or Conv layer is folded into it exactly
-    (:func:`spikejax.convert.fold_batchnorm`); average pooling, global means, flatten and residual
+    (`spikejax.convert.fold_batchnorm`); average pooling, global means, flatten and residual
     additions carry over (an addition of spike tensors of different ``λ`` adds them in the ANN's
     units). The last layer's output, the logits, is accumulated by a non-spiking readout
     (``LI(beta=1)``). The input is presented unchanged at every step (analog, direct encoding).
@@ -270,7 +270,7 @@ def ann_to_snn(
         batch_size: calibration batch size.
 
     Returns:
-        A :class:`~spikejax.convert.ConvertedSNN` returning the readout membrane ``[T, B, K]``.
+        A `ConvertedSNN` returning the readout membrane ``[T, B, K]``.
 
     Raises:
         ValueError: a node without an exact conversion (max pooling, non-ReLU activations,

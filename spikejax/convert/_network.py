@@ -18,7 +18,7 @@ Step = tuple[str, str, tuple[str, ...], Any]
 
 
 class ConvertedSNN(nnx.Module):
-    """A spiking network converted from an ANN (see :func:`spikejax.convert.ann_to_snn`).
+    """A spiking network converted from an ANN (see `spikejax.convert.ann_to_snn`).
 
     Its layers are ordinary spikejax layers — ``TimeFolded(nnx.Linear | nnx.Conv | pooling)``,
     ``Spiking(IF)`` and a ``Spiking(LI(beta=1))`` readout that accumulates the last layer's
@@ -33,7 +33,7 @@ class ConvertedSNN(nnx.Module):
 
     Attributes:
         layers: the modules, in program order.
-        program: static steps (see :data:`Step`).
+        program: static steps (see `Step`).
         T: time steps for a static input.
         input_shape: the ANN's per-sample input shape.
     """

@@ -15,14 +15,15 @@ __all__ = ["QCFS"]
 class QCFS(AbstractNode):
     r"""Quantisation–clip–floor–shift activation with a trainable clipping level λ.
 
-    .. math::
-        \hat a(z) = \lambda\,\mathrm{clip}\!\left(\frac{\lfloor z L/\lambda + \varphi\rfloor}{L},
-        0, 1\right)
+    $$
+    \hat a(z) = \lambda\,\mathrm{clip}\!\left(\frac{\lfloor z L/\lambda + \varphi\rfloor}{L},
+    0, 1\right)
+    $$
 
     with ``L`` levels and shift ``φ``. The floor passes gradients straight through
     (``∂⌊y⌋/∂y = 1``), so both ``z`` and ``λ`` are trained. An ANN trained with QCFS converts to an
     SNN of soft-reset IF neurons with ``θ = λ`` and ``v(0) = φ·θ``
-    (:func:`spikejax.convert.ann_to_snn` with ``method="qcfs"``); with ``φ = 0``, ``T = L`` and a
+    (`spikejax.convert.ann_to_snn` with ``method="qcfs"``); with ``φ = 0``, ``T = L`` and a
     constant input the spike count of a layer equals ``L·â(z)/λ`` exactly (Bu et al., Theorem 1);
     with ``φ = 1/2`` the expected conversion error is zero for any ``T`` (Theorem 2).
 

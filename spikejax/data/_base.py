@@ -17,7 +17,7 @@ class AbstractEventDataset(abc.ABC):
     ``dataset[i]`` is ``(events, label)``: a structured event array (``t`` in µs, sorted; fields as
     tonic returns them for that dataset) passed through ``transform`` when one is set, and an int
     label. Subclasses set ``sensor_size`` (width, height, polarities), ``dtype``, ``classes``,
-    ``labels`` and ``transform``, and implement :meth:`events`.
+    ``labels`` and ``transform``, and implement `events`.
     """
 
     sensor_size: ClassVar[tuple[int, int, int]]

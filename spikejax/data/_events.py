@@ -2,8 +2,8 @@
 
 An event stream is a NumPy structured array, one record per event, with tonic's field names
 (``x``, ``y``, ``t``, ``p``; ``y`` is absent for one-dimensional sensors such as SHD's cochlea) and
-``t`` in microseconds. Every reader in :mod:`spikejax.data` checks what it read with
-:func:`check_events` and names the sample (file and index) in the error.
+``t`` in microseconds. Every reader in `spikejax.data` checks what it read with
+`check_events` and names the sample (file and index) in the error.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 __all__ = ["EVENT_DTYPE", "check_events"]
 
 #: Event records of N-MNIST as tonic returns them (``tonic.datasets.NMNIST.dtype``: four ``int``
-#: fields, which NumPy makes int64) and of :class:`~spikejax.data.EventDigits`.
+#: fields, which NumPy makes int64) and of `EventDigits`.
 EVENT_DTYPE = np.dtype([("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])
 
 

@@ -33,7 +33,7 @@ def require_file(fn: str, path: Path, what: str) -> Path:
 
 def list_files(fn: str, folder: Path, suffix: str, what: str) -> list[Path]:
     """All files below ``folder`` ending in ``suffix``, sorted by path; raise if ``folder`` is
-    not a directory (see :func:`require_dir`) or holds none.
+    not a directory (see `require_dir`) or holds none.
 
     Sorting by path makes the sample order independent of the file system's listing order.
     """
@@ -51,7 +51,7 @@ def save_npy_atomic(path: Path, array: np.ndarray) -> None:
 
     The array is written to a temporary file in the same directory and renamed over ``path``
     (``os.replace`` is atomic on POSIX and Windows file systems). The file gets the permissions
-    of a normal new file (``0o666`` minus the umask, see :func:`spikejax._io.create_temp`).
+    of a normal new file (``0o666`` minus the umask, see `spikejax._io.create_temp`).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = create_temp(path)

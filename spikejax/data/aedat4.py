@@ -111,7 +111,7 @@ def read_aedat4(path: str | Path) -> tuple[np.ndarray, tuple[int, int]]:
 
     Returns:
         ``(events, (width, height))``: events with fields ``t`` (µs), ``x``, ``y``, ``p`` (ON =
-        True), dtype :data:`AEDAT4_DTYPE`, and the sensor size from the header.
+        True), dtype `AEDAT4_DTYPE`, and the sensor size from the header.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.

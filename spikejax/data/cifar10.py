@@ -95,7 +95,7 @@ def load_cifar10(
         root: folder that contains ``cifar-10-batches-py/``.
         split: ``"train"`` or ``"test"``.
         normalize: return float32 ``(x / 255 − mean) / std`` per channel
-            (:data:`CIFAR10_MEAN`, :data:`CIFAR10_STD`) instead of the uint8 pixels.
+            (`CIFAR10_MEAN`, `CIFAR10_STD`) instead of the uint8 pixels.
 
     Returns:
         ``(images, labels)``: ``[N, 32, 32, 3]`` channels-last (uint8, or float32 with

@@ -23,7 +23,7 @@ class CIFAR10DVS(AbstractEventDataset):
 
     Expects tonic's layout: ``root/CIFAR10DVS/<class>/<name>.aedat4`` with one folder per class
     (``airplane`` … ``truck``, the contents of ``CIFAR10DVS.zip`` and of its per-class zips). Files
-    are read with :func:`~spikejax.data.read_aedat4`. tonic's ``CIFAR10DVS`` class is not used: it
+    are read with `read_aedat4`. tonic's ``CIFAR10DVS`` class is not used: it
     would download unless it finds at least 1,000 ``.aedat4`` files.
 
     There is no official train/test split; samples are ordered by path and ``labels`` is available

@@ -68,7 +68,7 @@ def load_digits(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
 
     Args:
         split: ``"train"`` (1,437 images), ``"test"`` (360) or ``"all"`` (1,797, in scikit-learn's
-            order); see :func:`digits_split`.
+            order); see `digits_split`.
 
     Returns:
         ``(images, labels)``: float32 ``[N, 8, 8]`` in ``[0, 1]`` and int64 ``[N]`` in ``0 … 9``.

@@ -71,11 +71,14 @@ def simulate_dvs(
     With ``L_k = ln(I_k + ε)`` the log-intensity of frame ``k`` at time ``t_k`` and ``r`` the
     pixel's reference, between frames ``k - 1`` and ``k``:
 
-    .. math::
-        n &= \lfloor |L_k - r| / C \rfloor, \qquad s = \operatorname{sign}(L_k - r)\\
-        t^{(j)} &= \Big\lfloor t_{k-1} + (t_k - t_{k-1})
-                   \frac{r + s\,j\,C - L_{k-1}}{L_k - L_{k-1}} \Big\rfloor, \quad j = 1 \dots n\\
-        r &\leftarrow r + s\,n\,C
+    $$
+    \begin{aligned}
+    n &= \lfloor |L_k - r| / C \rfloor, \qquad s = \operatorname{sign}(L_k - r)\\
+    t^{(j)} &= \Big\lfloor t_{k-1} + (t_k - t_{k-1})
+               \frac{r + s\,j\,C - L_{k-1}}{L_k - L_{k-1}} \Big\rfloor, \quad j = 1 \dots n\\
+    r &\leftarrow r + s\,n\,C
+    \end{aligned}
+    $$
 
     so a step that crosses several contrast levels emits several events, each at the interpolated
     time its level was crossed (an ON event ``p = 1`` for ``s > 0``, OFF ``p = 0`` otherwise).
@@ -105,7 +108,7 @@ def simulate_dvs(
 
     Returns:
         A structured array with fields ``x`` (column), ``y`` (row), ``t`` (µs), ``p`` (1 ON, 0 OFF),
-        all int64 (:data:`~spikejax.data.EVENT_DTYPE`), sorted by ``t`` then ``y``, ``x``, ``p``.
+        all int64 (`EVENT_DTYPE`), sorted by ``t`` then ``y``, ``x``, ``p``.
 
     Example:
         >>> import numpy as np

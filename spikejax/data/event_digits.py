@@ -2,7 +2,7 @@
 
 The recipe of N-MNIST (Orchard, Jayawant, Cohen & Thakor, *Front. Neurosci.* 9:437, 2015), where a
 DVS on a pan-tilt unit made three saccades in front of a monitor showing each MNIST digit, applied
-offline to the 8×8 digits of :mod:`spikejax.data.digits`:
+offline to the 8×8 digits of `spikejax.data.digits`:
 
 * the image is upsampled ×3 to 24×24 by bilinear interpolation (zero outside the image) and placed
   on a black background in a 34×34 sensor (N-MNIST's size), top-left corner at ``(1.5, 1.5)`` px;
@@ -10,7 +10,7 @@ offline to the 8×8 digits of :mod:`spikejax.data.digits`:
   of N-MNIST's saccades, as removed by tonic's ``stabilize``), one saccade per side, each
   ``saccade_us`` long (100 ms) with a raised-cosine velocity profile, so the speed — and the event
   rate — falls to zero at the corners and three bursts of events are visible over time;
-* :func:`~spikejax.data.simulate_dvs` turns ``3 · steps_per_saccade + 1`` rendered frames into
+* `simulate_dvs` turns ``3 · steps_per_saccade + 1`` rendered frames into
   events.
 
 A sample is therefore ~300 ms long, like N-MNIST's, with ``t`` in µs starting at 0.
@@ -87,11 +87,11 @@ def saccade_events(
         image: intensities in ``[0, 1]``, shape ``[8, 8]``.
         saccade_us: duration of one saccade in µs.
         steps_per_saccade: rendered frames per saccade (events are interpolated between frames).
-        **dvs: sensor options of :func:`~spikejax.data.simulate_dvs` (``threshold``,
+        **dvs: sensor options of `simulate_dvs` (``threshold``,
             ``threshold_sigma``, ``log_eps``, ``refractory_us``, ``noise_rate_hz``, ``seed``).
 
     Returns:
-        Events with fields ``x, y, t, p`` (int64, :data:`~spikejax.data.EVENT_DTYPE`) on a 34×34
+        Events with fields ``x, y, t, p`` (int64, `EVENT_DTYPE`) on a 34×34
         sensor, sorted by time, ``0 <= t <= 3 · saccade_us``.
 
     Example:
@@ -124,7 +124,7 @@ def saccade_events(
 class EventDigits(AbstractEventDataset):
     """Event-camera digits (see the module docstring), indexable like a tonic dataset.
 
-    The split is the one of :func:`~spikejax.data.digits_split`. Sample ``i`` is simulated from the
+    The split is the one of `digits_split`. Sample ``i`` is simulated from the
     digit with scikit-learn index ``indices[i]``, with random effects seeded by
     ``[seed, indices[i]]``, so a sample is the same in every split and run.
 
@@ -134,13 +134,13 @@ class EventDigits(AbstractEventDataset):
         cache_dir: optional directory for simulated samples (one ``.npy`` per digit, written
             atomically; the subfolder name hashes every simulation parameter).
         transform: optional callable applied to the events of each sample (e.g.
-            :class:`~spikejax.data.ToFrames`).
+            `ToFrames`).
         **options: ``saccade_us``, ``steps_per_saccade`` and the sensor options of
-            :func:`~spikejax.data.simulate_dvs` except ``seed``; defaults as there.
+            `simulate_dvs` except ``seed``; defaults as there.
 
     Attributes:
         sensor_size: ``(34, 34, 2)``: width, height, polarities (tonic's convention).
-        dtype: :data:`~spikejax.data.EVENT_DTYPE`, the fields of tonic's N-MNIST.
+        dtype: `EVENT_DTYPE`, the fields of tonic's N-MNIST.
         indices: scikit-learn indices of the samples, int64 ``[N]``.
         labels: digit of each sample, int64 ``[N]``.
 

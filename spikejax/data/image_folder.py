@@ -45,8 +45,8 @@ class ImageFolder:
     ``dataset[i]`` decodes image ``i`` with Pillow, converts it to RGB, resizes it (bilinear) so
     that its shorter side is ``resize`` pixels (the longer side ``⌊resize · long / short⌋``),
     crops the central ``image_size × image_size`` square (offsets ``round((size − crop) / 2)``),
-    and returns float32 ``(x / 255 − mean) / std`` per channel (:data:`IMAGENET_MEAN`,
-    :data:`IMAGENET_STD`), channels-last ``[image_size, image_size, 3]``, with its label: the
+    and returns float32 ``(x / 255 − mean) / std`` per channel (`IMAGENET_MEAN`,
+    `IMAGENET_STD`), channels-last ``[image_size, image_size, 3]``, with its label: the
     standard evaluation transform (256 → 224). No random augmentation.
 
     Args:

@@ -43,31 +43,31 @@ class Loader:
     (``last_batch="drop"``) or zero-padded to ``batch_size`` with ``mask`` false on the padding
     (``"pad"``), so every batch has the same shape.
 
-    :meth:`state_dict` is ``(epoch, position, seed)`` plus what fixes the order (``num_samples``,
+    `state_dict` is ``(epoch, position, seed)`` plus what fixes the order (``num_samples``,
     ``batch_size``, ``shuffle``, ``last_batch``), all plain ints, bools and strings;
     ``position`` counts the batches of the epoch already *delivered* (batches prefetched but not
-    yet delivered are not counted). A loader built with :meth:`from_state` (or given the state
-    through :meth:`load_state_dict`) yields exactly the batches the original would have yielded
+    yet delivered are not counted). A loader built with `from_state` (or given the state
+    through `load_state_dict`) yields exactly the batches the original would have yielded
     next. Iterate one epoch at a time: a second iterator started before the first finished or
     was closed would share (and scramble) the state.
 
     Args:
         data: either a tuple ``(x, y)`` of arrays with equal first dimension ``N`` (in memory),
             or an indexable dataset (``len`` and ``data[i] -> (x_i, y_i)``, e.g. an event dataset
-            with a :class:`~spikejax.data.ToFrames` transform; a list of pairs is one too).
+            with a `ToFrames` transform; a list of pairs is one too).
         batch_size: samples per batch ``B >= 1``.
         seed: non-negative seed of the shuffling.
         shuffle: shuffle each epoch.
         last_batch: ``"pad"`` (default) or ``"drop"``.
         time_major: ``x`` of each sample is a sequence ``[T_i, *shape]``; batches are
-            ``[T, B, *shape]`` with ``mask`` ``[T, B]`` (see :func:`~spikejax.data.pad_time_major`).
+            ``[T, B, *shape]`` with ``mask`` ``[T, B]`` (see `pad_time_major`).
         num_steps: with ``time_major``, pad every batch to ``T = num_steps`` (fixed shapes for
             ``jit``) instead of the longest sequence of the batch.
         prefetch: batches prepared ahead by a background thread; 0 prepares them on demand.
         check_finite: refuse NaN and infinite inputs by sample index (in-memory arrays once, at
             construction; samples of an indexable dataset as they are read). A NaN input would
             otherwise pass unnoticed: a spiking neuron's comparison with its threshold is false
-            for NaN, so it reads as "no spike" (see :func:`spikejax.unroll`).
+            for NaN, so it reads as "no spike" (see `spikejax.unroll`).
         name: what the data is (e.g. ``"train split"``), for error messages.
 
     Example:
@@ -160,7 +160,7 @@ class Loader:
 
     @property
     def position(self) -> int:
-        """Batches of :attr:`epoch` already delivered."""
+        """Batches of `epoch` already delivered."""
         return 0 if self._position >= len(self) else self._position
 
     def order(self, epoch: int) -> np.ndarray:
@@ -275,7 +275,7 @@ class Loader:
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Continue from ``state`` (from :meth:`state_dict`); the order settings must match."""
+        """Continue from ``state`` (from `state_dict`); the order settings must match."""
         fn = "Loader.load_state_dict"
         mine = self.state_dict()
         missing = sorted(set(mine) - set(state))

@@ -41,7 +41,7 @@ class SHD(AbstractEventDataset):
         labels: int64 ``[N]`` in ``0 … 19``.
         classes: the 20 names from ``extra/keys`` (or ``"0"`` … ``"19"`` when absent).
 
-    The file is opened on first access and kept open; :meth:`close` closes it.
+    The file is opened on first access and kept open; `close` closes it.
     """
 
     sensor_size = (700, 1, 1)

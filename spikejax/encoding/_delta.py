@@ -25,10 +25,11 @@ def delta(
     number of whole thresholds the signal has moved away from the reference is emitted, and the
     reference moves by that many thresholds:
 
-    .. math::
-        r_0 = x_0, \qquad n_0 = 0, \qquad
-        n_t = \operatorname{trunc}\!\Big(\frac{x_t - r_{t-1}}{\theta}\Big), \qquad
-        r_t = r_{t-1} + n_t\,\theta \qquad (t \ge 1).
+    $$
+    r_0 = x_0, \qquad n_0 = 0, \qquad
+    n_t = \operatorname{trunc}\!\Big(\frac{x_t - r_{t-1}}{\theta}\Big), \qquad
+    r_t = r_{t-1} + n_t\,\theta \qquad (t \ge 1).
+    $$
 
     ``n_t`` is a signed integer: positive for upward (ON) crossings, negative for downward (OFF)
     ones. A jump of several thresholds in one step gives ``|n_t| > 1``; nothing is clipped.

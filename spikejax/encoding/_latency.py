@@ -34,9 +34,10 @@ def latency(
 
     ``method="linear"``:
 
-    .. math::
-        n = \operatorname{round}\big((1 - x)\,(T - 1)\big) \quad\text{if } x \ge \theta,
-        \qquad\text{no spike if } x < \theta,
+    $$
+    n = \operatorname{round}\big((1 - x)\,(T - 1)\big) \quad\text{if } x \ge \theta,
+    \qquad\text{no spike if } x < \theta,
+    $$
 
     so ``x = 1`` fires at step 0 and, when ``θ = 0``, ``x = 0`` fires at step ``T - 1``.
     ``tau`` and ``normalize`` do not apply and must be left at their defaults.
@@ -44,9 +45,10 @@ def latency(
     ``method="log"`` (the charging time of an RC circuit with time constant ``τ`` driven by a
     constant input ``x`` towards threshold ``θ``, as in snnTorch's ``spikegen.latency``):
 
-    .. math::
-        t = \tau \ln\frac{x}{x - \theta} \quad\text{if } x > \theta,
-        \qquad\text{no spike if } x \le \theta,
+    $$
+    t = \tau \ln\frac{x}{x - \theta} \quad\text{if } x > \theta,
+    \qquad\text{no spike if } x \le \theta,
+    $$
 
     in time steps. Without ``normalize``, ``n = round(t)``, and an entry with ``n > T - 1`` emits
     no spike: its spike time lies beyond the window. This is the model (the input is too weak to

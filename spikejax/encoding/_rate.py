@@ -29,9 +29,10 @@ def poisson(
 
     Every entry spikes at every step independently with probability ``p = x · max_rate``:
 
-    .. math::
-        s_{t,i} = \mathbb{1}[u_{t,i} < x_i \cdot r_{\max}], \qquad u_{t,i} \sim U[0, 1)
-        \text{ i.i.d.}
+    $$
+    s_{t,i} = \mathbb{1}[u_{t,i} < x_i \cdot r_{\max}], \qquad u_{t,i} \sim U[0, 1)
+    \text{ i.i.d.}
+    $$
 
     so ``E[s_{t,i}] = x_i r_max`` and the spike count over ``num_steps`` steps is
     ``Binomial(num_steps, x_i r_max)``. ``x = 0`` never spikes; ``x · max_rate = 1`` spikes at every

@@ -82,7 +82,7 @@ def layers_of(fn: str, recording: Recording) -> tuple[Layer, ...]:
 
     A node whose recorded input has no time axis (a first convolution run once on a static image)
     is static; a classifier on time-mean features is recorded before the mean (see
-    :class:`spikejax.graph.Recording`) and counted per step.
+    `spikejax.graph.Recording`) and counted per step.
     """
     graph = recording.graph
     nodes = graph.synaptic
@@ -174,7 +174,7 @@ stats_of = jax.jit(_stats, static_argnames=("layers",))
 
 @functools.partial(jax.jit, static_argnames=("graphdef", "layers"))
 def run_stats(graphdef, state, x, *, layers):
-    """Run the model ``merge(graphdef, state)`` on ``x`` under :func:`record` and reduce, all in
+    """Run the model ``merge(graphdef, state)`` on ``x`` under `record` and reduce, all in
     one compiled function."""
     _, recording = record(nnx.merge(graphdef, state), x)
     return _stats(recording.synapse_inputs, recording.spikes, layers)

@@ -77,9 +77,9 @@ def energy_command(
     static images, binary frames otherwise): the numbers describe an untrained network.
 
     Args:
-        target: a run directory or a name of :func:`spikejax.models.available`.
+        target: a run directory or a name of `spikejax.models.available`.
         profile: one profile name or several (one report each, from one count).
-        count: ``"rate"`` or ``"events"`` (see :func:`spikejax.energy.count_ops`).
+        count: ``"rate"`` or ``"events"`` (see `spikejax.energy.count_ops`).
         nonbinary: ``"as_spikes"`` or ``"as_macs"``.
         batch: samples to average over.
         out: a folder to write ``energy.json`` (every report) and ``energy_<profile>.png`` into.

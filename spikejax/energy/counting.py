@@ -1,8 +1,8 @@
 """Synaptic-operation counts of a real forward pass, per layer.
 
-Any model is read through its network graph (:func:`spikejax.graph.trace`): the synaptic nodes
+Any model is read through its network graph (`spikejax.graph.trace`): the synaptic nodes
 (convolutions, linear layers, attention products) with their dense MACs per sample and step, and
-:func:`spikejax.graph.record` gives the tensor feeding each of them in a real forward pass. From
+`spikejax.graph.record` gives the tensor feeding each of them in a real forward pass. From
 that recording, per layer ``l``:
 
 * ``fr_l``: the mean of the input over time, batch, channels and space (spikes per input neuron
@@ -18,7 +18,7 @@ that recording, per layer ``l``:
 The first layer reads a real-valued input and is charged as MACs, once (``first_layer="once"``) or
 at every step (``"per_step"``). With ``nonbinary="as_macs"``, a layer whose input is not spiking
 (more than two distinct values, or values outside ``[0, 1]``) is charged ``T · MACs`` as MACs.
-Counting is independent of the hardware; :mod:`spikejax.energy.report` prices it.
+Counting is independent of the hardware; `spikejax.energy.report` prices it.
 
 Everything per layer is reduced inside one ``jit`` (per time step and sample, in float32, where
 sums of spikes are exact); one transfer brings the partial sums to the host, which finishes in
@@ -91,7 +91,7 @@ class OpCounts:
     """Per-layer operation counts of one forward pass, per sample (mean over the batch).
 
     Attributes:
-        layers: one :class:`LayerCount` per counted layer, in forward order.
+        layers: one `LayerCount` per counted layer, in forward order.
         T: time steps of the pass.
         batch: samples the counts are averaged over.
         count, nonbinary, first_layer: the counting rules used.
@@ -110,7 +110,7 @@ class OpCounts:
 
     @property
     def nonbinary_layers(self) -> tuple[str, ...]:
-        """Names of the layers whose input is not spiking (see :attr:`LayerCount.binary`)."""
+        """Names of the layers whose input is not spiking (see `LayerCount.binary`)."""
         return tuple(layer.name for layer in self.layers if not layer.binary)
 
     @property
@@ -239,7 +239,7 @@ def count_ops(
     changed: batch-norm statistics a training-mode pass would update are discarded.
 
     Args:
-        model: any NNX model whose graph (:func:`spikejax.graph.trace`) has a synaptic layer.
+        model: any NNX model whose graph (`spikejax.graph.trace`) has a synaptic layer.
         x: its input batch.
         count: ``"rate"`` (``fr · T · MACs``) or ``"events"`` (exact synaptic events).
         nonbinary: ``"as_spikes"`` (a non-spiking input counts with its mean value) or
@@ -251,7 +251,7 @@ def count_ops(
         include_head: count the last layer (the classifier).
 
     Returns:
-        The counts per sample (:class:`OpCounts`).
+        The counts per sample (`OpCounts`).
 
     Example:
         >>> import jax.numpy as jnp
@@ -293,13 +293,13 @@ def count_recording(
     first_layer_macs: int | None = None,
     include_head: bool = True,
 ) -> OpCounts:
-    """Count the operations of a recorded forward pass (see :func:`count_ops` for the rules).
+    """Count the operations of a recorded forward pass (see `count_ops` for the rules).
 
     Args:
         model: the model that was recorded.
-        recording: from :func:`spikejax.graph.record` of ``model``, with concrete arrays (its
+        recording: from `spikejax.graph.record` of ``model``, with concrete arrays (its
             graph gives the geometry of each layer).
-        count, nonbinary, first_layer, first_layer_macs, include_head: as in :func:`count_ops`.
+        count, nonbinary, first_layer, first_layer_macs, include_head: as in `count_ops`.
     """
     fn = "count_recording"
     _check_options(fn, count, nonbinary, first_layer, first_layer_macs, include_head)

@@ -166,11 +166,11 @@ def available_profiles() -> list[str]:
 
 
 def get_profile(profile: str | EnergyProfile, *, fn: str = "get_profile") -> EnergyProfile:
-    """The profile named ``profile`` (an :class:`EnergyProfile` is returned as it is).
+    """The profile named ``profile`` (an `EnergyProfile` is returned as it is).
 
     Raises:
         ValueError: an unknown name; the message lists the registered names.
-        TypeError: neither a name nor an :class:`EnergyProfile`.
+        TypeError: neither a name nor an `EnergyProfile`.
 
     Example:
         >>> from spikejax import energy

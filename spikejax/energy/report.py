@@ -7,7 +7,7 @@ and the Spike-driven Transformer use the same)::
           + E_AC  · Σ_{l ≥ 2} SOPs(l)
     E_ANN = E_MAC · Σ_l MACs(l)                   # the same architecture run once, densely
 
-with ``SOPs(l) = fr_l · T · MACs(l)`` (or exact events, see :mod:`spikejax.energy.counting`).
+with ``SOPs(l) = fr_l · T · MACs(l)`` (or exact events, see `spikejax.energy.counting`).
 Layers charged as MACs under ``nonbinary="as_macs"`` add ``E_MAC · T · MACs(l)`` instead of their
 SOPs. Batch norm, neuron updates (unless asked for), pooling, residual additions and memory
 traffic are not counted. Energies are in picojoules per sample.
@@ -31,8 +31,8 @@ __all__ = ["EnergyReport", "EnergyRow", "energy_from_sops", "energy_report", "es
 
 @dataclasses.dataclass(frozen=True)
 class EnergyRow:
-    """One layer of an :class:`EnergyReport`: the fields of
-    :class:`~spikejax.energy.counting.LayerCount` plus ``energy`` (pJ per sample; ``None`` when
+    """One layer of an `EnergyReport`: the fields of
+    `LayerCount` plus ``energy`` (pJ per sample; ``None`` when
     the profile cannot price the layer's operations)."""
 
     name: str
@@ -71,7 +71,7 @@ class EnergyReport:
     Attributes:
         profile: the hardware profile.
         counts: the operation counts it prices.
-        rows: one :class:`EnergyRow` per counted layer, in forward order.
+        rows: one `EnergyRow` per counted layer, in forward order.
         e_mac: energy of the layers charged as MACs (pJ).
         e_ac: energy of the synaptic operations (pJ).
         e_neuron: energy of the neuron updates (pJ), ``None`` unless asked for.
@@ -210,9 +210,9 @@ def energy_report(
     """Price operation counts on a profile (see the module docstring for the formula).
 
     Args:
-        counts: from :func:`~spikejax.energy.count_ops`.
-        profile: a profile name (:func:`~spikejax.energy.available_profiles`) or an
-            :class:`~spikejax.energy.EnergyProfile`.
+        counts: from `count_ops`.
+        profile: a profile name (`available_profiles`) or an
+            `EnergyProfile`.
         neuron_updates: add ``E_active × spikes + E_inactive × (neuron steps − spikes)``: a
             neuron counts as active in a step where it fires (an approximation; needs a profile
             with neuron-update energies, e.g. ``loihi``).
@@ -274,8 +274,8 @@ def estimate(
 ) -> EnergyReport:
     """Energy per sample of ``model`` on the batch ``x``, from its real activity.
 
-    :func:`~spikejax.energy.count_ops` (same arguments, see there) followed by
-    :func:`energy_report` on ``profile``.
+    `count_ops` (same arguments, see there) followed by
+    `energy_report` on ``profile``.
 
     Example:
         >>> import jax.numpy as jnp

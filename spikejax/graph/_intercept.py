@@ -1,6 +1,6 @@
 """Seeing module calls while a model is traced: every NNX module call opens a named scope.
 
-During :func:`spikejax.graph.trace` the ``__call__`` of every module class in the model is wrapped
+During `spikejax.graph.trace` the ``__call__`` of every module class in the model is wrapped
 so that each call runs inside ``jax.named_scope("sjcall<k>")``; the scope name travels with every
 operation the call emits into the jaxpr, which is how operations are attributed to modules. The
 wrappers pass straight through outside a trace (and in other threads), and are removed when the
@@ -137,6 +137,6 @@ def call_indices(name_stack: Any) -> list[int]:
 
 
 def argument_position(name_stack: Any) -> int | None:
-    """The argument position an operation marks (see :func:`_mark`), if it is such a mark."""
+    """The argument position an operation marks (see `_mark`), if it is such a mark."""
     found = _ARG.findall(str(name_stack))
     return int(found[-1][1]) if found else None

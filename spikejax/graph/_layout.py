@@ -15,7 +15,7 @@ __all__ = ["Layouts"]
 
 
 class Layouts:
-    """Layout bookkeeping of a :class:`~spikejax.graph._walk.Walk`: ``T``, ``B`` and the layout of
+    """Layout bookkeeping of a `Walk`: ``T``, ``B`` and the layout of
     each jaxpr variable (``self.lay``), set by the walk."""
 
     T: int | None

@@ -53,7 +53,7 @@ class FrozenDict(Mapping[str, Any]):
 
 
 def freeze(value: Any) -> Any:
-    """Mappings as :class:`FrozenDict` and lists as tuples, recursively."""
+    """Mappings as `FrozenDict` and lists as tuples, recursively."""
     if isinstance(value, Mapping):
         return FrozenDict({k: freeze(v) for k, v in value.items()})
     if isinstance(value, list | tuple):
@@ -63,13 +63,13 @@ def freeze(value: Any) -> Any:
 
 @dataclasses.dataclass(frozen=True)
 class NodeSpec:
-    """What a user-defined layer declares about itself (see :class:`AbstractNode`).
+    """What a user-defined layer declares about itself (see `AbstractNode`).
 
     Attributes:
-        kind: one of :data:`KINDS`.
+        kind: one of `KINDS`.
         attrs: anything a consumer needs to know (e.g. ``{"order": "qk_v"}``); plain values.
         macs: MACs per sample and step; ``None`` counts the matrix products and convolutions the
-            layer executes with the shared rules of :mod:`spikejax.graph.costs`.
+            layer executes with the shared rules of `spikejax.graph.costs`.
     """
 
     kind: str
@@ -85,7 +85,7 @@ class Node:
         name: unique name: the module's dotted path in ``nnx.state(model)`` for a layer
             (``"blocks.0.fc"``), ``"<container>.<op>"`` for an operation written in a module's own
             code (``"stages.0.1.add"``, ``"flatten"``); a repeat gets ``_1``, ``_2``, ...
-        kind: one of :data:`KINDS`.
+        kind: one of `KINDS`.
         op: the class (``"Linear"``, ``"LIF"``) or operation (``"max"``, ``"add"``, ``"flatten"``).
         path: the module's path in ``nnx.state(model)``; ``None`` for an operation of a module's
             own code.
@@ -128,7 +128,7 @@ def _count(n: int) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Graph:
-    """A network as it executes: :class:`Node` s in call order and the edges between them.
+    """A network as it executes: `Node` s in call order and the edges between them.
 
     ``print(graph)`` shows one row per node (name, kind, output shape, parameters, MACs per step,
     whether the input is binary), like ``torchinfo.summary``.

@@ -10,14 +10,14 @@ __all__ = ["AbstractNode"]
 
 
 class AbstractNode(nnx.Module):
-    """Base for an NNX layer that declares its own node in :func:`spikejax.graph.trace`.
+    """Base for an NNX layer that declares its own node in `spikejax.graph.trace`.
 
     The tracer knows ``nnx.Linear``, ``nnx.Conv``, normalisation and dropout layers, every
-    :mod:`spikejax.layers` layer, pooling, reshapes and residual joins. A module of any other class
+    `spikejax.layers` layer, pooling, reshapes and residual joins. A module of any other class
     is a container: its children become nodes and the operations of its own code are classified
     one by one. When its own code does something that is none of those (a matrix product with its
     own weights, an attention product), subclass ``AbstractNode`` and implement
-    :meth:`graph_node`: the operations of the module's own code then form one node of the declared
+    `graph_node`: the operations of the module's own code then form one node of the declared
     kind, whose inputs are the tensors its code receives from outside, and whose MACs are counted
     from the products and convolutions it executes (or given by the declaration). Child modules
     stay nodes of their own.

@@ -20,7 +20,7 @@ __all__ = ["Recording", "record"]
 
 @pytree_dataclass
 class Recording:
-    """What one recorded forward pass saw, keyed by node name (see :class:`spikejax.graph.Node`).
+    """What one recorded forward pass saw, keyed by node name (see `spikejax.graph.Node`).
 
     Attributes:
         synapse_inputs: the tensor feeding each synaptic node (linear, convolution), time-major
@@ -53,7 +53,7 @@ def record(
     ``outputs`` names further nodes whose outputs to keep (e.g. the activations of an ANN, for
     calibration); a name that is not a node of the graph is an error that lists the nodes.
 
-    The model's call is traced into a graph (:func:`spikejax.graph.trace`) and the traced
+    The model's call is traced into a graph (`spikejax.graph.trace`) and the traced
     computation is evaluated on the model's current values, returning the tensors of interest
     alongside the output: the same operations as calling the model, with the same results and the
     same state updates (batch statistics, random counters). Works eagerly and inside ``nnx.jit``,

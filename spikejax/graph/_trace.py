@@ -79,7 +79,7 @@ def _check_input(fn: str, x: Any) -> jax.ShapeDtypeStruct:
 def traced(
     model: nnx.Module, example_input: Any, *, fn: str = "trace", call_kwargs: dict | None = None
 ) -> Traced:
-    """:func:`trace`, keeping the jaxpr (for :func:`spikejax.graph.record`)."""
+    """`trace`, keeping the jaxpr (for `spikejax.graph.record`)."""
     if not isinstance(model, nnx.Module):
         raise TypeError(f"`{fn}`: `model` must be an nnx.Module; got {type(model).__name__}.")
     x = _check_input(fn, example_input)
@@ -148,34 +148,34 @@ def _where(session: Any, error: BaseException) -> str:
 
 
 def trace(model: nnx.Module, example_input: Any) -> Graph:
-    """The network ``model`` as it executes on ``example_input``: a :class:`Graph`.
+    """The network ``model`` as it executes on ``example_input``: a `Graph`.
 
     The call runs abstractly (``jax.make_jaxpr`` on shapes: no weights are copied and nothing is
     computed). Every module call and every operation it emits is seen: ``nnx.Linear``,
-    ``nnx.Conv``, normalisation, dropout and :class:`spikejax.layers.Spiking` calls become nodes
+    ``nnx.Conv``, normalisation, dropout and `spikejax.layers.Spiking` calls become nodes
     named by their path in ``nnx.state(model)``; the operations of modules' own code become
     pooling (``reduce_window`` of ``nnx.max_pool``/``nnx.avg_pool``, global means), reshape
     (flatten), residual join (``add``, SEW's AND), activation (``relu``, ...) and readout (a
     reduction over time) nodes; layout operations (time folding, transposes, casts) pass data
     through. Edges follow the data, so skip connections are edges of their own; a recurrent
     neuron has a self-edge. MACs per sample and step are counted from the products and
-    convolutions each node executes (:mod:`spikejax.graph.costs`). A layer that executes nothing
+    convolutions each node executes (`spikejax.graph.costs`). A layer that executes nothing
     on this call (dropout in evaluation mode) is not a node.
 
     Args:
-        model: any NNX module (a model of :mod:`spikejax.models` or the user's own).
+        model: any NNX module (a model of `spikejax.models` or the user's own).
         example_input: an array or ``jax.ShapeDtypeStruct`` of the model's input, time-major
             ``[T, B, *features]`` (or ``[B, *features]`` for a static input). Time-major and
             time-folded tensors are told apart by their leading sizes, so choose a batch size
             ``B >= 2`` different from ``T`` (with ``B = 1``, ``[T, 1, 1, C]`` could be either).
 
     Returns:
-        The :class:`Graph`; ``print(graph)`` shows a per-layer table.
+        The `Graph`; ``print(graph)`` shows a per-layer table.
 
     Raises:
         ValueError: the call fails (names the module and the example's shape), branches in
             Python on a traced value, or a module's own code computes something no node kind
-            describes (declare it with :class:`spikejax.graph.AbstractNode`).
+            describes (declare it with `spikejax.graph.AbstractNode`).
 
     Example:
         >>> import jax.numpy as jnp, spikejax as sj

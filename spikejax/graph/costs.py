@@ -1,7 +1,7 @@
 """Counting rules shared by every consumer: multiply-accumulates of a matrix product and of a
 convolution, from shapes alone.
 
-:func:`spikejax.graph.trace` applies them to the products a model really executes; the zoo's
+`spikejax.graph.trace` applies them to the products a model really executes; the zoo's
 configuration walk (``spikejax.models.macs_per_step`` of a name) applies them to the shapes its
 configuration implies. Nothing else in the library counts MACs.
 """

@@ -1,5 +1,5 @@
 """NNX layers: spiking neurons over time, time folding, sequence batch norm and dropout; keeping
-trained neuron parameters valid (:func:`project_params`, :func:`check_params`)."""
+trained neuron parameters valid (`project_params`, `check_params`)."""
 
 from spikejax.layers._batchnorm import SeqBatchNorm as SeqBatchNorm
 from spikejax.layers._bounds import check_params as check_params

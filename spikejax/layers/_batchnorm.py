@@ -19,10 +19,11 @@ class SeqBatchNorm(nnx.Module):
     The input ``[T, B, *spatial, C]`` is normalized as if time were part of the batch (the
     time-merged tensor ``[T*B, *spatial, C]``): for every channel ``c``,
 
-    .. math::
-        \mu_c = \operatorname{mean}_{t, b, \ldots}\, x_{t, b, \ldots, c}, \qquad
-        \sigma^2_c = \operatorname{mean}_{t, b, \ldots}\, (x_{t, b, \ldots, c} - \mu_c)^2, \qquad
-        y = \gamma_c\, \frac{x - \mu_c}{\sqrt{\sigma^2_c + \epsilon}} + \beta_c
+    $$
+    \mu_c = \operatorname{mean}_{t, b, \ldots}\, x_{t, b, \ldots, c}, \qquad
+    \sigma^2_c = \operatorname{mean}_{t, b, \ldots}\, (x_{t, b, \ldots, c} - \mu_c)^2, \qquad
+    y = \gamma_c\, \frac{x - \mu_c}{\sqrt{\sigma^2_c + \epsilon}} + \beta_c
+    $$
 
     (biased variance), the same for every time step. This is SpikingJelly's ``SeqToANNContainer``
     around ``BatchNorm2d``; it is not threshold-dependent batch norm (tdBN), which adds a

@@ -20,7 +20,7 @@ def _is_variable(x: Any) -> bool:
 
 
 def _layers(model: Any) -> Iterator[tuple[str, Spiking]]:
-    """Every :class:`Spiking` layer of ``model`` (itself included) with its dotted path."""
+    """Every `Spiking` layer of ``model`` (itself included) with its dotted path."""
     if isinstance(model, Spiking):
         yield "", model
         return
@@ -43,9 +43,9 @@ def _leaves(layer: Spiking) -> Iterator[tuple[str, nnx.Variable, Interval]]:
 def project_params(model: nnx.Module) -> None:
     """Put every trainable neuron parameter of ``model`` back onto its valid interval, in place.
 
-    For each :class:`Spiking` layer in ``model`` (or ``model`` itself), every leaf held as
+    For each `Spiking` layer in ``model`` (or ``model`` itself), every leaf held as
     ``nnx.Param`` is replaced by ``interval.project(value)``, where ``interval`` is the one its
-    neuron class declares in ``bounds`` (see :class:`spikejax.neurons.Interval`): decays are
+    neuron class declares in ``bounds`` (see `spikejax.neurons.Interval`): decays are
     clipped to ``[0, 1]``, thresholds to at least ``finfo(dtype).tiny`` so that ``θ > 0`` holds;
     unbounded leaves (PLIF's ``w``, recurrent weights) and values already inside are unchanged
     bit for bit. Pure array operations: jit-compatible, no host synchronisation.
@@ -73,7 +73,7 @@ def project_params(model: nnx.Module) -> None:
 def check_params(model: nnx.Module, *, fn: str = "check_params", where: str = "model") -> None:
     """Raise ``ValueError`` unless every neuron parameter of ``model`` lies in its valid interval.
 
-    Every leaf of every :class:`Spiking` layer (trainable or fixed) is checked against the
+    Every leaf of every `Spiking` layer (trainable or fixed) is checked against the
     interval its neuron class declares (and for being finite). The message names ``fn``, the
     leaf's path (``where`` + layer path + ``params`` + leaf), the interval and up to three bad
     values. Concrete values only (outside ``jit``); used where checkpoints are loaded.

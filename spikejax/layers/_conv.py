@@ -29,7 +29,7 @@ def _patches(x: Float[Array, "n h w c"], kh: int, kw: int) -> Float[Array, "rows
 def _col2im(
     dp: Float[Array, "rows cols"], shape: tuple[int, ...], kh: int, kw: int
 ) -> Float[Array, "n h w c"]:
-    """Adjoint of :func:`_patches`: add every patch entry back onto the pixel it was read from."""
+    """Adjoint of `_patches`: add every patch entry back onto the pixel it was read from."""
     n, h, w, c = shape
     ho, wo = h - kh + 1, w - kw + 1
     dp = dp.reshape(n, ho, wo, kh, kw, c)
@@ -211,10 +211,13 @@ def conv2d_im2col(
 ) -> Float[Array, "batch height_out width_out c_out"]:
     r"""Valid, stride-1 2-D convolution (cross-correlation) by im2col, optionally + bias + max pool.
 
-    .. math::
-        z_{n,h,w,o} &= \sum_{i<k_h}\sum_{j<k_w}\sum_{c} x_{n,\,h+i,\,w+j,\,c}\; k_{i,j,c,o}
-            + b_o \\
-        y_{n,h,w,o} &= \max_{a,b<p}\; z_{n,\,ph+a,\,pw+b,\,o}
+    $$
+    \begin{aligned}
+    z_{n,h,w,o} &= \sum_{i<k_h}\sum_{j<k_w}\sum_{c} x_{n,\,h+i,\,w+j,\,c}\; k_{i,j,c,o}
+        + b_o \\
+    y_{n,h,w,o} &= \max_{a,b<p}\; z_{n,\,ph+a,\,pw+b,\,o}
+    \end{aligned}
+    $$
 
     for ``h < H - k_h + 1``, ``w < W - k_w + 1`` (valid padding) and pool size ``p = max_pool``
     (stride ``p``, incomplete windows at the bottom/right dropped; ``p = 1``: no pooling). ``z``
@@ -233,7 +236,7 @@ def conv2d_im2col(
     ``lax.conv_general_dilated`` for small kernels on large time-folded batches.
 
     Args:
-        x: NHWC input, e.g. ``[T*B, H, W, C]`` (see :func:`spikejax.layers.fold`).
+        x: NHWC input, e.g. ``[T*B, H, W, C]`` (see `spikejax.layers.fold`).
         kernel: HWIO kernel ``[k_h, k_w, C, O]`` of the dtype of ``x``.
         bias: optional ``[O]`` bias of the dtype of ``x``.
         max_pool: pool size and stride ``p`` (default 1: no pooling).

@@ -20,8 +20,9 @@ class SeqDropout(nnx.Module):
     For ``x`` of shape ``[T, B, ...]`` one mask ``m`` of shape ``[B, ...]`` is drawn with
     ``P(m = 1) = 1 - rate`` and
 
-    .. math::
-        y_t = \frac{m \odot x_t}{1 - \text{rate}} \qquad \text{for every } t,
+    $$
+    y_t = \frac{m \odot x_t}{1 - \text{rate}} \qquad \text{for every } t,
+    $$
 
     so a dropped unit stays silent for the whole sequence (per-step masks would let a spiking
     network average the noise away over time). In evaluation mode (``deterministic=True``, or after

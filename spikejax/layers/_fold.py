@@ -41,7 +41,7 @@ def fold(xs: TimeMajor) -> Folded:
 def unfold(y: Folded, T: int) -> TimeMajor:
     """Split the leading axis back into time and batch: ``[T*B, *rest] -> [T, B, *rest]``.
 
-    The inverse of :func:`fold`: ``unfold(fold(xs), xs.shape[0])`` equals ``xs``.
+    The inverse of `fold`: ``unfold(fold(xs), xs.shape[0])`` equals ``xs``.
 
     Example:
         >>> import jax.numpy as jnp

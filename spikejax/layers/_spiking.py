@@ -51,20 +51,20 @@ class Spiking(nnx.Module):
     """A layer of spiking neurons: the parameters of ``neuron`` as NNX variables, run by ``unroll``.
 
     The neuron's array leaves are stored under ``params`` in the neuron's own tree structure:
-    leaves named in ``trainable`` as ``nnx.Param``, every other leaf as :class:`Fixed`. The static
+    leaves named in ``trainable`` as ``nnx.Param``, every other leaf as `Fixed`. The static
     parts of the neuron (reset mode, surrogate, ...) stay in the tree definition; they are never
     variables. So ``nnx.state(model, nnx.Param)`` holds exactly the trainable numbers and
     ``nnx.state(model)`` every number of the neuron.
 
     Each call rebuilds the neuron from the current variable values, starts it from rest,
-    ``neuron.init_state(xs.shape[1:], xs.dtype)``, and runs :func:`spikejax.unroll` over the
+    ``neuron.init_state(xs.shape[1:], xs.dtype)``, and runs `spikejax.unroll` over the
     leading time axis. Nothing is carried from one call to the next: there is no hidden state to
     reset.
 
     **Training keeps parameters valid only with a projection.** A gradient step may move a
     trainable leaf out of the interval its neuron class declares (``bounds``: a decay ``β``
     outside ``[0, 1]``, a threshold ``θ <= 0``); nothing in the forward pass repairs that. A
-    training loop of one's own therefore calls :func:`spikejax.layers.project_params` after each
+    training loop of one's own therefore calls `spikejax.layers.project_params` after each
     update, inside the jitted step::
 
         @nnx.jit
@@ -74,7 +74,7 @@ class Spiking(nnx.Module):
             sj.layers.project_params(model)   # every trainable β back in [0, 1], θ > 0
 
     ``spikejax.train`` does this in its own step, and refuses a checkpoint whose neuron
-    parameters are out of range (:func:`spikejax.layers.check_params`).
+    parameters are out of range (`spikejax.layers.check_params`).
 
     Args:
         neuron: any spikejax neuron (an instance of ``spikejax.neurons.AbstractNeuron``). Its
@@ -82,8 +82,8 @@ class Spiking(nnx.Module):
         trainable: names of the leaves to train. Default: the neuron class's ``trainable``
             attribute. Leaves of nested neurons are named by their dotted path, e.g.
             ``"neuron.beta"``.
-        remat: checkpointed BPTT, passed to :func:`spikejax.unroll`.
-        unroll: scan steps unrolled per loop iteration, passed to :func:`spikejax.unroll`.
+        remat: checkpointed BPTT, passed to `spikejax.unroll`.
+        unroll: scan steps unrolled per loop iteration, passed to `spikejax.unroll`.
 
     Example:
         >>> import jax.numpy as jnp, spikejax as sj
@@ -163,7 +163,7 @@ class Spiking(nnx.Module):
 
     def __call__(self, xs: TimeMajor) -> TimeMajor:
         """Run the neuron over ``xs`` (time-major ``[T, *batch, *neurons]``): from rest, or, inside
-        :func:`spikejax.run`, from this layer's entry of the state given there (its final state
+        `spikejax.run`, from this layer's entry of the state given there (its final state
         is handed back to ``run``; the layer itself keeps nothing).
 
         Returns:

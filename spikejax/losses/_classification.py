@@ -18,9 +18,10 @@ def ce_count(
 ) -> Float[Array, ""]:
     r"""Softmax cross-entropy with the spike counts as logits.
 
-    .. math::
-        L = \frac{1}{B} \sum_b -\log \operatorname{softmax}(c_b)_{y_b}, \qquad
-        c_{b,k} = \sum_t s_{t,b,k},
+    $$
+    L = \frac{1}{B} \sum_b -\log \operatorname{softmax}(c_b)_{y_b}, \qquad
+    c_{b,k} = \sum_t s_{t,b,k},
+    $$
 
     with ``B`` the number of batch entries. The same as snnTorch's ``ce_count_loss``.
 
@@ -52,10 +53,11 @@ def ce_membrane(
 ) -> Float[Array, ""]:
     r"""Softmax cross-entropy with a time-reduced membrane potential as logits.
 
-    .. math::
-        L = \frac{1}{B} \sum_b -\log \operatorname{softmax}(z_b)_{y_b}, \qquad
-        z = \operatorname{mean}_t v_t \;|\; \max_t v_t \;|\; v_{T-1}
-        \quad (\texttt{reduce="mean" | "max" | "last"}).
+    $$
+    L = \frac{1}{B} \sum_b -\log \operatorname{softmax}(z_b)_{y_b}, \qquad
+    z = \operatorname{mean}_t v_t \;|\; \max_t v_t \;|\; v_{T-1}
+    \quad (\texttt{reduce="mean" | "max" | "last"}).
+    $$
 
     ``"max"`` is snnTorch's ``ce_max_membrane_loss``.
 
@@ -89,11 +91,14 @@ def mse_count(
 ) -> Float[Array, ""]:
     r"""Mean squared error between spike counts and target counts, divided by ``T``.
 
-    .. math::
-        L = \frac{1}{T} \cdot \frac{1}{B\,K} \sum_{b,k} \big(c_{b,k} - T \rho_{b,k}\big)^2, \qquad
-        c_{b,k} = \sum_t s_{t,b,k}, \qquad
-        \rho_{b,k} = \begin{cases} \rho_\text{correct} & k = y_b \\
-                                   \rho_\text{incorrect} & k \ne y_b \end{cases}
+    $$
+    \begin{aligned}
+    L = \frac{1}{T} \cdot \frac{1}{B\,K} \sum_{b,k} \big(c_{b,k} - T \rho_{b,k}\big)^2, \qquad
+    c_{b,k} = \sum_t s_{t,b,k}, \qquad
+    \rho_{b,k} = \begin{cases} \rho_\text{correct} & k = y_b \\
+                               \rho_\text{incorrect} & k \ne y_b \end{cases}
+    \end{aligned}
+    $$
 
     with ``B`` batch entries and ``K`` classes. This is snnTorch's ``mse_count_loss`` (SLAYER's
     spike-count loss): ``MSELoss`` (mean over batch and classes) on the counts, then divided by

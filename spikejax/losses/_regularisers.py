@@ -49,9 +49,10 @@ def _rate_param(
 def rate_l2(spikes: Float[Array, "time batch *neurons"], target: Any) -> Float[Array, ""]:
     r"""Mean squared deviation of every neuron's firing rate from a target rate (per sample).
 
-    .. math::
-        r_{b,i} = \frac{1}{T} \sum_t s_{t,b,i}, \qquad
-        L = \frac{1}{B\,N} \sum_{b,i} \big(r_{b,i} - \nu_i\big)^2,
+    $$
+    r_{b,i} = \frac{1}{T} \sum_t s_{t,b,i}, \qquad
+    L = \frac{1}{B\,N} \sum_{b,i} \big(r_{b,i} - \nu_i\big)^2,
+    $$
 
     with rates per sample ``b`` and neuron ``i`` (``N`` neurons: all axes after batch).
 
@@ -79,9 +80,10 @@ def rate_l2(spikes: Float[Array, "time batch *neurons"], target: Any) -> Float[A
 def rate_lower(spikes: Float[Array, "time batch *neurons"], min_rate: Any) -> Float[Array, ""]:
     r"""Per-neuron lower bound on the firing rate: a squared hinge below ``min_rate``.
 
-    .. math::
-        r_{b,i} = \frac{1}{T} \sum_t s_{t,b,i}, \qquad
-        L = \frac{1}{B\,N} \sum_{b,i} \big[\nu_\text{lower} - r_{b,i}\big]_+^2 .
+    $$
+    r_{b,i} = \frac{1}{T} \sum_t s_{t,b,i}, \qquad
+    L = \frac{1}{B\,N} \sum_{b,i} \big[\nu_\text{lower} - r_{b,i}\big]_+^2 .
+    $$
 
     This is the per-neuron lower-threshold regulariser of Zenke & Vogels (Neural Computation 33,
     2021), written for rates instead of spike counts: with their count threshold ``θ`` and
@@ -107,9 +109,10 @@ def rate_lower(spikes: Float[Array, "time batch *neurons"], min_rate: Any) -> Fl
 def rate_upper(spikes: Float[Array, "time batch *neurons"], max_rate: Any) -> Float[Array, ""]:
     r"""Population upper bound on the firing rate: a squared hinge on each sample's mean rate.
 
-    .. math::
-        \bar r_b = \frac{1}{N} \sum_i \frac{1}{T} \sum_t s_{t,b,i}, \qquad
-        L = \frac{1}{B} \sum_b \big[\bar r_b - \nu_\text{upper}\big]_+^2 .
+    $$
+    \bar r_b = \frac{1}{N} \sum_i \frac{1}{T} \sum_t s_{t,b,i}, \qquad
+    L = \frac{1}{B} \sum_b \big[\bar r_b - \nu_\text{upper}\big]_+^2 .
+    $$
 
     This is the population-level upper-threshold regulariser of Zenke & Vogels (Neural Computation
     33, 2021) with exponent 2, written for rates instead of spike counts: with their count

@@ -24,11 +24,14 @@ def tet(
     Deng, Li, Zhang & Gu, *Temporal Efficient Training of Spiking Neural Network via Gradient
     Re-weighting*, ICLR 2022 (arXiv:2202.11946):
 
-    .. math::
-        L_\text{TET} &= \frac{1}{T} \sum_{t} \frac{1}{B} \sum_b
-            -\log \operatorname{softmax}(O_{t,b})_{y_b} \\
-        L_\text{MSE} &= \frac{1}{T} \sum_{t} \frac{1}{B\,K} \sum_{b,k} (O_{t,b,k} - \phi)^2 \\
-        L &= (1 - \lambda)\, L_\text{TET} + \lambda\, L_\text{MSE}
+    $$
+    \begin{aligned}
+    L_\text{TET} &= \frac{1}{T} \sum_{t} \frac{1}{B} \sum_b
+        -\log \operatorname{softmax}(O_{t,b})_{y_b} \\
+    L_\text{MSE} &= \frac{1}{T} \sum_{t} \frac{1}{B\,K} \sum_{b,k} (O_{t,b,k} - \phi)^2 \\
+    L &= (1 - \lambda)\, L_\text{TET} + \lambda\, L_\text{MSE}
+    \end{aligned}
+    $$
 
     where ``O_t`` are the pre-readout outputs (logits) at step ``t``, ``B`` the number of batch
     entries and ``K`` the number of classes. The per-step MSE is a mean over batch and classes,

@@ -43,9 +43,9 @@ def make_neuron(
 ) -> AbstractNeuron:
     """A fresh neuron of ``kind`` with a hard reset to 0 and a detached reset.
 
-    ``"if"``: :class:`~spikejax.neurons.IF`; ``"lif"``: :class:`~spikejax.neurons.LIF` with
+    ``"if"``: `IF`; ``"lif"``: `LIF` with
     ``β = 1/2`` and ``decay_input=True`` (SpikingJelly ``LIFNode(tau=2)``); ``"plif"``:
-    :class:`~spikejax.neurons.PLIF` with ``w = 0`` (``k = 1/2``, one trainable scalar per layer).
+    `PLIF` with ``w = 0`` (``k = 1/2``, one trainable scalar per layer).
     """
     check_choice(fn, "neuron", kind, NEURONS)
     if kind == "if":
@@ -106,7 +106,7 @@ def check_positive_int(fn: str, arg: str, value: Any) -> None:
 
 
 def check_positive_ints(fn: str, **values: Any) -> None:
-    """:func:`check_positive_int` on every keyword argument, in the order given."""
+    """`check_positive_int` on every keyword argument, in the order given."""
     for arg, value in values.items():
         check_positive_int(fn, arg, value)
 
@@ -175,8 +175,8 @@ class ConvBNSpike(nnx.Module):
     """``conv k×k (stride s, symmetric padding k//2, no bias) → BN → spiking neuron``.
 
     The convolution runs time-folded on ``[T·B, H, W, C]``; batch norm is time-merged
-    (:class:`~spikejax.layers.SeqBatchNorm`, PyTorch momentum 0.1, ε = 1e-5); the neuron runs from
-    rest through :class:`~spikejax.layers.Spiking`. Called with ``repeat=T`` on a static
+    (`SeqBatchNorm`, PyTorch momentum 0.1, ε = 1e-5); the neuron runs from
+    rest through `Spiking`. Called with ``repeat=T`` on a static
     ``[B, H, W, C]`` input, the convolution and batch norm run once and their output is repeated for
     ``T`` steps before the neuron (SEW ImageNet stem).
 

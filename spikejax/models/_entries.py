@@ -26,7 +26,7 @@ class Entry:
     Attributes:
         cls: the model class.
         family: ``"sew_resnet"``, ``"sew_dvs"``, ``"spikformer"`` or ``"small"``.
-        defaults: the configuration, every key of which :func:`create` may override.
+        defaults: the configuration, every key of which `create` may override.
         fixed: constructor arguments of the entry that no override changes (``factors`` of a SEW
             DVS entry: stage widths in units of ``width``).
         in_channels: input channels of one sample.
@@ -168,7 +168,7 @@ def arguments(fn: str, entry: Entry, config: Mapping[str, Any]) -> dict[str, Any
     """The keyword arguments of ``entry.cls`` (without ``rngs``) for a full configuration.
 
     A SEW DVS entry's ``width`` and ``blocks`` become the ``stages`` of
-    :class:`~spikejax.models.SEWDVSNet`: ``((width·factor_i, blocks_i), ...)``.
+    `SEWDVSNet`: ``((width·factor_i, blocks_i), ...)``.
     """
     args = {**entry.fixed, **config}
     if entry.family == "sew_dvs":

@@ -20,13 +20,13 @@ def macs_per_step(model_or_name: nnx.Module | str, **overrides: Any) -> dict[str
     ``N·in·out``, the two attention products of each SSA block (``2·N²·D`` for ``(Q Kᵀ) V``,
     ``2·N·d·D`` for ``Q (Kᵀ V)``, all heads) and the classifier ``C·K``; batch norm, neurons,
     pooling and residual additions are not counted. Keys are the names of the synaptic nodes of
-    :func:`spikejax.graph.trace` (the layers' paths), in call order. How often each layer runs
+    `spikejax.graph.trace` (the layers' paths), in call order. How often each layer runs
     (once or ``T`` times) is the caller's business (see ``info(name).first_layer``).
 
     For a zoo name the numbers follow from the entry's configuration by shape arithmetic (no model
     is built, nothing is traced: microseconds); for a built model they are read from its network
-    graph (:func:`traced_macs_per_step`). Both apply the counting rules of
-    :mod:`spikejax.graph.costs`, and they agree exactly for every entry.
+    graph (`traced_macs_per_step`). Both apply the counting rules of
+    `spikejax.graph.costs`, and they agree exactly for every entry.
 
     Example:
         >>> from spikejax import models
@@ -40,7 +40,7 @@ def macs_per_step(model_or_name: nnx.Module | str, **overrides: Any) -> dict[str
 
 
 def traced_macs_per_step(model_or_name: nnx.Module | str, **overrides: Any) -> dict[str, int]:
-    """:func:`macs_per_step` read from the model's network graph (:func:`spikejax.graph.trace`).
+    """`macs_per_step` read from the model's network graph (`spikejax.graph.trace`).
 
     The model is traced abstractly (shapes only); a name is built abstractly with its overrides
     first. Takes about a second for a large model on a CPU.

@@ -10,7 +10,7 @@ to it holds::
      "structure": {<path>: "Type:dtype[shape]"}, "metadata": {...}}
 
 Loading checks the digest, the model name and every leaf's variable type, dtype and shape against
-the model built with the requested overrides; any difference raises :class:`PretrainedError`
+the model built with the requested overrides; any difference raises `PretrainedError`
 naming it. Files are read with ``allow_pickle=False``.
 """
 
@@ -119,7 +119,7 @@ def save_pretrained(
     Args:
         model: the model (every variable is saved: parameters, batch-norm statistics, constants).
         path: the weights file; must end in ``.npz``. Its folder must exist.
-        name: the zoo name the model was built from (:func:`spikejax.models.create`).
+        name: the zoo name the model was built from (`spikejax.models.create`).
         overrides: the keyword overrides it was built with (JSON data).
         metadata: free-form JSON data kept in the sidecar (accuracy, data, training run).
 

@@ -48,7 +48,7 @@ class ModelInfo:
         first_layer: ``"once"`` if the first convolution runs once per sample (SEW ImageNet stem on
             the static image), ``"per_step"`` if it runs at every step.
         config: the full constructor configuration (defaults merged with overrides).
-        overrides: the keyword overrides :func:`create` accepts for this entry.
+        overrides: the keyword overrides `create` accepts for this entry.
     """
 
     name: str
@@ -99,7 +99,7 @@ def create(
     pretrained: str | os.PathLike | None = None,
     **overrides: Any,
 ) -> nnx.Module:
-    """Build the zoo model ``name`` (see :func:`available`) with optional overrides.
+    """Build the zoo model ``name`` (see `available`) with optional overrides.
 
     Overrides replace the entry's defaults (``info(name).config``); which ones an entry takes is
     ``info(name).overrides``. Every entry takes ``T``, ``num_classes``, ``neuron``, ``dtype``,
@@ -112,12 +112,12 @@ def create(
     pool), ``qkv_bias``, ``attn_scale``, ``learnable_scale``, ``ssa_order``, ``qk_pool``.
 
     With ``pretrained``, the path of a weights file written by
-    :func:`~spikejax.models.save_pretrained` (``.npz`` with its ``.json`` sidecar), every
+    `save_pretrained` (``.npz`` with its ``.json`` sidecar), every
     variable is then set from the file, after checking its sha256 digest, that it holds weights
     of ``name``, and that every leaf's path, variable type, dtype and shape equal those of the
     model built with ``overrides`` (overrides that change no shape, such as ``T``, are not
     checked; the sidecar records those used in training, see
-    :func:`~spikejax.models.pretrained_info`).
+    `pretrained_info`).
 
     Tiny configurations for tests (milliseconds per forward pass on a CPU, once compiled):
     SEW ImageNet ``width=2, image_size=16, layers=(1, 1, 1, 1)`` (ResNeXt: ``width=16,
@@ -260,7 +260,7 @@ def count_params(model_or_name: nnx.Module | str, **overrides: Any) -> int:
     """Number of trainable numbers (``nnx.Param`` leaves) of a model or a zoo entry.
 
     Batch-norm ``γ, β``, weights, biases and PLIF ``w`` count; running statistics and fixed neuron
-    constants (:class:`~spikejax.layers.Fixed`) do not. A built model's ``nnx.Param`` leaves are
+    constants (`Fixed`) do not. A built model's ``nnx.Param`` leaves are
     counted. For a name nothing is built: the count follows from the entry's configuration by the
     counting rules of the zoo (conv ``k²·C_in·C_out/groups``, batch norm ``2C``, linear
     ``in·out + out``, PLIF ``1`` per spiking layer), in microseconds, and equals the count of the

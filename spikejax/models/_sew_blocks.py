@@ -32,7 +32,7 @@ def connect(kind: str, a: Float[Array, "..."], s: Float[Array, "..."]) -> Float[
 
 
 def check_connect(fn: str, kind: str, zero_init_residual: bool, neuron: AbstractNeuron) -> None:
-    """Reject ``connect`` values outside :data:`CONNECTS` and the one combination that cannot work.
+    """Reject ``connect`` values outside `CONNECTS` and the one combination that cannot work.
 
     With ``zero_init_residual`` an AND block is the identity only if its last neuron fires on a
     constant input of 1 (``β = 1``, ``γ = 0``) at every step. IF reaches ``H = 1 ≥ V_th`` and fires
@@ -87,7 +87,7 @@ class SEWBasicBlock(nnx.Module):
     ``stride ≠ 1`` or ``in_channels ≠ planes``. Input and output ``[T, B, H, W, C]``.
 
     Attributes: ``conv1``, ``conv2``, ``downsample`` (each a
-    :class:`~spikejax.models._common.ConvBNSpike`, ``downsample`` possibly ``None``).
+    `ConvBNSpike`, ``downsample`` possibly ``None``).
     """
 
     expansion = 1

@@ -43,10 +43,10 @@ def check_config(
     dtype: Any,
     remat: bool | int,
 ) -> tuple[tuple[int, int], ...]:
-    """Check the arguments of :class:`SEWDVSNet` (named errors); return ``stages`` as a tuple.
+    """Check the arguments of `SEWDVSNet` (named errors); return ``stages`` as a tuple.
 
     Runs before anything is built, and for the shape arithmetic of
-    :func:`spikejax.models.count_params` and :func:`spikejax.models.macs_per_step`.
+    `spikejax.models.count_params` and `spikejax.models.macs_per_step`.
     """
     fn = "SEWDVSNet"
     ok = isinstance(stages, Sequence) and not isinstance(stages, str) and len(stages) > 0

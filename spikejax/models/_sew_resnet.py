@@ -51,10 +51,10 @@ def check_config(
     dtype: Any,
     remat: bool | int,
 ) -> tuple[int, ...]:
-    """Check the arguments of :class:`SEWResNet` (named errors); return ``layers`` as a tuple.
+    """Check the arguments of `SEWResNet` (named errors); return ``layers`` as a tuple.
 
     Runs before anything is built, and for the shape arithmetic of
-    :func:`spikejax.models.count_params` and :func:`spikejax.models.macs_per_step`.
+    `spikejax.models.count_params` and `spikejax.models.macs_per_step`.
     """
     fn = "SEWResNet"
     check_choice(fn, "block", block, tuple(_BLOCKS))
@@ -129,7 +129,7 @@ class SEWResNet(nnx.Module):
         width_per_group: Bottleneck width per group (64 plain, 4 or 8 ResNeXt, 128 Wide-ResNet).
         dtype: computation dtype of convolutions and the classifier (parameters stay float32);
             inputs must have this dtype.
-        remat: checkpointed BPTT of every neuron layer (see :func:`spikejax.unroll`).
+        remat: checkpointed BPTT of every neuron layer (see `spikejax.unroll`).
 
     Example:
         >>> import jax, jax.numpy as jnp

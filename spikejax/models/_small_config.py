@@ -1,5 +1,5 @@
-"""Settings and argument checks shared by the small experiment networks (:class:`LIFMLP`,
-:class:`ConvSNN`): surrogate names, layer sizes, the LIF settings of every spiking layer."""
+"""Settings and argument checks shared by the small experiment networks (`LIFMLP`,
+`ConvSNN`): surrogate names, layer sizes, the LIF settings of every spiking layer."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ def _check_common(
     neuron: dict[str, Any],
 ) -> tuple[tuple[int, ...], NeuronSpec]:
     """The checks both small models share: positive ints, hidden sizes, the dropout rate, the
-    dtype and the LIF settings (see :class:`NeuronSpec`)."""
+    dtype and the LIF settings (see `NeuronSpec`)."""
     check_positive_ints(fn, **positive)
     hidden = _sizes(fn, "hidden", hidden, allow_empty=True)
     if isinstance(dropout, bool) or not isinstance(dropout, int | float):
@@ -132,7 +132,7 @@ def _check_common(
 def check_lif_mlp(
     *, in_features: int, hidden: Any, num_classes: int, T: int, dropout: Any, dtype: Any, **neuron
 ) -> tuple[tuple[int, ...], NeuronSpec]:
-    """Check the arguments of :class:`LIFMLP` (``neuron``: its LIF settings, ``beta`` to
+    """Check the arguments of `LIFMLP` (``neuron``: its LIF settings, ``beta`` to
     ``remat``); return the hidden sizes and the LIF settings."""
     positive = dict(in_features=in_features, num_classes=num_classes, T=T)
     return _check_common("LIFMLP", positive, hidden, dropout, dtype, neuron)
@@ -152,7 +152,7 @@ def check_conv_snn(
     dtype: Any,
     **neuron,
 ) -> tuple[tuple[int, ...], tuple[int, int], tuple[int, ...], NeuronSpec]:
-    """Check the arguments of :class:`ConvSNN` (``neuron``: its LIF settings); return the
+    """Check the arguments of `ConvSNN` (``neuron``: its LIF settings); return the
     convolution channels, the frame size ``(H, W)``, the hidden sizes and the LIF settings."""
     fn = "ConvSNN"
     positive = dict(in_channels=in_channels, num_classes=num_classes, kernel=kernel, pool=pool, T=T)

@@ -47,11 +47,11 @@ def check_config(
     dtype: Any,
     remat: bool | int,
 ) -> tuple[tuple[bool, ...], tuple[int, int] | None]:
-    """Check the arguments of :class:`Spikformer` (named errors); return ``pools`` and
+    """Check the arguments of `Spikformer` (named errors); return ``pools`` and
     ``qk_pool`` as tuples.
 
     Runs before anything is built, and for the shape arithmetic of
-    :func:`spikejax.models.count_params` and :func:`spikejax.models.macs_per_step`.
+    `spikejax.models.count_params` and `spikejax.models.macs_per_step`.
     """
     fn = "Spikformer"
     check_positive_ints(

@@ -30,7 +30,7 @@ class SPS(nnx.Module):
     3×3 stride 2 padding 1 after the neuron of the blocks selected by ``pools``; then
     ``X0 = x + SN(BN(conv3×3 D→D (x)))`` (RPE) and ``[T, B, h, w, D] → [T, B, h·w, D]``.
 
-    Attributes: ``convs`` (four :class:`ConvBNSpike`), ``rpe`` (:class:`ConvBNSpike`).
+    Attributes: ``convs`` (four `ConvBNSpike`), ``rpe`` (`ConvBNSpike`).
     """
 
     def __init__(
@@ -79,7 +79,7 @@ class AttentionProduct(AbstractNode):
 
     ``((Q Kᵀ)·s) V`` (``order="qk_v"``) or ``(Q (Kᵀ V))·s`` (``"q_kv"``) per head, on
     ``[T, B, H, N, d]`` tensors; ``s`` is the scale. It holds no parameters (the scale belongs to
-    :class:`SSA`); being a module of its own makes its inputs ``Q, K, V`` (after the optional
+    `SSA`); being a module of its own makes its inputs ``Q, K, V`` (after the optional
     ``qk_pool``) the inputs of its node, which energy estimation counts events from.
     """
 
@@ -106,8 +106,8 @@ class SSA(nnx.Module):
     along each head's feature axis (no padding), which keeps the token count and needs no
     parameters.
 
-    Attributes: ``q``, ``k``, ``v``, ``proj`` (:class:`LinearBNSpike`), ``product``
-    (:class:`AttentionProduct`), ``attn_sn`` (:class:`~spikejax.layers.Spiking`), ``scale``
+    Attributes: ``q``, ``k``, ``v``, ``proj`` (`LinearBNSpike`), ``product``
+    (`AttentionProduct`), ``attn_sn`` (`Spiking`), ``scale``
     (``nnx.Param`` if learnable, else ``Fixed``).
     """
 
@@ -159,7 +159,7 @@ class SSA(nnx.Module):
 class MLP(nnx.Module):
     """``SN(BN(Linear 4D→D (SN(BN(Linear D→4D (x))))))``, both linears with bias.
 
-    Attributes: ``fc1``, ``fc2`` (:class:`LinearBNSpike`).
+    Attributes: ``fc1``, ``fc2`` (`LinearBNSpike`).
     """
 
     def __init__(
@@ -185,7 +185,7 @@ class MLP(nnx.Module):
 class SpikformerBlock(nnx.Module):
     """``X' = X + SSA(X)``, ``Y = X' + MLP(X')`` (SEW-style ADD of spike counts; no LayerNorm).
 
-    Attributes: ``attn`` (:class:`SSA`), ``mlp`` (:class:`MLP`).
+    Attributes: ``attn`` (`SSA`), ``mlp`` (`MLP`).
     """
 
     def __init__(self, attn: SSA, mlp: MLP):

@@ -1,7 +1,7 @@
 """Neuron models as pytrees: ``init_state(shape, dtype)`` and ``step(state, x) -> (state, out)``.
 
-New neurons subclass :class:`AbstractNeuron`; :func:`static`, :class:`Interval`,
-:func:`as_param`, :func:`like`, :func:`fire`, :func:`reset_membrane` and :class:`Reset` are the
+New neurons subclass `AbstractNeuron`; `static`, `Interval`,
+`as_param`, `like`, `fire`, `reset_membrane` and `Reset` are the
 building blocks the built-in neurons are written with.
 """
 

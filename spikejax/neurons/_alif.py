@@ -19,7 +19,7 @@ __all__ = ["ALIF", "ALIFState"]
 
 
 class ALIFState(NamedTuple):
-    """State of :class:`ALIF`. ``v``: membrane potential (threshold units); ``a``: adaptation, a
+    """State of `ALIF`. ``v``: membrane potential (threshold units); ``a``: adaptation, a
     low-pass filtered spike train (dimensionless, in ``[0, 1]`` when started at 0)."""
 
     v: Float[Array, "..."]
@@ -32,12 +32,15 @@ class ALIF(AbstractNeuron):
     One step, in implementation order (``x`` is the input current of this step, in threshold units
     per step; time is in steps):
 
-    .. math::
-        h_t &= \beta\, v_{t-1} + x_t                        &&\text{(integrate)}\\
-        \theta_t &= \theta + \gamma\, a_{t-1}                &&\text{(adaptive threshold)}\\
-        s_t &= \Theta(h_t - \theta_t)                       &&\text{(fire; } \Theta(0) = 1\text{)}\\
-        v_t &= h_t - s_t\theta_t \,|\, h_t(1 - s_t) \,|\, h_t &&\text{(reset: subtract|zero|none)}\\
-        a_t &= \rho\, a_{t-1} + (1 - \rho)\, s_t            &&\text{(adapt)}
+    $$
+    \begin{aligned}
+    h_t &= \beta\, v_{t-1} + x_t                        &&\text{(integrate)}\\
+    \theta_t &= \theta + \gamma\, a_{t-1}                &&\text{(adaptive threshold)}\\
+    s_t &= \Theta(h_t - \theta_t)                       &&\text{(fire; } \Theta(0) = 1\text{)}\\
+    v_t &= h_t - s_t\theta_t \,|\, h_t(1 - s_t) \,|\, h_t &&\text{(reset: subtract|zero|none)}\\
+    a_t &= \rho\, a_{t-1} + (1 - \rho)\, s_t            &&\text{(adapt)}
+    \end{aligned}
+    $$
 
     In the reset, ``s`` is ``stop_gradient(s)`` when ``detach_reset`` is true; the adaptation always
     uses ``s`` with its surrogate gradient.

@@ -19,34 +19,34 @@ class AbstractNeuron(abc.ABC):
     """A neuron model: array leaves (decays, thresholds, ...) and static choices (reset, surrogate).
 
     ``step(state, x) -> (state, out)`` advances every neuron by one time step and is used directly
-    as a ``lax.scan`` body by :func:`spikejax.unroll`. Parameters are scalars or per-neuron arrays
+    as a ``lax.scan`` body by `spikejax.unroll`. Parameters are scalars or per-neuron arrays
     that broadcast against the trailing axes of the state; ``init_state(shape, dtype)`` declares
     the state for one time step of the input, ``(*batch, *neurons)`` — usually leaves of that shape
     and dtype, but a leaf may have any shape and dtype the neuron declares (an integer countdown,
-    a step counter); :func:`spikejax.unroll` checks the state it is given against that
+    a step counter); `spikejax.unroll` checks the state it is given against that
     declaration.
 
     **Subclassing.** A subclass is, by itself, a frozen dataclass registered as a JAX pytree with
     keyed leaves (``GetAttrKey(field)``), like ``equinox.Module``: every annotated field is an
-    array leaf, unless it is declared static with :func:`spikejax.neurons.static` (discrete,
+    array leaf, unless it is declared static with `spikejax.neurons.static` (discrete,
     hashable choices such as a reset mode or a surrogate, which are part of the tree definition).
     Equality is identity (``eq=False``). ``__post_init__`` (where constructors convert and check
-    parameters, e.g. with :func:`spikejax.neurons.as_param`) runs when a user constructs a neuron,
+    parameters, e.g. with `spikejax.neurons.as_param`) runs when a user constructs a neuron,
     never when JAX rebuilds one inside a transformation. Class attributes annotated with
     ``ClassVar`` are not fields.
 
     Class attributes:
         spiking: whether ``out`` is a spike tensor (exactly 0/1) or a membrane readout.
-        trainable: the leaves that :class:`spikejax.layers.Spiking` exposes as ``nnx.Param`` by
+        trainable: the leaves that `spikejax.layers.Spiking` exposes as ``nnx.Param`` by
             default; every other leaf is held fixed (it is still an array the chip target can
             quantize).
-        bounds: the valid :class:`~spikejax.neurons.Interval` of each bounded leaf, by field name
+        bounds: the valid `Interval` of each bounded leaf, by field name
             (a leaf not named is any finite real). Declared once per class, used by the
-            constructor checks and by :func:`spikejax.layers.project_params` /
-            :func:`spikejax.layers.check_params` to keep trained leaves valid.
+            constructor checks and by `spikejax.layers.project_params` /
+            `spikejax.layers.check_params` to keep trained leaves valid.
 
     Example:
-        A neuron of one's own, in a few lines, run by :func:`spikejax.unroll` and differentiated:
+        A neuron of one's own, in a few lines, run by `spikejax.unroll` and differentiated:
 
         >>> from typing import ClassVar, NamedTuple
         >>> import jax, jax.numpy as jnp, spikejax as sj

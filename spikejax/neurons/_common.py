@@ -1,7 +1,7 @@
 """Building blocks for neuron models: reset modes, parameter leaves, fire-and-reset.
 
-The public ones (:class:`Reset`, :func:`as_param`, :func:`like`, :func:`fire`,
-:func:`reset_membrane`) are exported from :mod:`spikejax.neurons` for writing new neurons.
+The public ones (`Reset`, `as_param`, `like`, `fire`,
+`reset_membrane`) are exported from `spikejax.neurons` for writing new neurons.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class Reset(enum.Enum):
 
 
 def as_reset(fn: str, value: Reset | str) -> Reset:
-    """Accept a :class:`Reset` or its string name; reject anything else by name."""
+    """Accept a `Reset` or its string name; reject anything else by name."""
     if isinstance(value, Reset):
         return value
     try:
@@ -113,7 +113,7 @@ def reset_membrane(
     reset: Reset,
     detach_reset: bool,
 ) -> Float[Array, "..."]:
-    """The membrane after the spike ``s``: ``h - s·θ`` | ``h·(1 - s)`` | ``h`` (see :class:`Reset`).
+    """The membrane after the spike ``s``: ``h - s·θ`` | ``h·(1 - s)`` | ``h`` (see `Reset`).
 
     With ``detach_reset`` the spike in the reset term is ``stop_gradient(s)``: no gradient flows
     through the reset (Zenke & Vogels, 2021), which is the usual choice.
@@ -133,8 +133,8 @@ def fire(
     surrogate: AbstractSurrogate,
     detach_reset: bool,
 ) -> tuple[Float[Array, "..."], Float[Array, "..."]]:
-    """``s = Θ(h - θ)`` with the surrogate gradient (:func:`spikejax.surrogate.spike`), then
-    :func:`reset_membrane`. Returns ``(v, s)``.
+    """``s = Θ(h - θ)`` with the surrogate gradient (`spikejax.surrogate.spike`), then
+    `reset_membrane`. Returns ``(v, s)``.
 
     Example:
         >>> import jax.numpy as jnp, spikejax as sj

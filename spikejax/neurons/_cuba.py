@@ -19,7 +19,7 @@ __all__ = ["CubaLIF", "CubaLIFState"]
 
 
 class CubaLIFState(NamedTuple):
-    """State of :class:`CubaLIF`. ``i``: synaptic current (threshold units per step); ``v``:
+    """State of `CubaLIF`. ``i``: synaptic current (threshold units per step); ``v``:
     membrane potential (threshold units)."""
 
     i: Float[Array, "..."]
@@ -32,11 +32,14 @@ class CubaLIF(AbstractNeuron):
     One step, in implementation order (``x`` is the input of this step, in threshold units per step;
     time is in steps):
 
-    .. math::
-        i_t &= \alpha\, i_{t-1} + x_t                     &&\text{(synaptic current)}\\
-        h_t &= \beta\, v_{t-1} + i_t                      &&\text{(integrate the new current)}\\
-        s_t &= \Theta(h_t - \theta)                       &&\text{(fire; } \Theta(0) = 1\text{)}\\
-        v_t &= h_t - s_t\theta \,|\, h_t(1 - s_t) \,|\, h_t &&\text{(reset: subtract | zero | none)}
+    $$
+    \begin{aligned}
+    i_t &= \alpha\, i_{t-1} + x_t                     &&\text{(synaptic current)}\\
+    h_t &= \beta\, v_{t-1} + i_t                      &&\text{(integrate the new current)}\\
+    s_t &= \Theta(h_t - \theta)                       &&\text{(fire; } \Theta(0) = 1\text{)}\\
+    v_t &= h_t - s_t\theta \,|\, h_t(1 - s_t) \,|\, h_t &&\text{(reset: subtract | zero | none)}
+    \end{aligned}
+    $$
 
     Only the membrane is reset; the current keeps decaying. In the reset, ``s`` is
     ``stop_gradient(s)`` when ``detach_reset`` is true. This is the order of snnTorch's

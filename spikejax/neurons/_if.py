@@ -18,7 +18,7 @@ __all__ = ["IF", "IFState"]
 
 
 class IFState(NamedTuple):
-    """State of :class:`IF`. ``v``: membrane potential (threshold units)."""
+    """State of `IF`. ``v``: membrane potential (threshold units)."""
 
     v: Float[Array, "..."]
 
@@ -29,11 +29,14 @@ class IF(AbstractNeuron):
     One step, in implementation order (``x`` is the input current of this step, in threshold units
     per step; time is in steps):
 
-    .. math::
-        v_0 &= v_\text{init}\,\theta                      &&\text{(initial state)}\\
-        h_t &= v_{t-1} + x_t                              &&\text{(integrate)}\\
-        s_t &= \Theta(h_t - \theta)                       &&\text{(fire; } \Theta(0) = 1\text{)}\\
-        v_t &= h_t - s_t\theta \,|\, h_t(1 - s_t) \,|\, h_t &&\text{(reset: subtract | zero | none)}
+    $$
+    \begin{aligned}
+    v_0 &= v_\text{init}\,\theta                      &&\text{(initial state)}\\
+    h_t &= v_{t-1} + x_t                              &&\text{(integrate)}\\
+    s_t &= \Theta(h_t - \theta)                       &&\text{(fire; } \Theta(0) = 1\text{)}\\
+    v_t &= h_t - s_t\theta \,|\, h_t(1 - s_t) \,|\, h_t &&\text{(reset: subtract | zero | none)}
+    \end{aligned}
+    $$
 
     In the reset, ``s`` is ``stop_gradient(s)`` when ``detach_reset`` is true. With the subtractive
     reset the spike count over ``T`` steps approximates ``Σ x / θ`` (the basis of ANN→SNN

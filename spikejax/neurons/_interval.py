@@ -21,18 +21,19 @@ class Interval:
     ``low``/``high`` of ``None`` mean no bound (−∞/+∞); ``low_open``/``high_open`` exclude the
     bound itself. Every interval also demands finite values (NaN and ±∞ are never valid).
 
-    :meth:`project` maps values onto the interval, elementwise, in the dtype of the values:
+    `project` maps values onto the interval, elementwise, in the dtype of the values:
 
-    .. math::
-        \mathrm{project}(x) = \min(\max(x, \ell'), h'), \qquad
-        \ell' = \ell + \mathbb{1}[\text{low open}]\cdot\max(|\ell|\,\varepsilon, \text{tiny}),
-        \quad h' = h - \mathbb{1}[\text{high open}]\cdot\max(|h|\,\varepsilon, \text{tiny})
+    $$
+    \mathrm{project}(x) = \min(\max(x, \ell'), h'), \qquad
+    \ell' = \ell + \mathbb{1}[\text{low open}]\cdot\max(|\ell|\,\varepsilon, \text{tiny}),
+    \quad h' = h - \mathbb{1}[\text{high open}]\cdot\max(|h|\,\varepsilon, \text{tiny})
+    $$
 
     with ``ε = finfo(dtype).eps`` and ``tiny = finfo(dtype).tiny`` (the smallest normal number,
     which no backend flushes to zero). So an open bound is replaced by a value strictly inside it:
     ``θ > 0`` is projected to at least ``tiny`` (``1.18e-38`` in float32), never to 0. Values
     already inside are returned unchanged, bit for bit. NaN stays NaN (it is an error for
-    :meth:`check`, never repaired).
+    `check`, never repaired).
 
     Example:
         >>> import jax.numpy as jnp, spikejax as sj

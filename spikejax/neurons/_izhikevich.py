@@ -19,7 +19,7 @@ __all__ = ["Izhikevich", "IzhikevichState"]
 
 
 class IzhikevichState(NamedTuple):
-    """State of :class:`Izhikevich`. ``v``: membrane potential (mV); ``u``: recovery variable
+    """State of `Izhikevich`. ``v``: membrane potential (mV); ``u``: recovery variable
     (mV/ms, the units of the input current)."""
 
     v: Float[Array, "..."]
@@ -34,17 +34,20 @@ class Izhikevich(AbstractNeuron):
     input current ``I`` of this step in the paper's units, mV/ms; ``v``, ``c`` and ``v_peak`` in
     mV; ``dt`` in ms):
 
-    .. math::
-        h_t &= v_{t-1} + dt\,\big(0.04\,(v_{t-1} + 62.5)^2 - 16.25 - u_{t-1} + x_t\big)
-            &&\text{(integrate } v\text{)}\\
-        w_t &= u_{t-1} + dt\,a\,(b\,v_{t-1} - u_{t-1})   &&\text{(integrate } u\text{)}\\
-        s_t &= \Theta(h_t - v_{\text{peak}})              &&\text{(fire; } \Theta(0) = 1\text{)}\\
-        v_t &= h_t + s_t\,(c - h_t)                  &&\text{(reset } v \leftarrow c\text{)}\\
-        u_t &= w_t + s_t\,d                          &&\text{(reset } u \leftarrow u + d\text{)}
+    $$
+    \begin{aligned}
+    h_t &= v_{t-1} + dt\,\big(0.04\,(v_{t-1} + 62.5)^2 - 16.25 - u_{t-1} + x_t\big)
+        &&\text{(integrate } v\text{)}\\
+    w_t &= u_{t-1} + dt\,a\,(b\,v_{t-1} - u_{t-1})   &&\text{(integrate } u\text{)}\\
+    s_t &= \Theta(h_t - v_{\text{peak}})              &&\text{(fire; } \Theta(0) = 1\text{)}\\
+    v_t &= h_t + s_t\,(c - h_t)                  &&\text{(reset } v \leftarrow c\text{)}\\
+    u_t &= w_t + s_t\,d                          &&\text{(reset } u \leftarrow u + d\text{)}
+    \end{aligned}
+    $$
 
     The quadratic is the paper's ``0.04 v² + 5 v + 140``, written in vertex form so that float32
     does not cancel terms of size ~100 near rest. In both reset lines ``s`` is
-    ``stop_gradient(s)`` when ``detach_reset`` is true. The rest state of :meth:`init_state` is
+    ``stop_gradient(s)`` when ``detach_reset`` is true. The rest state of `init_state` is
     ``v = c, u = b·c`` (the paper's code starts at ``v = -65``, ``u = b·v``, which is this for the
     default ``c = -65``). The paper's own code splits each 1 ms step of ``v`` into two 0.5 ms
     halves for numerical stability; here there is one Euler step of ``dt`` (default 0.5 ms) per

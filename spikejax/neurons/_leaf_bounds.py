@@ -34,7 +34,7 @@ def _interval_of(neuron: AbstractNeuron, path: tuple[Any, ...]) -> Interval:
 
 
 def leaf_bounds(neuron: AbstractNeuron, *, is_leaf: Callable[[Any], bool] | None = None) -> Any:
-    """A tree like ``neuron`` with the :class:`~spikejax.neurons.Interval` of each leaf in its
+    """A tree like ``neuron`` with the `Interval` of each leaf in its
     place.
 
     A leaf's interval is ``bounds[field]`` of the innermost neuron whose field holds it (so the

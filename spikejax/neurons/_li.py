@@ -18,7 +18,7 @@ __all__ = ["LI", "LIState"]
 
 
 class LIState(NamedTuple):
-    """State of :class:`LI`. ``v``: membrane potential (input units)."""
+    """State of `LI`. ``v``: membrane potential (input units)."""
 
     v: Float[Array, "..."]
 
@@ -28,9 +28,12 @@ class LI(AbstractNeuron):
 
     One step (``x`` is the input of this step; time is in steps):
 
-    .. math::
-        v_t &= \beta\, v_{t-1} + x_t                  &&\text{(decay\_input=False)}\\
-        v_t &= \beta\, v_{t-1} + (1 - \beta)\, x_t    &&\text{(decay\_input=True)}
+    $$
+    \begin{aligned}
+    v_t &= \beta\, v_{t-1} + x_t                  &&\text{(decay\_input=False)}\\
+    v_t &= \beta\, v_{t-1} + (1 - \beta)\, x_t    &&\text{(decay\_input=True)}
+    \end{aligned}
+    $$
 
     The output of each step is the membrane ``v_t`` itself (``spiking = False``); readouts such as
     the maximum or mean over time are applied to it afterwards.

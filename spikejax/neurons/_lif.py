@@ -19,7 +19,7 @@ __all__ = ["LIF", "LIFState", "decay_from_tau"]
 
 
 class LIFState(NamedTuple):
-    """State of :class:`LIF`. ``v``: membrane potential (threshold units)."""
+    """State of `LIF`. ``v``: membrane potential (threshold units)."""
 
     v: Float[Array, "..."]
 
@@ -47,15 +47,18 @@ class LIF(AbstractNeuron):
     One step, in implementation order (``x`` is the input current of this step, in threshold units
     per step; time is in steps):
 
-    .. math::
-        h_t &= \beta\, v_{t-1} + x_t
-            &&\text{(integrate; } \texttt{decay\_input=False}\text{)}\\
-        h_t &= \beta\, v_{t-1} + (1 - \beta)\, x_t
-            &&\text{(integrate; } \texttt{decay\_input=True}\text{)}\\
-        s_t &= \Theta(h_t - \theta)
-            &&\text{(fire; } \Theta(0) = 1\text{)}\\
-        v_t &= h_t - s_t\theta \;\big|\; h_t(1 - s_t) \;\big|\; h_t
-            &&\text{(reset: subtract | zero | none)}
+    $$
+    \begin{aligned}
+    h_t &= \beta\, v_{t-1} + x_t
+        &&\text{(integrate; } \texttt{decay\_input=False}\text{)}\\
+    h_t &= \beta\, v_{t-1} + (1 - \beta)\, x_t
+        &&\text{(integrate; } \texttt{decay\_input=True}\text{)}\\
+    s_t &= \Theta(h_t - \theta)
+        &&\text{(fire; } \Theta(0) = 1\text{)}\\
+    v_t &= h_t - s_t\theta \;\big|\; h_t(1 - s_t) \;\big|\; h_t
+        &&\text{(reset: subtract | zero | none)}
+    \end{aligned}
+    $$
 
     ``decay_input=False`` is snnTorch's ``Leaky`` form (``v = βv + x``, applied before the fire
     decision). ``decay_input=True`` is SpikingJelly's ``LIFNode(decay_input=True, v_reset=0)``:

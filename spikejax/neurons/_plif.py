@@ -19,7 +19,7 @@ __all__ = ["PLIF", "PLIFState"]
 
 
 class PLIFState(NamedTuple):
-    """State of :class:`PLIF`. ``v``: membrane potential (threshold units)."""
+    """State of `PLIF`. ``v``: membrane potential (threshold units)."""
 
     v: Float[Array, "..."]
 
@@ -30,12 +30,15 @@ class PLIF(AbstractNeuron):
     One step, in implementation order (``x`` is the input current of this step, in threshold units
     per step; time is in steps; ``σ`` is the logistic sigmoid):
 
-    .. math::
-        k &= \sigma(w)                                    &&\text{(leak per step, in (0, 1))}\\
-        h_t &= v_{t-1} + k\,(x_t - v_{t-1})               &&\text{(integrate; decay\_input=True)}\\
-        h_t &= (1 - k)\, v_{t-1} + x_t                    &&\text{(integrate; decay\_input=False)}\\
-        s_t &= \Theta(h_t - \theta)                       &&\text{(fire; } \Theta(0) = 1\text{)}\\
-        v_t &= h_t - s_t\theta \,|\, h_t(1 - s_t) \,|\, h_t &&\text{(reset: subtract | zero | none)}
+    $$
+    \begin{aligned}
+    k &= \sigma(w)                                    &&\text{(leak per step, in (0, 1))}\\
+    h_t &= v_{t-1} + k\,(x_t - v_{t-1})               &&\text{(integrate; decay\_input=True)}\\
+    h_t &= (1 - k)\, v_{t-1} + x_t                    &&\text{(integrate; decay\_input=False)}\\
+    s_t &= \Theta(h_t - \theta)                       &&\text{(fire; } \Theta(0) = 1\text{)}\\
+    v_t &= h_t - s_t\theta \,|\, h_t(1 - s_t) \,|\, h_t &&\text{(reset: subtract | zero | none)}
+    \end{aligned}
+    $$
 
     The default hard reset to 0 and ``decay_input=True`` are SpikingJelly's ``ParametricLIFNode``
     with ``v_reset=0``. In the reset, ``s`` is ``stop_gradient(s)`` when ``detach_reset`` is true.

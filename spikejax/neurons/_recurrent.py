@@ -15,7 +15,7 @@ __all__ = ["Recurrent", "RecurrentState"]
 
 
 class RecurrentState(NamedTuple):
-    """State of :class:`Recurrent`. ``inner``: the wrapped neuron's state; ``s``: its spikes of the
+    """State of `Recurrent`. ``inner``: the wrapped neuron's state; ``s``: its spikes of the
     previous step (0/1)."""
 
     inner: Any
@@ -45,9 +45,12 @@ class Recurrent(AbstractNeuron):
     One step, in implementation order (``W`` has layout (pre, post); ``x`` has shape
     ``(*batch, n)``):
 
-    .. math::
-        x'_t &= x_t + s_{t-1} W                           &&\text{(recurrent input)}\\
-        (u_t, s_t) &= \mathrm{neuron.step}(u_{t-1}, x'_t) &&\text{(integrate, fire, reset)}
+    $$
+    \begin{aligned}
+    x'_t &= x_t + s_{t-1} W                           &&\text{(recurrent input)}\\
+    (u_t, s_t) &= \mathrm{neuron.step}(u_{t-1}, x'_t) &&\text{(integrate, fire, reset)}
+    \end{aligned}
+    $$
 
     where ``u`` is the wrapped neuron's state and ``(s_{t-1} W)_j = Σ_i s_{t-1,i} W_{ij}``. The
     output is ``s_t``, which is also kept for the next step. ``W`` is cast to the dtype of ``x``;
@@ -57,7 +60,7 @@ class Recurrent(AbstractNeuron):
     *IEEE Signal Processing Magazine* 36(6) (2019), recurrent weights ``V``.
 
     Args:
-        neuron: a spiking neuron (``spiking = True``; :class:`LI` is rejected).
+        neuron: a spiking neuron (``spiking = True``; `LI` is rejected).
         weight: recurrent weights ``W``, a floating ``(n, n)`` array, ``W[pre, post]``.
 
     Example:

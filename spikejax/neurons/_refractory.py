@@ -18,7 +18,7 @@ __all__ = ["RefractoryLIF", "RefractoryLIFState"]
 
 
 class RefractoryLIFState(NamedTuple):
-    """State of :class:`RefractoryLIF`. ``v``: membrane potential (threshold units); ``count``:
+    """State of `RefractoryLIF`. ``v``: membrane potential (threshold units); ``count``:
     refractory steps still to come (``int32``, 0 when the neuron may integrate and fire)."""
 
     v: Float[Array, "..."]
@@ -31,19 +31,22 @@ class RefractoryLIF(AbstractNeuron):
     One step, in implementation order (``x`` is the input current of this step, in threshold units
     per step; time is in steps; ``R`` is ``refractory``; ``n`` is ``count``):
 
-    .. math::
-        q_t &= \mathbb{1}[n_{t-1} > 0]                    &&\text{(refractory this step?)}\\
-        h_t &= (1 - q_t)\,(\beta\, v_{t-1} + x_t) + q_t\, v_{t-1}
-            &&\text{(integrate, or hold)}\\
-        s_t &= (1 - q_t)\,\Theta(h_t - \theta)            &&\text{(fire; } \Theta(0) = 1\text{)}\\
-        v_t &= h_t(1 - s_t) \,|\, h_t - s_t\theta \,|\, h_t
-            &&\text{(reset: zero | subtract | none)}\\
-        n_t &= R \text{ if } s_t = 1 \text{ else } \max(n_{t-1} - 1, 0) &&\text{(count down)}
+    $$
+    \begin{aligned}
+    q_t &= \mathbb{1}[n_{t-1} > 0]                    &&\text{(refractory this step?)}\\
+    h_t &= (1 - q_t)\,(\beta\, v_{t-1} + x_t) + q_t\, v_{t-1}
+        &&\text{(integrate, or hold)}\\
+    s_t &= (1 - q_t)\,\Theta(h_t - \theta)            &&\text{(fire; } \Theta(0) = 1\text{)}\\
+    v_t &= h_t(1 - s_t) \,|\, h_t - s_t\theta \,|\, h_t
+        &&\text{(reset: zero | subtract | none)}\\
+    n_t &= R \text{ if } s_t = 1 \text{ else } \max(n_{t-1} - 1, 0) &&\text{(count down)}
+    \end{aligned}
+    $$
 
     So after a spike at step ``t`` the steps ``t+1 … t+R`` are refractory: the input is ignored,
     the membrane is held at its value after the reset (no leak; 0 with the default hard reset,
     the absolute refractoriness of Gerstner et al.) and no spike can occur; integration resumes at
-    step ``t+R+1``. ``R = 0`` is :class:`LIF` without ``decay_input``. The countdown uses the
+    step ``t+R+1``. ``R = 0`` is `LIF` without ``decay_input``. The countdown uses the
     forward spike decision ``Θ(h_t - θ)``; ``count`` carries no gradient. In the reset, ``s`` is
     ``stop_gradient(s)`` when ``detach_reset`` is true.
 

@@ -60,10 +60,11 @@ def early_decision(
     accumulate, e.g. a membrane), and ``p = softmax(scores)``. The sample stops at the first
     ``t`` where
 
-    .. math::
-        p_{(1)} - p_{(2)} \ge \text{threshold} \quad(\texttt{"margin"})
-        \qquad\text{or}\qquad
-        -\textstyle\sum_k p_k \log p_k / \log K \le 1 - \text{threshold} \quad(\texttt{"entropy"})
+    $$
+    p_{(1)} - p_{(2)} \ge \text{threshold} \quad(\texttt{"margin"})
+    \qquad\text{or}\qquad
+    -\textstyle\sum_k p_k \log p_k / \log K \le 1 - \text{threshold} \quad(\texttt{"entropy"})
+    $$
 
     (the two largest probabilities; the entropy normalised to ``[0, 1]``), and decides
     ``argmax p``; a sample that never becomes confident decides at the last step. Later steps do

@@ -16,7 +16,7 @@ __all__ = ["AbstractSurrogate", "SmoothTwin", "heaviside", "spike"]
 class AbstractSurrogate(abc.ABC):
     """A surrogate gradient for the spike nonlinearity, defined by one function ``smooth(x)``.
 
-    The forward pass of :func:`spike` is always the exact Heaviside step; the backward pass
+    The forward pass of `spike` is always the exact Heaviside step; the backward pass
     multiplies the incoming cotangent by ``d smooth / dx``. So a surrogate *is* its documented
     ``smooth``: there is no separately written derivative that could disagree with it.
 
@@ -36,7 +36,7 @@ class AbstractSurrogate(abc.ABC):
         """The smooth relaxation of the step whose derivative is the surrogate gradient."""
 
     def derivative(self, x: Float[Array, "..."]) -> Float[Array, "..."]:
-        """``d smooth(x) / dx`` elementwise, by forward-mode differentiation of :meth:`smooth`."""
+        """``d smooth(x) / dx`` elementwise, by forward-mode differentiation of `smooth`."""
         _, tangent = jax.jvp(self.smooth, (x,), (jnp.ones_like(x),))
         return tangent
 
@@ -68,7 +68,7 @@ def spike(x: Float[Array, "..."], surrogate: AbstractSurrogate) -> Float[Array, 
     Forward: ``Θ(x) = 1 if x >= 0 else 0`` exactly (so ``x = v - threshold`` fires at threshold).
     Backward: ``dL/dx = dL/ds · smooth'(x)``.
 
-    With a :class:`SmoothTwin` the forward is ``smooth(x)`` itself and ordinary autodiff applies:
+    With a `SmoothTwin` the forward is ``smooth(x)`` itself and ordinary autodiff applies:
     the differentiable twin used to check gradients of whole neuron models with finite differences.
 
     Example:

@@ -136,7 +136,7 @@ class Gaussian(AbstractSurrogate):
     .. math:: \mathrm{smooth}(x) = \frac12\left(1 + \mathrm{erf}\frac{x}{\sigma\sqrt2}\right),
               \qquad \mathrm{smooth}'(x) = \frac{1}{\sigma\sqrt{2\pi}} e^{-x^2 / 2\sigma^2}
 
-    The same family as :class:`Erf`, parametrised by width instead of sharpness
+    The same family as `Erf`, parametrised by width instead of sharpness
     (``Erf(alpha) == Gaussian(sigma=1 / (alpha * sqrt(2)))``).
     """
 

@@ -94,7 +94,7 @@ def verify(path: Path, step: int) -> None:
 
     Raises:
         CheckpointError: naming the first file that fails (or the marker, see
-            :func:`read_commit`).
+            `read_commit`).
     """
     expected = read_commit(path, step)["files"]
     for rel, info in expected.items():

@@ -1,7 +1,7 @@
 """The run's configuration is part of every checkpoint's commit.
 
-Each checkpoint of :func:`~spikejax.train.fit` records the SHA-256 of the run's configuration
-(:func:`~spikejax.train.logging.config_hash` of its content, so formatting does not count) in its
+Each checkpoint of `fit` records the SHA-256 of the run's configuration
+(`config_hash` of its content, so formatting does not count) in its
 commit marker as ``meta["config_sha256"]``, and the configuration itself in its ``extra.json``.
 Resuming, evaluating, deploying or exporting compares ``config.json`` with the checkpoint it
 reads; a ``config.json`` edited since is refused, naming the file and the keys that differ.

@@ -1,9 +1,9 @@
 """The data side of a run: the splits of a dataset, and how a batch becomes a time-major input.
 
-:func:`load_splits` turns a :class:`~spikejax.config.DataConfig` into train, validation and test
-data for :class:`spikejax.data.Loader` (in-memory arrays, or an indexable dataset converted on the
+`load_splits` turns a `DataConfig` into train, validation and test
+data for `spikejax.data.Loader` (in-memory arrays, or an indexable dataset converted on the
 fly), and
-:func:`make_prepare` returns the function, traced inside the jitted steps, that turns a batch
+`make_prepare` returns the function, traced inside the jitted steps, that turns a batch
 ``x`` of the loader into the model's input ``[T, B, ...]``.
 """
 
@@ -217,12 +217,12 @@ def load_splits(
     """The train and test data of ``config.data`` (``data.limit`` applied).
 
     With ``validation`` (as a run uses its data), the validation split of ``data.val_fraction``
-    (:func:`~spikejax.train._validation.validation_split` with ``config.seed``) is taken out of
+    (`validation_split` with ``config.seed``) is taken out of
     the dataset's whole training split first; then ``data.limit`` applies to each split. Without
     it, ``train`` is the dataset's whole training split and ``val`` is ``None``.
 
     Opening a dataset checks that its files are there; converting event samples to frames (with
-    ``data.in_memory``) happens afterwards, here when ``convert``, else by :func:`in_memory`.
+    ``data.in_memory``) happens afterwards, here when ``convert``, else by `in_memory`.
 
     Raises:
         FileNotFoundError: a local dataset or the npz file is not on disk (the message says

@@ -38,12 +38,12 @@ def early_exit(
     split: str = "test",
     batch_size: int = 256,
 ) -> dict[str, Any]:
-    """Run ``run``'s model over a split once, then apply :func:`spikejax.readout.early_decision`
+    """Run ``run``'s model over a split once, then apply `spikejax.readout.early_decision`
     for each threshold.
 
     Returns:
         ``{"split", "samples", "T", "rule", "accumulate", "curve"}`` where ``curve`` is
-        :func:`spikejax.readout.early_exit_curve`'s rows (per threshold: accuracy, mean and
+        `spikejax.readout.early_exit_curve`'s rows (per threshold: accuracy, mean and
         maximum steps; then accuracy at every fixed number of steps).
     """
     fn = "early_exit"

@@ -3,9 +3,9 @@
 A run directory is data. Its ``config.json`` may name a factory ``"module:callable"`` (copied
 from the Python config file that trained it), but reading a run never imports a module that the
 file names: a factory is imported only from a configuration the user runs as code
-(:func:`~spikejax.train.fit` with a :class:`~spikejax.config.Config` built in Python), or taken
+(`fit` with a `Config` built in Python), or taken
 from the user explicitly when a run is read (``load_run(run_dir, factory=...)``, the block of
-:func:`trusted_factory`, or ``--factory`` on the command line). The one exception is a model
+`trusted_factory`, or ``--factory`` on the command line). The one exception is a model
 class of the library itself (``"spikejax.<module>:<Class>"`` naming an ``nnx.Module`` subclass):
 the installed package is code the user already runs, and nothing is imported from elsewhere.
 """
@@ -84,7 +84,7 @@ def run_factory(
     fn: str, config: ModelConfig, source: Path, factory: Callable[..., Any] | None
 ) -> Callable[..., Any] | None:
     """The factory that builds the model of a run read from ``source`` (its ``config.json``):
-    ``None`` for a zoo name, else ``factory``, the one of :func:`trusted_factory`, or a model
+    ``None`` for a zoo name, else ``factory``, the one of `trusted_factory`, or a model
     class of the library.
 
     Raises:

@@ -1,8 +1,8 @@
 """One writer per run directory: ``run_dir/.lock`` holds the writer's pid and host.
 
-:func:`~spikejax.train.fit` creates the lock file (atomically, ``O_EXCL``) before it writes
+`fit` creates the lock file (atomically, ``O_EXCL``) before it writes
 anything into the run directory and removes it when it returns or raises. A second writer finds
-the file and gets a :class:`RunLockedError` naming the holder. A lock left by a process that no
+the file and gets a `RunLockedError` naming the holder. A lock left by a process that no
 longer runs (killed, or its machine restarted) is *stale*: on the same host, a pid that does not
 exist is detected and the lock is taken over; a lock of another host cannot be checked from here,
 and the message says which file to delete once that process is known to be gone.

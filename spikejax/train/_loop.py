@@ -1,4 +1,4 @@
-"""The training loop: :func:`fit` a configuration into a run directory, :func:`evaluate` a run.
+"""The training loop: `fit` a configuration into a run directory, `evaluate` a run.
 
 A run directory holds::
 
@@ -188,9 +188,9 @@ def fit(
     monitoring only, and no best checkpoint is kept (the summary's ``best`` is ``None``).
 
     One process writes into a run directory at a time (its lock file ``.lock``, see
-    :mod:`spikejax.train._lock`). Every checkpoint commits the configuration's hash; resuming
+    `spikejax.train._lock`). Every checkpoint commits the configuration's hash; resuming
     compares ``config.json`` with it. SIGTERM or SIGINT stop at a step boundary with a checkpoint
-    and raise :class:`~spikejax.train.Preempted` (see :mod:`spikejax.train._preempt`).
+    and raise `Preempted` (see `spikejax.train._preempt`).
 
     Args:
         config: the experiment. A ``model.name`` ``"module:callable"`` is imported and called:
@@ -364,17 +364,17 @@ def evaluate(
     progress: bool = False,
     factory: Callable | None = None,
 ) -> dict:
-    """Evaluate a run's checkpoint on one of its splits (:meth:`RestoredRun.evaluate` of
-    :func:`~spikejax.train.load_run`).
+    """Evaluate a run's checkpoint on one of its splits (`RestoredRun.evaluate` of
+    `load_run`).
 
     Args:
-        run_dir: a run directory written by :func:`fit`.
+        run_dir: a run directory written by `fit`.
         which: ``"best"`` (highest validation accuracy seen during training) or ``"latest"`` (the
             final model of a finished run).
         split: ``"test"``, ``"val"`` or ``"train"``.
         progress: show progress while preparing data.
         factory: the model factory of a run whose ``config.json`` names a ``"module:callable"``
-            (never imported from the run directory; see :func:`~spikejax.train.load_run`).
+            (never imported from the run directory; see `load_run`).
 
     Returns:
         ``{"split", "step", "which", "accuracy", "loss", "samples", "firing_rates"}``.

@@ -1,11 +1,11 @@
 """Graceful preemption: SIGTERM and SIGINT stop training at a step boundary with a checkpoint.
 
 SLURM and Kubernetes send SIGTERM before they stop a job; Ctrl-C sends SIGINT. While
-:func:`~spikejax.train.fit` trains, the first such signal is only recorded: the current step
+`fit` trains, the first such signal is only recorded: the current step
 finishes, a checkpoint of that step is written (the training metrics not yet logged travel in it,
-so the resumed run's records are the uninterrupted run's), and :class:`Preempted` is raised,
+so the resumed run's records are the uninterrupted run's), and `Preempted` is raised,
 naming the step and the run directory. ``spikejax train`` prints how to resume and exits with
-status :data:`EXIT_PREEMPTED` (75, ``EX_TEMPFAIL``: try again later). A second signal of the same
+status `EXIT_PREEMPTED` (75, ``EX_TEMPFAIL``: try again later). A second signal of the same
 kind stops at once, as without the handler (the last checkpoint stays the latest). A signal that
 arrives after the last step lets the run finish. Handlers are installed only in the main thread
 and restored when ``fit`` returns.

@@ -1,4 +1,4 @@
-"""A finished run, restored for evaluation: :func:`load_run` returns a :class:`RestoredRun`."""
+"""A finished run, restored for evaluation: `load_run` returns a `RestoredRun`."""
 
 from __future__ import annotations
 
@@ -38,8 +38,8 @@ _SPLITS = ("train", "val", "test")
 class RestoredRun:
     """A run's configuration, data and model, restored from one of its checkpoints.
 
-    Made by :func:`load_run`. Everything is rebuilt from the run directory as the training loop
-    built it, so :meth:`evaluate` reproduces the run's own evaluations bit for bit.
+    Made by `load_run`. Everything is rebuilt from the run directory as the training loop
+    built it, so `evaluate` reproduces the run's own evaluations bit for bit.
 
     Attributes:
         run_dir: the run directory.
@@ -50,7 +50,7 @@ class RestoredRun:
             ``val_loss`` for a checkpoint saved at an evaluation; empty otherwise).
         model: the network in evaluation mode with the checkpoint's weights (bit-identical to
             the saved ones).
-        splits: the run's data (:class:`~spikejax.train._data.Splits`): ``train`` without the
+        splits: the run's data (`Splits`): ``train`` without the
             validation samples, ``val`` (``None`` when the run has no validation split) and
             ``test``, with ``data.limit`` applied.
         prepare: ``prepare(x, key) -> inputs``, turning a batch of samples into the model's
@@ -108,7 +108,7 @@ class RestoredRun:
     def batches(self, split: str = "test") -> Iterator[Batch]:
         """The evaluation batches of ``split`` as the run's evaluation reads them: in order,
         ``train.eval_batch_size`` samples each, the last one zero-padded with ``mask`` false on
-        the padding. Batch ``index`` is encoded with :meth:`encode` ``(batch.x, index)``."""
+        the padding. Batch ``index`` is encoded with `encode` ``(batch.x, index)``."""
         self._check_split("RestoredRun.batches", split)
         return iter(eval_loader(self._run, split))
 
@@ -147,7 +147,7 @@ class RestoredRun:
         return np.concatenate(xs, axis=axis), np.concatenate(ys)
 
     def evaluate(self, split: str = "test") -> dict[str, Any]:
-        """Accuracy, loss and firing rates of :attr:`model` on the whole of ``split``, computed
+        """Accuracy, loss and firing rates of `model` on the whole of ``split``, computed
         by the run's compiled evaluation step (as the training loop evaluates).
 
         Returns:
@@ -177,17 +177,17 @@ def load_run(
     """Restore the run in ``run_dir`` for evaluation.
 
     The configuration is read from ``config.json``, the data and the model are built from it as
-    :func:`~spikejax.train.fit` built them (the same splits, validation split included), and the
+    `fit` built them (the same splits, validation split included), and the
     model's weights are restored from the ``which`` checkpoint. ``config.json`` must be the
-    configuration committed with that checkpoint (see :mod:`spikejax.train._committed`).
+    configuration committed with that checkpoint (see `spikejax.train._committed`).
 
     A run directory is data: a model factory ``"module:callable"`` that its ``config.json``
-    names is never imported (see :mod:`spikejax.train._factory`). Pass the factory yourself
-    (``factory=``, or :func:`~spikejax.train.trusted_factory`), unless it is a model class of
+    names is never imported (see `spikejax.train._factory`). Pass the factory yourself
+    (``factory=``, or `trusted_factory`), unless it is a model class of
     spikejax itself.
 
     Args:
-        run_dir: a run directory written by :func:`~spikejax.train.fit`.
+        run_dir: a run directory written by `fit`.
         which: ``"best"`` (the checkpoint with the highest validation accuracy; a run without a
             validation split has none) or ``"latest"`` (the final model of a finished run).
         progress: show progress while preparing data.
@@ -195,7 +195,7 @@ def load_run(
             run whose ``config.json`` names a ``"module:callable"``.
 
     Returns:
-        The :class:`RestoredRun`.
+        The `RestoredRun`.
 
     Raises:
         FileNotFoundError: ``run_dir`` holds no ``config.json``, or a local dataset is missing.
@@ -205,7 +205,7 @@ def load_run(
             without a validation split (``data.val_fraction=0``), the checkpoint does not hold
             the configured model (a leaf missing, extra, or of another shape or dtype), or a
             neuron parameter in it is outside its valid interval (the message names the leaf;
-            see :func:`spikejax.layers.check_params`).
+            see `spikejax.layers.check_params`).
         CheckpointError: the run has no ``which`` checkpoint, or it is damaged.
     """
     fn = "load_run"

@@ -53,7 +53,7 @@ def saveable(state: dict[str, nnx.State]) -> dict[str, Any]:
 
 
 def restore_into(state: dict[str, nnx.State], tree: dict[str, Any]) -> dict[str, nnx.State]:
-    """Put the arrays of ``tree`` (from :func:`saveable`) into ``state``, in place."""
+    """Put the arrays of ``tree`` (from `saveable`) into ``state``, in place."""
     template = {name: nnx.to_pure_dict(part) for name, part in state.items()}
 
     def wrap(t, a):
@@ -87,7 +87,7 @@ def make_run_dir(run_dir: Path) -> None:
 
 
 def prepare_run_dir(config: Config, run_dir: Path, resume: bool) -> None:
-    """Write ``config.json`` into ``run_dir`` (made by :func:`make_run_dir`); or, to resume,
+    """Write ``config.json`` into ``run_dir`` (made by `make_run_dir`); or, to resume,
     check the saved config.
 
     A new run needs a directory without a run in it; a resumed one needs ``config`` to equal the
@@ -145,7 +145,7 @@ def read_config(run_dir: Path, fn: str) -> Config:
 
     Raises:
         FileNotFoundError: ``run_dir`` holds no ``config.json``.
-        ValueError: the file is not JSON or does not rebuild a :class:`~spikejax.config.Config`.
+        ValueError: the file is not JSON or does not rebuild a `Config`.
     """
     saved = run_dir / CONFIG_FILE
     if not saved.is_file():

@@ -1,6 +1,6 @@
 """The compiled training and evaluation steps of a run.
 
-:class:`Steps` splits an NNX model and its optimizer into graph definitions and a state pytree
+`Steps` splits an NNX model and its optimizer into graph definitions and a state pytree
 once; the jitted steps take the state, merge it inside, and return the new state, so the state's
 buffers are donated and reused in place. Every input has a fixed shape (full training batches,
 padded and masked evaluation batches, ``T`` fixed by the config) and the step counter is an array,
@@ -101,11 +101,11 @@ class Steps:
 
     * ``train_step(state, x, y, step) -> (state, metrics)``: one optimizer step on a full batch
       (``x`` as delivered by the loader, integer labels ``y`` ``[B]``, ``step`` an int32 scalar
-      array), followed by :func:`spikejax.layers.project_params` so that every trained neuron
+      array), followed by `spikejax.layers.project_params` so that every trained neuron
       parameter stays in its valid interval. The state is donated. ``metrics``: ``loss``,
       ``accuracy``, ``grad_norm`` (before clipping), ``lr`` and ``rate/<layer>`` (mean spikes per
       neuron per step of every spiking neuron node of the model's graph, by node name; see
-      :func:`spikejax.graph.record`), each a scalar array.
+      `spikejax.graph.record`), each a scalar array.
     * ``eval_step(model_state, x, y, mask, index) -> sums``: the model in evaluation mode on a
       padded batch; sums over the real samples (``mask``): ``loss``, ``correct``, ``count`` and
       ``rate/<layer>`` (per-sample rates summed), plus the per-sample ``prediction`` ``[B]``.
@@ -120,7 +120,7 @@ class Steps:
         model: the NNX model (its state is taken as the initial state).
         tx: the optax transformation.
         schedule: the learning-rate schedule (for the ``lr`` metric).
-        prepare: ``prepare(x, key) -> inputs`` (see :func:`spikejax.train._data.make_prepare`).
+        prepare: ``prepare(x, key) -> inputs`` (see `spikejax.train._data.make_prepare`).
     """
 
     def __init__(

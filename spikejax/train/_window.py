@@ -51,7 +51,7 @@ class Window:
 
     def pending(self, checkpointer: Checkpointer, run_dir: Path) -> dict[str, Any]:
         """The window as JSON (exact values and dtypes), to travel in a checkpoint taken between
-        two log records; :meth:`restore` puts it back."""
+        two log records; `restore` puts it back."""
         host = jax.device_get(self.items)
         self._check(host, checkpointer, run_dir)
         return {
@@ -62,7 +62,7 @@ class Window:
         }
 
     def restore(self, saved: dict[str, Any]) -> None:
-        """Continue the window saved by :meth:`pending`."""
+        """Continue the window saved by `pending`."""
         self.start = int(saved["start"])
         self.items = [
             {k: np.asarray(v, dtype=dtype) for k, (v, dtype) in m.items()} for m in saved["items"]

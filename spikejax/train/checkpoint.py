@@ -19,7 +19,7 @@ there). The *best* is the committed checkpoint whose ``metrics[best_metric]`` is
 as long as it stays best. Older checkpoints are deleted only after a new one is committed.
 
 A checkpoint that fails verification (missing or truncated file, checksum mismatch, missing or
-unreadable ``COMMIT.json``) raises :class:`CheckpointError` naming the offending path; an older
+unreadable ``COMMIT.json``) raises `CheckpointError` naming the offending path; an older
 checkpoint is never used in its place.
 
 One writer per directory. With several JAX processes, every process calls ``save``/``restore``
@@ -195,7 +195,7 @@ class Checkpointer:
 
     def extra(self, which: str = "latest") -> dict:
         """The ``extra`` metadata of the ``"latest"`` or ``"best"`` checkpoint, without reading
-        its arrays (its files are verified by :meth:`restore`, not here)."""
+        its arrays (its files are verified by `restore`, not here)."""
         _, step, path = self._require(which)
         self._read_commit(path, step)
         return self._read_extra(path)
@@ -237,9 +237,9 @@ class Checkpointer:
             metrics: scalar metrics stored with the checkpoint; ``metrics[best_metric]`` makes it
                 a candidate for the best (a missing or NaN value does not).
             extra: JSON-serialisable metadata (data-loader position, RNG state, config hash);
-                returned by :meth:`restore` as saved (tuples come back as lists).
+                returned by `restore` as saved (tuples come back as lists).
             meta: short strings recorded in the commit marker itself (covered by its digest),
-                e.g. the SHA-256 of a file that describes the checkpoint; see :meth:`meta`.
+                e.g. the SHA-256 of a file that describes the checkpoint; see `meta`.
 
         Raises:
             CheckpointError: the checkpoint could not be written; the previous ones are intact.
@@ -354,10 +354,10 @@ class Checkpointer:
             target: optional pytree with the structure to restore into; its leaves (arrays or
                 ``jax.ShapeDtypeStruct``) give dtypes, shapes and shardings. Without it, the tree
                 comes back as nested dicts with string keys.
-            verify: check every file's size and SHA-256 first (see :meth:`verify`).
+            verify: check every file's size and SHA-256 first (see `verify`).
 
         Returns:
-            ``(step, tree, extra)``; ``extra`` is the dict given to :meth:`save` (``{}`` if none).
+            ``(step, tree, extra)``; ``extra`` is the dict given to `save` (``{}`` if none).
             Array values are bit-identical to the saved ones.
 
         Raises:

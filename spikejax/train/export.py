@@ -1,4 +1,4 @@
-"""Export a trained run's model as pretrained weights (:func:`spikejax.models.save_pretrained`)."""
+"""Export a trained run's model as pretrained weights (`spikejax.models.save_pretrained`)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def export_pretrained(
     **options)`` rebuilds it. No data is loaded.
 
     Args:
-        run_dir: a run directory written by :func:`spikejax.train.fit`.
+        run_dir: a run directory written by `spikejax.train.fit`.
         path: the weights file to write; must end in ``.npz``.
         which: ``"latest"`` (the final model of a finished run) or ``"best"`` (highest
             validation accuracy; a run without a validation split has none).

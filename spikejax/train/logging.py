@@ -4,10 +4,10 @@ Files in a run directory::
 
     metrics.jsonl     one JSON object per ``MetricsLogger.log`` call (appended, flushed per line)
     tensorboard/      TensorBoard event files with scalars ``<split>/<name>``
-    summary.json      written atomically by :func:`write_summary`
+    summary.json      written atomically by `write_summary`
 
 The JSON files are strict JSON: NaN and infinities are written as the strings ``"NaN"``,
-``"Infinity"`` and ``"-Infinity"`` (what Python's ``float()`` parses back); :func:`read_metrics`
+``"Infinity"`` and ``"-Infinity"`` (what Python's ``float()`` parses back); `read_metrics`
 turns them back into floats.
 """
 
@@ -65,7 +65,7 @@ def _check_count(fn: str, arg: str, value: Any) -> int:
 class MetricsLogger:
     """Append scalar metrics to ``run_dir/metrics.jsonl`` and to TensorBoard event files.
 
-    Each :meth:`log` call converts its values to Python floats (a host transfer for device
+    Each `log` call converts its values to Python floats (a host transfer for device
     arrays), so call it every few steps rather than inside the jit-compiled step.
 
     Args:

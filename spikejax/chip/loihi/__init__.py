@@ -1,13 +1,13 @@
 """Bit-exact emulator of Loihi CUBA-LIF networks (Lava 0.10 bit-accurate models), in int32.
 
-* :mod:`~spikejax.chip.loihi.profile`: :class:`LoihiProfile`, every constant of the core;
-* :mod:`~spikejax.chip.loihi.arithmetic`: the integer synapse and CUBA-LIF update, the one
+* `profile`: `LoihiProfile`, every constant of the core;
+* `arithmetic`: the integer synapse and CUBA-LIF update, the one
   arithmetic that every path below runs;
-* :mod:`~spikejax.chip.loihi.weights`: effective weights (sign mode, clip, truncation);
-* :mod:`~spikejax.chip.loihi.params`: the parameter trees (:class:`LoihiNetwork`, ...);
-* :mod:`~spikejax.chip.loihi.network`: the traced network step by step (:func:`run`);
-* :mod:`~spikejax.chip.loihi.layer`: the batched emulator of one layer (behind ``emulate``);
-* :mod:`~spikejax.chip.loihi.replay`: :func:`replay` of a recorded trace case.
+* `weights`: effective weights (sign mode, clip, truncation);
+* `params`: the parameter trees (`LoihiNetwork`, ...);
+* `network`: the traced network step by step (`run`);
+* `layer`: the batched emulator of one layer (behind ``emulate``);
+* `replay`: `replay` of a recorded trace case.
 """
 
 from spikejax.chip.loihi import arithmetic as arithmetic

@@ -1,17 +1,17 @@
 """Loihi's integer arithmetic, written once: synapse accumulation and the CUBA-LIF update.
 
-Every Loihi path runs these functions: the trace replay (:func:`spikejax.chip.loihi.run`), the
-batched emulator (:func:`spikejax.chip.loihi.layer.loihi_layer`, behind
-:func:`spikejax.chip.emulate`) and the straight-through twin
-(:func:`spikejax.chip.ste.chip_forward`).
+Every Loihi path runs these functions: the trace replay (`spikejax.chip.loihi.run`), the
+batched emulator (`spikejax.chip.loihi.layer.loihi_layer`, behind
+`spikejax.chip.emulate`) and the straight-through twin
+(`spikejax.chip.ste.chip_forward`).
 The update is generic over a *numerics* object that supplies the primitive operations:
 
-* :class:`IntegerNumerics`: int32 arrays, the chip itself;
-* :class:`TwinNumerics`: :class:`Twin` values, a pair of the chip's integer ``q`` and a float
+* `IntegerNumerics`: int32 arrays, the chip itself;
+* `TwinNumerics`: `Twin` values, a pair of the chip's integer ``q`` and a float
   ``f`` whose value is always ``q * unit`` and whose gradient is that of the operation on real
   numbers (straight-through rounding; spikes get a surrogate derivative).
 
-Constants and widths come from the layer's :class:`~spikejax.chip.loihi.LoihiProfile`.
+Constants and widths come from the layer's `LoihiProfile`.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ class LIFConstants(NamedTuple):
 def lif_constants(
     p: LoihiProfile, shape: tuple[int, ...], du, dv, vth, bias_mant, bias_exp
 ) -> LIFConstants:
-    """:class:`LIFConstants` (int32, ``shape``) from the chip parameters of a layer."""
+    """`LIFConstants` (int32, ``shape``) from the chip parameters of a layer."""
 
     def full(x):
         return jnp.broadcast_to(jnp.asarray(x, jnp.int32), shape)
@@ -202,7 +202,7 @@ class TwinNumerics:
         return x.q
 
     def constants(self, shape, du: Twin, dv: Twin, vth: Twin, bias_mant: Twin, bias_exp: int):
-        """The integer constants of :func:`lif_constants`; each ``f`` is already the float
+        """The integer constants of `lif_constants`; each ``f`` is already the float
         value of the effective quantity (decay factor, threshold, bias in state units)."""
         c = lif_constants(self.p, shape, du.q, dv.q, vth.q, bias_mant.q, bias_exp)
         fs = (du.f, dv.f, bias_mant.f, vth.f)
@@ -245,7 +245,7 @@ class TwinNumerics:
 
 def lif_update(num, c: LIFConstants, u, v, a_in, *, current=None):
     """One CUBA-LIF update (Lava bit-accurate), integrate → fire → reset, with ``B =
-    p.state_bound`` (2**23), ``decay`` truncating toward zero (:func:`decay`):
+    p.state_bound`` (2**23), ``decay`` truncating toward zero (`decay`):
 
     1. ``u_pre = decay(u, du + du_offset) + (a_in << act_shift)``;
     2. ``u = u_pre - 2B`` if ``u_pre > B``; ``u_pre + 2B`` if ``u_pre <= -B``; else ``u_pre``;
@@ -254,7 +254,7 @@ def lif_update(num, c: LIFConstants, u, v, a_in, *, current=None):
     5. ``s = v > (vth << vth_shift)`` (strict);
     6. ``v = 0`` where ``s`` (``u`` is not reset).
 
-    ``num`` supplies the operations (:class:`IntegerNumerics` or :class:`TwinNumerics`), ``c`` the
+    ``num`` supplies the operations (`IntegerNumerics` or `TwinNumerics`), ``c`` the
     constants in its value type. Lava's periodic reset (``LIFReset``) is applied by the caller
     before this update. With ``du + du_offset = 2**decay_bits`` the decay of ``u`` is exactly 0,
     so steps 1-2 depend only on ``a_in``: a caller may compute them for many steps at once and

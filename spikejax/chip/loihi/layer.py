@@ -3,9 +3,9 @@
 A feed-forward chain needs no fused network scan: layer k at step t reads only the Dense buffer
 that layer k-1's spikes produced at step t-1. So each layer computes its Dense outputs for many
 steps at once (one time-folded matmul per chunk of steps), delays them by one step, and scans
-only the neuron update. Both stages are those of :mod:`spikejax.chip.loihi.arithmetic`
-(``synapse``, ``lif_update``), with integer numerics for :func:`spikejax.chip.emulate` and
-straight-through numerics for :func:`spikejax.chip.ste.chip_forward`; per-neuron counts of spikes,
+only the neuron update. Both stages are those of `spikejax.chip.loihi.arithmetic`
+(``synapse``, ``lif_update``), with integer numerics for `spikejax.chip.emulate` and
+straight-through numerics for `spikejax.chip.ste.chip_forward`; per-neuron counts of spikes,
 ``u`` wraps and ``v`` clips are summed after the scan.
 """
 
@@ -52,7 +52,7 @@ def loihi_layer(
     ``params``: ``weights`` ``(n_in, n_out)`` (the float kernel's layout) and per-neuron ``du``,
     ``dv``, ``vth``, ``bias_mant`` ``(n_out,)``. ``x``: input counts ``[T, B, n_in]`` (binary
     spikes, or up to ``cfg.max_count`` events standing for that many binary input lines).
-    ``numerics``: :class:`~spikejax.chip.loihi.arithmetic.IntegerNumerics` of ``cfg.profile``
+    ``numerics``: `IntegerNumerics` of ``cfg.profile``
     (default: int32 arrays everywhere) or ``TwinNumerics`` (every value a ``Twin``).
 
     The Dense stage is linear, so delaying its input by one step (row 0 sees zeros) equals

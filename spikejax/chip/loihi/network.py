@@ -1,6 +1,6 @@
 """The Loihi network step by step, as traced: Dense with a one-step delay, CUBA-LIF, the scan.
 
-The reference for the trace replay; the arithmetic is :mod:`spikejax.chip.loihi.arithmetic`.
+The reference for the trace replay; the arithmetic is `spikejax.chip.loihi.arithmetic`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class LoihiState(NamedTuple):
 
 def dense(layer: LoihiDense, s: Int[Array, "*batch pre"]) -> Int[Array, "*batch post"]:
     """``shift(W @ s, weight_exp)`` for binary int32 spikes ``s`` (the shift follows the exact
-    sum): :func:`~spikejax.chip.loihi.arithmetic.synapse` with the layer's profile."""
+    sum): `synapse` with the layer's profile."""
     batch = s.shape[:-1]
     flat = s.reshape((-1, s.shape[-1]))
     out = synapse(flat, layer.weights.T, layer.weight_exp, layer.profile)
@@ -56,8 +56,8 @@ def lif_step(
     """One Lava bit-accurate CUBA-LIF update at Lava time step ``ts`` (``= row + 1``).
 
     With ``B = 2**23`` (``profile.state_bound``) and ``decay(x, d) = sign(x) * ((|x| * (4096 - d))
-    >> 12)`` (:func:`~spikejax.chip.loihi.arithmetic.decay`), in order (step 0 here, steps 1-6 in
-    :func:`~spikejax.chip.loihi.arithmetic.lif_update`; constants of the default profile):
+    >> 12)`` (`decay`), in order (step 0 here, steps 1-6 in
+    `lif_update`; constants of the default profile):
 
     0. with ``reset``: if ``ts mod interval == offset mod interval``: ``u = 0``, ``v = 0``;
     1. ``u_pre = decay(u, du + 1) + (a_in << 6)``;
@@ -143,7 +143,7 @@ def run(
 
     Returns:
         ``(final_state, record)`` with every record entry of shape ``[T, *batch, n]`` (int32); see
-        :func:`step` for the keys.
+        `step` for the keys.
 
     Example:
         >>> import numpy as np

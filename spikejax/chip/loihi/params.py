@@ -44,7 +44,7 @@ class LoihiReset:
 class LoihiLIF:
     """Integer parameters of one Loihi CUBA-LIF layer (scalars or per-neuron vectors).
 
-    The update is documented in :func:`spikejax.chip.loihi.lif_step`.
+    The update is documented in `spikejax.chip.loihi.lif_step`.
 
     Args:
         du: current decay constant, ``0..4095`` (the current decays with ``du + 1``).
@@ -93,11 +93,11 @@ class LoihiDense:
     """A Loihi Dense connection: effective weights (layout (post, pre)) and a shared exponent.
 
     The output for binary presynaptic spikes ``s`` is ``shift(W @ s, weight_exp)``, delivered one
-    step later (:func:`spikejax.chip.loihi.dense`).
+    step later (`spikejax.chip.loihi.dense`).
 
     Args:
         weights: effective int weights (post, pre) in ``[-256, 255]``, as produced by
-            :func:`~spikejax.chip.loihi.effective_weights`; :meth:`from_raw` reduces raw weights.
+            `effective_weights`; `from_raw` reduces raw weights.
         weight_exp: shared base-2 exponent of the output, ``-8..7``.
         profile: the Loihi profile (static).
     """
@@ -130,7 +130,7 @@ class LoihiDense:
         *,
         profile: LoihiProfile = LOIHI,
     ) -> LoihiDense:
-        """A Dense from raw weights, reduced by :func:`~spikejax.chip.loihi.effective_weights`."""
+        """A Dense from raw weights, reduced by `effective_weights`."""
         w = effective_weights(weights, num_weight_bits, profile=profile)
         return cls(w, weight_exp, profile=profile)
 

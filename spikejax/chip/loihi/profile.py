@@ -1,7 +1,7 @@
 """The Loihi profile: every constant (bit widths, shifts, bounds) of the CUBA-LIF integer core.
 
 A profile is a frozen, hashable dataclass: static metadata of a chip parameter tree (never a leaf).
-The arithmetic (:mod:`spikejax.chip.loihi.arithmetic`) reads every constant from it, so a custom
+The arithmetic (`spikejax.chip.loihi.arithmetic`) reads every constant from it, so a custom
 profile changes the trace replay, the batched emulator and the straight-through twin alike.
 """
 

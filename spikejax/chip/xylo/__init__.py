@@ -1,12 +1,12 @@
 """Bit-exact emulator of the SynSense Xylo core v2 (XyloSim 0.1 / Rockpool 3.1), in int32.
 
-* :mod:`~spikejax.chip.xylo.profile`: :class:`XyloProfile`, every constant of the core;
-* :mod:`~spikejax.chip.xylo.arithmetic`: ordered saturating accumulation and the neuron update,
+* `profile`: `XyloProfile`, every constant of the core;
+* `arithmetic`: ordered saturating accumulation and the neuron update,
   the one arithmetic that every path below runs;
-* :mod:`~spikejax.chip.xylo.params`: the parameter tree (:class:`XyloNetwork`);
-* :mod:`~spikejax.chip.xylo.network`: the traced network step by step (:func:`run`);
-* :mod:`~spikejax.chip.xylo.layer`: the batched emulator of one layer (behind ``emulate``);
-* :mod:`~spikejax.chip.xylo.replay`: :func:`replay` of a recorded trace case.
+* `params`: the parameter tree (`XyloNetwork`);
+* `network`: the traced network step by step (`run`);
+* `layer`: the batched emulator of one layer (behind ``emulate``);
+* `replay`: `replay` of a recorded trace case.
 """
 
 from spikejax.chip.xylo import arithmetic as arithmetic

@@ -1,12 +1,12 @@
 """Xylo's integer arithmetic, written once: ordered saturating accumulation and the neuron update.
 
-Every Xylo path runs these functions: the trace replay (:func:`spikejax.chip.xylo.run`), the
-batched emulator (:func:`spikejax.chip.xylo.layer.xylo_layer`, behind :func:`spikejax.chip.emulate`)
-and the straight-through twin (:func:`spikejax.chip.ste.chip_forward`). :func:`evolve` is generic
-over a *numerics* object: :class:`IntegerNumerics` (int32 arrays, the chip) or
-:class:`TwinNumerics` (``Twin`` values: the chip's integers with a float value ``q * unit`` that
+Every Xylo path runs these functions: the trace replay (`spikejax.chip.xylo.run`), the
+batched emulator (`spikejax.chip.xylo.layer.xylo_layer`, behind `spikejax.chip.emulate`)
+and the straight-through twin (`spikejax.chip.ste.chip_forward`). `evolve` is generic
+over a *numerics* object: `IntegerNumerics` (int32 arrays, the chip) or
+`TwinNumerics` (``Twin`` values: the chip's integers with a float value ``q * unit`` that
 carries the gradient of the real-valued operation). Widths and caps come from the
-:class:`~spikejax.chip.xylo.XyloProfile`.
+`XyloProfile`.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def accumulate(
 def ordered_add(
     acc: Int[Array, "batch n"], counts: Int[Array, "batch src"], w: Int[Array, "src n"], bits: int
 ) -> tuple[Int[Array, "batch n"], Int[Array, ""]]:
-    """:func:`accumulate` as a loop over the sources (vectorized over batch and neurons) that
+    """`accumulate` as a loop over the sources (vectorized over batch and neurons) that
     also counts the source adds whose unclipped result left the signed ``bits`` range."""
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
 
@@ -103,7 +103,7 @@ def exact_sum(
 
 
 class NeuronConstants(NamedTuple):
-    """Per-neuron constants of :func:`evolve`, broadcast to the state: ``dash_syn`` (with a
+    """Per-neuron constants of `evolve`, broadcast to the state: ``dash_syn`` (with a
     synapse axis), ``dash_mem``, ``bias``, ``threshold``."""
 
     dash_syn: Any
@@ -205,7 +205,7 @@ def evolve(num, c: NeuronConstants, isyn, vmem, *, cap: int):
     6. ``vmem = vmem - n * threshold``.
 
     ``isyn`` has a trailing synapse axis; ``num`` supplies the operations
-    (:class:`IntegerNumerics` or :class:`TwinNumerics`), ``c`` the constants in its value type.
+    (`IntegerNumerics` or `TwinNumerics`), ``c`` the constants in its value type.
 
     Returns:
         ``(isyn, vmem, n, flags)`` with boolean ``flags = (dv_saturated, dv_bias_saturated,

@@ -5,10 +5,10 @@ saturating at the profile's state width (spec 3.3). When no partial sum can reac
 ordered accumulation equals the plain sum; a step checks this with the sums of the positive and
 of the negative contributions (computed for all steps at once by time-folded matmuls, exact in
 float32 below ``2**24``) and takes the ordered path
-(:func:`~spikejax.chip.xylo.arithmetic.ordered_add`) only where a rail is reachable. The neuron
-update is :func:`~spikejax.chip.xylo.arithmetic.evolve` for one synapse (synapse 2 carries no
-weights in a mapped network), with integer numerics for :func:`spikejax.chip.emulate` and
-straight-through numerics for :func:`spikejax.chip.ste.chip_forward`.
+(`ordered_add`) only where a rail is reachable. The neuron
+update is `evolve` for one synapse (synapse 2 carries no
+weights in a mapped network), with integer numerics for `spikejax.chip.emulate` and
+straight-through numerics for `spikejax.chip.ste.chip_forward`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The Xylo network step by step, as traced: input and recurrent events, hidden layer, readout.
 
-The reference for the trace replay; the arithmetic is :mod:`spikejax.chip.xylo.arithmetic`.
+The reference for the trace replay; the arithmetic is `spikejax.chip.xylo.arithmetic`.
 """
 
 from __future__ import annotations
@@ -67,9 +67,9 @@ def step(
     1. hidden ``isyn += `` input events ``min(s_in, 15)`` (channels ascending, weights
        ``weights_in << weight_shift_in``), then recurrent events of the previous hidden counts
        (neurons ascending, ``weights_rec << weight_shift_rec``), one saturating add per source
-       (:func:`~spikejax.chip.xylo.arithmetic.accumulate`);
+       (`accumulate`);
     2. readout ``isyn_out += `` previous hidden counts times ``weights_out << weight_shift_out``;
-    3. :func:`~spikejax.chip.xylo.arithmetic.evolve` the hidden layer (synapses 1 and 2, cap 31),
+    3. `evolve` the hidden layer (synapses 1 and 2, cap 31),
        then the readout (cap 1).
 
     Input reaches the hidden layer in the same step; hidden spikes reach the hidden and readout
@@ -128,7 +128,7 @@ def run(
     jit-compatible (``jax.jit(run)``); batch axes run in parallel and it composes with ``jax.vmap``.
 
     Returns:
-        ``(final_state, record)``, each record entry ``[T, *batch, n]`` int32 (see :func:`step`).
+        ``(final_state, record)``, each record entry ``[T, *batch, n]`` int32 (see `step`).
 
     Example:
         >>> import numpy as np

@@ -23,7 +23,7 @@ class XyloNetwork:
     """Xylo core v2 parameters: inputs -> hidden (2 synapses, recurrent) -> readout (1 synapse).
 
     Layouts are (pre, post[, synapse]). Per-neuron parameters may be given as scalars; they are
-    stored per neuron. The dynamics are documented in :func:`spikejax.chip.xylo.step`.
+    stored per neuron. The dynamics are documented in `spikejax.chip.xylo.step`.
 
     Args:
         weights_in: (n_in, n_hid, 2), int8 range.

@@ -1,7 +1,7 @@
 """Replay of a recorded XyloSim trace case (spec format) on the step-by-step network.
 
-:func:`replay` builds the :class:`~spikejax.chip.xylo.XyloNetwork` of a case with a profile
-(default: XyloSim's) and runs the jit-compiled :func:`~spikejax.chip.xylo.run`.
+`replay` builds the `XyloNetwork` of a case with a profile
+(default: XyloSim's) and runs the jit-compiled `run`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def replay(case: dict[str, Any], *, profile: XyloProfile = XYLO) -> dict[str, np
 
     Args:
         case: the npz arrays: ``s_in`` (T, n_in) raw input counts (capped at 15 per step here),
-            the parameters of :class:`XyloNetwork` under their names; other keys (``has_bias``,
+            the parameters of `XyloNetwork` under their names; other keys (``has_bias``,
             the recorded outputs) are ignored.
         profile: the arithmetic (default: XyloSim's, the traces' profile).
 
