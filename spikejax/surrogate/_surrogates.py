@@ -35,8 +35,10 @@ def _positive(cls_name: str, name: str, value: float) -> None:
 class ATan(AbstractSurrogate):
     r"""Arctangent surrogate (Fang et al., ICCV 2021; SpikingJelly ``ATan``).
 
-    .. math:: \mathrm{smooth}(x) = \frac{1}{\pi}\arctan\!\left(\frac{\pi}{2}\alpha x\right)
-              + \frac12, \qquad \mathrm{smooth}'(x) = \frac{\alpha/2}{1 + (\frac{\pi}{2}\alpha x)^2}
+    $$
+    \mathrm{smooth}(x) = \frac{1}{\pi}\arctan\!\left(\frac{\pi}{2}\alpha x\right)
+          + \frac12, \qquad \mathrm{smooth}'(x) = \frac{\alpha/2}{1 + (\frac{\pi}{2}\alpha x)^2}
+    $$
 
     Peak gradient ``α/2`` at ``x = 0``.
     """
@@ -54,8 +56,10 @@ class ATan(AbstractSurrogate):
 class Sigmoid(AbstractSurrogate):
     r"""Logistic surrogate (SpikingJelly ``Sigmoid``).
 
-    .. math:: \mathrm{smooth}(x) = \sigma(\alpha x), \qquad
-              \mathrm{smooth}'(x) = \alpha\,\sigma(\alpha x)(1 - \sigma(\alpha x))
+    $$
+    \mathrm{smooth}(x) = \sigma(\alpha x), \qquad
+          \mathrm{smooth}'(x) = \alpha\,\sigma(\alpha x)(1 - \sigma(\alpha x))
+    $$
     """
 
     alpha: float = 4.0
@@ -71,8 +75,10 @@ class Sigmoid(AbstractSurrogate):
 class FastSigmoid(AbstractSurrogate):
     r"""SuperSpike's fast sigmoid (snnTorch ``fast_sigmoid``).
 
-    .. math:: \mathrm{smooth}(x) = \frac{x}{1 + k|x|} + \frac12, \qquad
-              \mathrm{smooth}'(x) = \frac{1}{(1 + k|x|)^2}
+    $$
+    \mathrm{smooth}(x) = \frac{x}{1 + k|x|} + \frac12, \qquad
+          \mathrm{smooth}'(x) = \frac{1}{(1 + k|x|)^2}
+    $$
 
     ``slope`` is ``k``; the peak gradient is 1.
 
@@ -92,10 +98,14 @@ class FastSigmoid(AbstractSurrogate):
 class Triangle(AbstractSurrogate):
     r"""Triangular (piecewise-linear) gradient of unit area.
 
-    .. math:: \mathrm{smooth}'(x) = \max(0,\ \alpha - \alpha^2 |x|), \qquad
-              \mathrm{smooth}(x) = \begin{cases} 0 & x < -1/\alpha \\
-              \frac12 + \alpha x - \frac{\alpha^2}{2} x|x| & |x| \le 1/\alpha \\
-              1 & x > 1/\alpha \end{cases}
+    $$
+    \begin{aligned}
+    \mathrm{smooth}'(x) = \max(0,\ \alpha - \alpha^2 |x|), \qquad
+          \mathrm{smooth}(x) = \begin{cases} 0 & x < -1/\alpha \\
+          \frac12 + \alpha x - \frac{\alpha^2}{2} x|x| & |x| \le 1/\alpha \\
+          1 & x > 1/\alpha \end{cases}
+    \end{aligned}
+    $$
 
     Peak gradient ``α`` at ``x = 0``, support ``|x| < 1/α``.
 
@@ -116,8 +126,10 @@ class Triangle(AbstractSurrogate):
 class Rectangle(AbstractSurrogate):
     r"""Rectangular (boxcar) gradient of unit area (Wu et al., Frontiers 2018).
 
-    .. math:: \mathrm{smooth}(x) = \mathrm{clip}\!\left(\frac{x}{w} + \frac12,\ 0,\ 1\right), \qquad
-              \mathrm{smooth}'(x) = \frac{1}{w}\,[\,|x| < w/2\,]
+    $$
+    \mathrm{smooth}(x) = \mathrm{clip}\!\left(\frac{x}{w} + \frac12,\ 0,\ 1\right), \qquad
+          \mathrm{smooth}'(x) = \frac{1}{w}\,[\,|x| < w/2\,]
+    $$
     """
 
     width: float = 1.0
@@ -133,8 +145,10 @@ class Rectangle(AbstractSurrogate):
 class Gaussian(AbstractSurrogate):
     r"""Gaussian gradient: the smooth step is the normal CDF with standard deviation ``sigma``.
 
-    .. math:: \mathrm{smooth}(x) = \frac12\left(1 + \mathrm{erf}\frac{x}{\sigma\sqrt2}\right),
-              \qquad \mathrm{smooth}'(x) = \frac{1}{\sigma\sqrt{2\pi}} e^{-x^2 / 2\sigma^2}
+    $$
+    \mathrm{smooth}(x) = \frac12\left(1 + \mathrm{erf}\frac{x}{\sigma\sqrt2}\right),
+          \qquad \mathrm{smooth}'(x) = \frac{1}{\sigma\sqrt{2\pi}} e^{-x^2 / 2\sigma^2}
+    $$
 
     The same family as `Erf`, parametrised by width instead of sharpness
     (``Erf(alpha) == Gaussian(sigma=1 / (alpha * sqrt(2)))``).
@@ -153,8 +167,10 @@ class Gaussian(AbstractSurrogate):
 class Erf(AbstractSurrogate):
     r"""Error-function surrogate (SpikingJelly ``Erf``).
 
-    .. math:: \mathrm{smooth}(x) = \frac12\,\mathrm{erfc}(-\alpha x), \qquad
-              \mathrm{smooth}'(x) = \frac{\alpha}{\sqrt\pi} e^{-\alpha^2 x^2}
+    $$
+    \mathrm{smooth}(x) = \frac12\,\mathrm{erfc}(-\alpha x), \qquad
+          \mathrm{smooth}'(x) = \frac{\alpha}{\sqrt\pi} e^{-\alpha^2 x^2}
+    $$
     """
 
     alpha: float = 2.0
@@ -170,7 +186,9 @@ class Erf(AbstractSurrogate):
 class StraightThrough(AbstractSurrogate):
     r"""Straight-through estimator (Bengio et al., 2013): the gradient passes unchanged.
 
-    .. math:: \mathrm{smooth}(x) = x + \frac12, \qquad \mathrm{smooth}'(x) = 1
+    $$
+    \mathrm{smooth}(x) = x + \frac12, \qquad \mathrm{smooth}'(x) = 1
+    $$
     """
 
     def smooth(self, x):
