@@ -11,6 +11,7 @@ from spikejax import layers as layers
 from spikejax import losses as losses
 from spikejax import models as models
 from spikejax import neurons as neurons
+from spikejax import online as online
 from spikejax import readout as readout
 from spikejax import surrogate as surrogate
 from spikejax import train as train
@@ -36,6 +37,7 @@ __all__ = [
     "losses",
     "models",
     "neurons",
+    "online",
     "readout",
     "run",
     "surrogate",
