@@ -345,8 +345,8 @@ def test_report_text_dict_and_plot(mlp, tmp_path):
     assert data["totals"]["e_snn_pj"] == pytest.approx(report.e_snn)
     assert [row["name"] for row in data["layers"]] == ["blocks.0.fc", "head.fc"]
     assert data["profile"]["name"] == "cmos45nm_int8"
-    path = energy.plot_energy(report, tmp_path / "energy.png")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    energy.plot_energy(report, tmp_path / "energy.png")
+    assert (tmp_path / "energy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="`plot_energy`: `path` must end in an image suffix"):
         energy.plot_energy(report, tmp_path / "energy.txt")
 

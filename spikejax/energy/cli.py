@@ -115,7 +115,7 @@ def energy_command(
     text = "\n\n".join([header, *(r.table() for r in reports)])
     if out is not None:
         from spikejax._io import atomic_write_json
-        from spikejax.energy.plot import plot_energy
+        from spikejax.viz import plot_energy
 
         folder = Path(out).expanduser()
         folder.mkdir(parents=True, exist_ok=True)
@@ -123,7 +123,8 @@ def energy_command(
         written = [folder / "energy.json"]
         for report in reports:
             data["reports"][report.profile.name] = report.to_dict()
-            written.append(plot_energy(report, folder / f"energy_{report.profile.name}.png"))
+            written.append(folder / f"energy_{report.profile.name}.png")
+            plot_energy(report, written[-1])
         atomic_write_json(folder / "energy.json", data)
         text += "\n\nwritten: " + ", ".join(str(p) for p in written)
     return text

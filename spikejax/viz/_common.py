@@ -17,7 +17,7 @@ import numpy as np
 
 from spikejax._io import atomic_write_bytes
 
-__all__ = ["as_matrix", "as_numeric", "new_figure", "save_figure"]
+__all__ = ["as_matrix", "as_numeric", "finish", "new_figure", "save_figure"]
 
 
 def as_numeric(fn: str, arg: str, x: Any) -> np.ndarray:
@@ -74,3 +74,10 @@ def save_figure(fn: str, fig: Any, path: str | os.PathLike[str], *, dpi: int = 1
     fig.savefig(buffer, format=fmt, dpi=dpi)
     path.parent.mkdir(parents=True, exist_ok=True)
     return atomic_write_bytes(path, buffer.getvalue())
+
+
+def finish(fn: str, fig: Any, path: str | os.PathLike[str] | None) -> Any:
+    """Save ``fig`` to ``path`` when one is given (see `save_figure`); return ``fig``."""
+    if path is not None:
+        save_figure(fn, fig, path)
+    return fig

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from spikejax.viz._common import as_matrix, as_numeric, new_figure, save_figure
+from spikejax.viz._common import as_matrix, as_numeric, finish, new_figure
 
 __all__ = ["plot_membrane"]
 
@@ -18,27 +17,43 @@ _DEFAULT_NEURONS = 10  # a readout of up to 10 classes is drawn whole
 
 def plot_membrane(
     v: Any,
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | None = None,
     *,
     threshold: Any = None,
     neurons: Sequence[int] | None = None,
     title: str | None = None,
-) -> Path:
-    """Plot membrane potentials ``v`` ``[time, neurons]`` against the step and save to ``path``.
+    highlight: int | None = None,
+    names: Sequence[str] | None = None,
+):
+    """Plot membrane potentials ``v`` ``[time, neurons]`` against the step.
 
     Args:
         v: ``[T, N]`` membrane potentials (finite).
-        path: output file; its suffix picks the format.
+        path: if given, the figure is also written there (its suffix picks the format),
+            atomically.
         threshold: firing threshold, drawn dashed: a scalar or one value per neuron ``[N]``.
         neurons: indices of the neurons to draw; default the first ``min(N, 10)``.
         title: figure title (e.g. which layer, sample and label the traces belong to).
+        highlight: one neuron drawn thick and named in the legend as such (e.g. the readout
+            neuron of the sample's label); it must be among the drawn neurons.
+        names: a legend name for each of the ``N`` neurons (e.g. class names); default
+            ``"neuron i"``.
 
     Returns:
-        ``path``, written atomically.
+        The Matplotlib ``Figure``.
 
     Raises:
         ValueError: ``v`` is not a non-empty rank-2 finite array, ``threshold`` is neither a
-            scalar nor of shape ``[N]``, or ``neurons`` holds indices outside ``[0, N)``.
+            scalar nor of shape ``[N]``, ``neurons`` holds indices outside ``[0, N)``,
+            ``highlight`` is not drawn, or ``names`` does not hold ``N`` names.
+
+    Example:
+        >>> import numpy as np
+        >>> from spikejax.viz import plot_membrane
+        >>> v = np.cumsum(np.full((8, 3), 0.2), axis=0)
+        >>> fig = plot_membrane(v, threshold=1.0, highlight=2, title="readout, sample 0 (label 2)")
+        >>> [line.get_label() for line in fig.axes[0].get_lines()][::2]
+        ['neuron 0', 'neuron 1', 'neuron 2 (highlighted)']
     """
     v = as_matrix("plot_membrane", "v", v)
     steps, count = v.shape
@@ -66,11 +81,25 @@ def plot_membrane(
         if not np.all(np.isfinite(th)):
             raise ValueError(f"`plot_membrane`: `threshold` must be finite; got {th.tolist()}.")
         thresholds = np.broadcast_to(th, (count,))
+    if highlight is not None and highlight not in chosen.tolist():
+        raise ValueError(
+            f"`plot_membrane`: `highlight` must be one of the drawn neurons {chosen.tolist()}; "
+            f"got {highlight!r}."
+        )
+    if names is not None and (isinstance(names, str) or len(names) != count):
+        raise ValueError(
+            f"`plot_membrane`: `names` must hold one name per neuron ({count}); got {names!r}."
+        )
     fig, axes = new_figure()
     ax = axes[0, 0]
     time = np.arange(steps)
     for index in chosen.tolist():
-        (line,) = ax.plot(time, v[:, index].astype(np.float64), lw=1.0, label=f"neuron {index}")
+        label = f"neuron {index}" if names is None else str(names[index])
+        if index == highlight:
+            label += " (highlighted)"
+        (line,) = ax.plot(
+            time, v[:, index].astype(np.float64), lw=2.5 if index == highlight else 1.0, label=label
+        )
         if thresholds is not None:
             ax.axhline(thresholds[index], color=line.get_color(), ls="--", lw=0.8)
     ax.set_xlabel("time step")
@@ -81,4 +110,4 @@ def plot_membrane(
     if parts:
         ax.set_title("; ".join(parts), fontsize="medium")
     ax.legend(loc="best", fontsize="small", ncols=2)
-    return save_figure("plot_membrane", fig, path)
+    return finish("plot_membrane", fig, path)

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from spikejax.viz._common import as_numeric, new_figure, save_figure
+from spikejax.viz._common import as_numeric, finish, new_figure
 
 __all__ = ["plot_firing_rates"]
 
 
-def plot_firing_rates(rates: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
+def plot_firing_rates(rates: Mapping[str, Any], path: str | os.PathLike[str] | None = None):
     """Bar chart of the firing rate of each layer, in spikes per neuron per step.
 
     A value may be one number (the layer's mean rate) or an array of per-neuron rates of any
@@ -22,10 +21,11 @@ def plot_firing_rates(rates: Mapping[str, Any], path: str | os.PathLike[str]) ->
 
     Args:
         rates: layer name → rate (a number or an array), in drawing order.
-        path: output file; its suffix picks the format.
+        path: if given, the figure is also written there (its suffix picks the format),
+            atomically.
 
     Returns:
-        ``path``, written atomically.
+        The Matplotlib ``Figure``.
 
     Raises:
         ValueError: ``rates`` is empty, or a layer's rates are empty, negative or not finite.
@@ -62,4 +62,4 @@ def plot_firing_rates(rates: Mapping[str, Any], path: str | os.PathLike[str]) ->
     )
     ax.set_ylabel("spikes per neuron per step")
     ax.set_title("firing rate per layer")
-    return save_figure("plot_firing_rates", fig, path)
+    return finish("plot_firing_rates", fig, path)
