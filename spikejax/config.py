@@ -50,6 +50,7 @@ ENCODINGS = ("direct", "poisson", "latency", "none")
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine", "warmup_cosine")
 LOSSES = ("ce_membrane", "ce_count", "mse_count", "tet", "ce")
+GRADIENTS = ("bptt", "tbptt", "ottt", "eprop")
 
 
 def _fail(cls: str, arg: str, rule: str, value: Any) -> None:
@@ -226,6 +227,14 @@ class TrainConfig:
             ``"ce_count"``, ``"mse_count"``, ``"tet"`` (outputs ``[T, B, K]``), or ``"ce"``
             (a model that returns logits ``[B, K]``).
         loss_options: keyword arguments of the loss, e.g. ``{"reduce": "max"}``.
+        gradient: how the parameter gradient is computed: ``"bptt"`` (backpropagation through
+            the whole run), ``"tbptt"`` (truncated: the run in windows of
+            ``gradient_options["window"]`` steps with the neuron state carried between windows
+            but no gradient through it; memory grows with the window, not ``T``), ``"ottt"`` or
+            ``"eprop"`` (online, forward in time with memory independent of ``T``; see
+            `spikejax.online`; OTTT takes ``gradient_options["decay"]``). All but ``"bptt"``
+            need a loss that is a mean of per-step terms: ``loss="tet"``.
+        gradient_options: options of the gradient method (see ``gradient``).
     """
 
     epochs: int = 10
@@ -238,6 +247,8 @@ class TrainConfig:
     eval_batch_size: int = 256
     loss: str = "ce_membrane"
     loss_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    gradient: str = "bptt"
+    gradient_options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         fn = "TrainConfig"
@@ -249,6 +260,11 @@ class TrainConfig:
             _int(fn, "max_steps", self.max_steps, 1)
         _choice(fn, "loss", self.loss, LOSSES)
         _options(self, "loss_options")
+        _choice(fn, "gradient", self.gradient, GRADIENTS)
+        _options(self, "gradient_options")
+        if self.gradient != "bptt" and self.loss != "tet":
+            rule = f"'tet' (a mean of per-step losses) with gradient={self.gradient!r}"
+            _fail(fn, "loss", rule, self.loss)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -77,7 +77,7 @@ class OnlineResult(NamedTuple):
         outputs: the model's outputs of every step ``[T, B, ...]``.
         grads: the gradient of ``L`` by the method, with the structure of
             ``nnx.state(model, nnx.Param)`` (as ``nnx.grad`` returns it).
-        rates: the mean spikes per neuron and step of every neuron layer, by path.
+        rates: the mean spikes per neuron and step of every spiking neuron layer, by path.
     """
 
     loss: Array
@@ -191,7 +191,8 @@ class OnlineGradient:
             else:
                 neuron = modules[link.path].neuron
                 new_states[link.path], h = neuron.step(states[link.path], h)
-                spikes[link.path] = h
+                if neuron.spiking:  # a readout (LI) has no spikes to count
+                    spikes[link.path] = h
         loss = self.step_loss(h, labels)
         return loss, (h, new_states, inputs, currents, spikes)
 

@@ -24,6 +24,7 @@ from spikejax import losses
 from spikejax.config import Config, OptimizerConfig
 from spikejax.layers import project_params
 from spikejax.models import record
+from spikejax.train._gradients import StepGradient
 
 __all__ = ["Steps", "build_optimizer"]
 
@@ -132,6 +133,8 @@ class Steps:
         prepare: Callable[[Array, Array], Array],
     ):
         self.loss_name = config.train.loss
+        gradient = config.train.gradient
+        self.gradient = None if gradient == "bptt" else StepGradient(config.train, model)
         self.loss_options = dict(config.train.loss_options)
         _check_loss_options(self.loss_name, self.loss_options)
         self.schedule = schedule
@@ -214,7 +217,12 @@ class Steps:
             rates = {k: jnp.mean(v) for k, v in self._rates(recording.spikes).items()}
             return loss, (jnp.mean(correct.astype(jnp.float32)), rates)
 
-        (loss, (accuracy, rates)), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
+        if self.gradient is None:
+            (loss, (accuracy, rates)), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
+        else:  # tbptt, ottt, eprop: the state carried forward step by step
+            loss, outputs, grads, rates = self.gradient(model, inputs, y)
+            correct = jnp.argmax(self.logits(outputs), axis=-1) == y
+            accuracy = jnp.mean(correct.astype(jnp.float32))
         grad_norm = optax.tree.norm(grads)
         # Optax mixes Python floats with integer step counts (e.g. Adam's bias correction
         # ``b1 ** count``), which strict dtype promotion rejects; its update runs with the standard

@@ -1,0 +1,68 @@
+"""``train.gradient``: tbptt, ottt and eprop in the compiled training step, next to bptt."""
+
+import functools
+
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+from flax import nnx
+
+import spikejax as sj
+from spikejax.config import Config, OptimizerConfig, TrainConfig
+from spikejax.train._steps import Steps, build_optimizer
+
+T, B, F = 4, 8, 8
+
+
+@functools.cache
+def one_step(gradient, **options):
+    """The model's parameters after one SGD step with ``gradient``, and the step's metrics."""
+    train = TrainConfig(loss="tet", gradient=gradient, gradient_options=options, batch_size=B)
+    config = Config(train=train, optimizer=OptimizerConfig("sgd", lr=0.5))
+    model = sj.models.create("lif_mlp", rngs=nnx.Rngs(0), in_features=F, hidden=(8,))
+    tx, schedule = build_optimizer(config.optimizer, 10)
+    steps = Steps(config, model, tx, schedule, lambda x, key: x)
+    xs = jr.uniform(jr.key(3), (T, B, F)) * 1.5
+    state, metrics = steps.train_step(
+        steps.initial_state, xs, jnp.arange(B) % 10, jnp.asarray(0, jnp.int32)
+    )
+    params = nnx.to_pure_dict(nnx.state(nnx.merge(steps.train_graphdef, state["model"]), nnx.Param))
+    return params, metrics
+
+
+def kernel(params):
+    return np.asarray(params["blocks"][0]["fc"]["kernel"])
+
+
+def test_truncated_bptt_with_a_window_of_t_is_bptt_and_a_shorter_one_differs():
+    bptt, metrics = one_step("bptt")
+    whole, whole_metrics = one_step("tbptt", window=T)
+    cut, _ = one_step("tbptt", window=3)  # a window of 3 and a remainder of 1
+    np.testing.assert_allclose(whole_metrics["loss"], metrics["loss"], rtol=1e-6)
+    np.testing.assert_allclose(kernel(whole), kernel(bptt), rtol=1e-5, atol=1e-7)
+    assert not np.allclose(kernel(cut), kernel(bptt), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("gradient", ["eprop", "ottt"])
+def test_online_gradients_train_in_the_compiled_step(gradient):
+    """One step: the loss is BPTT's (the same objective), the parameters move, and the firing
+    rates are reported under the same names as with BPTT."""
+    bptt, metrics = one_step("bptt")
+    params, online = one_step(gradient, **({"decay": 0.9} if gradient == "ottt" else {}))
+    np.testing.assert_allclose(online["loss"], metrics["loss"], rtol=1e-5)
+    assert sorted(online) == sorted(metrics)
+    assert 0 < float(online["grad_norm"]) < 10 * float(metrics["grad_norm"])
+    # Same objective, a different gradient: close to BPTT's step but not equal.
+    assert not np.array_equal(kernel(params), kernel(bptt))
+
+
+def test_bad_gradient_settings_are_refused_by_name():
+    with pytest.raises(ValueError, match=r"`TrainConfig`: `loss` must be 'tet' .* got 'ce_count'"):
+        TrainConfig(loss="ce_count", gradient="eprop")
+    with pytest.raises(ValueError, match=r"`gradient` must be one of \('bptt', 'tbptt'"):
+        TrainConfig(loss="tet", gradient="rtrl")
+    with pytest.raises(ValueError, match=r"gradient_options\['window'\]` must be an int >= 1"):
+        one_step("tbptt")
+    with pytest.raises(ValueError, match=r"gradient_options` of gradient 'eprop' must be among"):
+        one_step("eprop", window=2)
