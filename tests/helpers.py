@@ -31,6 +31,7 @@ def neuron_registry() -> dict[str, sj.neurons.AbstractNeuron]:
         "plif": nr.PLIF(w=_per_neuron(-1.0, 1.0, 4)),
         "plif_no_decay_input": nr.PLIF(w=0.0, decay_input=False, reset="subtract"),
         "li": nr.LI(beta=_per_neuron(0.7, 0.99, 5)),
+        "cuba_li": nr.CubaLI(alpha=0.6, beta=_per_neuron(0.7, 0.95, 9)),
         "recurrent_lif": nr.Recurrent(nr.LIF(beta=0.8, surrogate=Triangle()), w_rec),
         # b per neuron around the saddle-node bifurcation: some neurons fire at rest, some not
         "izhikevich": nr.Izhikevich(a=0.1, b=_per_neuron(0.22, 0.32, 6), c=-65.0, d=0.5, dt=1.0),

@@ -14,6 +14,7 @@ from spikejax.neurons._common import as_param as as_param
 from spikejax.neurons._common import fire as fire
 from spikejax.neurons._common import like as like
 from spikejax.neurons._common import reset_membrane as reset_membrane
+from spikejax.neurons._cuba import CubaLI as CubaLI
 from spikejax.neurons._cuba import CubaLIF as CubaLIF
 from spikejax.neurons._cuba import CubaLIFState as CubaLIFState
 from spikejax.neurons._if import IF as IF
@@ -41,6 +42,7 @@ __all__ = [
     "PLIF",
     "ALIFState",
     "AbstractNeuron",
+    "CubaLI",
     "CubaLIF",
     "CubaLIFState",
     "IFState",

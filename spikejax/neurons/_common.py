@@ -15,9 +15,19 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from spikejax.neurons._interval import UNBOUNDED, Interval
-from spikejax.surrogate import AbstractSurrogate, spike
+from spikejax.surrogate import AbstractSurrogate, SmoothTwin, spike
 
-__all__ = ["Reset", "as_param", "as_reset", "as_surrogate", "fire", "like", "reset_membrane"]
+__all__ = [
+    "Reset",
+    "as_param",
+    "as_reset",
+    "as_surrogate",
+    "check_v_reset",
+    "fire",
+    "like",
+    "optional_param",
+    "reset_membrane",
+]
 
 
 class Reset(enum.Enum):
@@ -112,8 +122,10 @@ def reset_membrane(
     threshold: Float[Array, "..."],
     reset: Reset,
     detach_reset: bool,
+    v_reset: Float[Array, "..."] | None = None,
 ) -> Float[Array, "..."]:
-    """The membrane after the spike ``s``: ``h - s·θ`` | ``h·(1 - s)`` | ``h`` (see `Reset`).
+    """The membrane after the spike ``s``: ``h - s·θ`` | ``h·(1 - s) + s·v_reset`` | ``h`` (see
+    `Reset`); without ``v_reset`` the hard reset is ``h·(1 - s)`` (to 0).
 
     With ``detach_reset`` the spike in the reset term is ``stop_gradient(s)``: no gradient flows
     through the reset (Zenke & Vogels, 2021), which is the usual choice.
@@ -122,7 +134,9 @@ def reset_membrane(
     if reset is Reset.SUBTRACT:
         return h - r * threshold
     if reset is Reset.ZERO:
-        return h * (1 - r)
+        if v_reset is None:
+            return h * (1 - r)
+        return h * (1 - r) + r * v_reset
     return h
 
 
@@ -132,15 +146,50 @@ def fire(
     reset: Reset,
     surrogate: AbstractSurrogate,
     detach_reset: bool,
+    *,
+    strict: bool = False,
+    v_reset: Float[Array, "..."] | None = None,
 ) -> tuple[Float[Array, "..."], Float[Array, "..."]]:
     """``s = Θ(h - θ)`` with the surrogate gradient (`spikejax.surrogate.spike`), then
     `reset_membrane`. Returns ``(v, s)``.
+
+    ``Θ(0) = 1`` (a neuron fires *at* threshold); with ``strict`` the spike is
+    ``1[h > θ]`` instead (NIR's convention), with the same surrogate gradient at ``h - θ``.
+    ``v_reset`` is the value of the hard reset (``Reset.ZERO``); ``None`` resets to 0.
 
     Example:
         >>> import jax.numpy as jnp, spikejax as sj
         >>> sj.neurons.fire(jnp.array([0.5, 1.5]), jnp.array([1.0, 1.0]), sj.neurons.Reset.SUBTRACT,
         ...                 sj.surrogate.ATan(), True)
         (Array([0.5, 0.5], dtype=float32), Array([0., 1.], dtype=float32))
+        >>> sj.neurons.fire(jnp.array([1.0, 1.5]), jnp.array([1.0, 1.0]), sj.neurons.Reset.ZERO,
+        ...                 sj.surrogate.ATan(), True, strict=True, v_reset=jnp.array(-0.5))
+        (Array([ 1. , -0.5], dtype=float32), Array([0., 1.], dtype=float32))
     """
+    if v_reset is not None and reset is not Reset.ZERO:
+        raise ValueError(
+            f"`fire`: `v_reset` is the value of the hard reset and needs reset={Reset.ZERO.value!r}"
+            f"; got reset={reset.value!r}."
+        )
     s = spike(h - threshold, surrogate)
-    return reset_membrane(h, s, threshold, reset, detach_reset), s
+    if strict and not isinstance(surrogate, SmoothTwin):
+        # Forward: exactly 1[h > θ]; backward: the surrogate's derivative, as for Θ(h - θ).
+        s = s - jax.lax.stop_gradient(s - (h > threshold).astype(s.dtype))
+    return reset_membrane(h, s, threshold, reset, detach_reset, v_reset), s
+
+
+def check_v_reset(fn: str, reset: Reset, v_reset: Any, strict: Any) -> None:
+    """Constructor checks of the NIR options: ``v_reset`` only with the hard reset; ``strict`` a
+    bool."""
+    if v_reset is not None and reset is not Reset.ZERO:
+        raise ValueError(
+            f"`{fn}`: `v_reset` is the membrane after a hard reset and needs "
+            f"reset={Reset.ZERO.value!r}; got reset={reset.value!r}."
+        )
+    if not isinstance(strict, bool):
+        raise TypeError(f"`{fn}`: `strict` must be a bool; got {strict!r}.")
+
+
+def optional_param(fn: str, name: str, value: Any, interval: Interval = UNBOUNDED) -> Any:
+    """`as_param` for an optional leaf: ``None`` (the option is off, no leaf) stays ``None``."""
+    return None if value is None else as_param(fn, name, value, interval)

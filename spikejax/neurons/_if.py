@@ -10,7 +10,16 @@ from jaxtyping import Array, Float
 
 from spikejax._pytree import static
 from spikejax.neurons._base import AbstractNeuron
-from spikejax.neurons._common import Reset, as_param, as_reset, as_surrogate, fire, like
+from spikejax.neurons._common import (
+    Reset,
+    as_param,
+    as_reset,
+    as_surrogate,
+    check_v_reset,
+    fire,
+    like,
+    optional_param,
+)
 from spikejax.neurons._interval import POSITIVE, Interval
 from spikejax.surrogate import AbstractSurrogate, ATan
 
@@ -32,11 +41,17 @@ class IF(AbstractNeuron):
     $$
     \begin{aligned}
     v_0 &= v_\text{init}\,\theta                      &&\text{(initial state)}\\
-    h_t &= v_{t-1} + x_t                              &&\text{(integrate)}\\
-    s_t &= \Theta(h_t - \theta)                       &&\text{(fire; } \Theta(0) = 1\text{)}\\
-    v_t &= h_t - s_t\theta \,|\, h_t(1 - s_t) \,|\, h_t &&\text{(reset: subtract | zero | none)}
+    h_t &= v_{t-1} + r\, x_t                          &&\text{(integrate)}\\
+    s_t &= \Theta(h_t - \theta)
+        &&\text{(fire; } \Theta(0) = 1\text{, or 0 with strict)}\\
+    v_t &= h_t - s_t\theta \,|\, h_t(1 - s_t) + s_t v_\text{reset} \,|\, h_t
+        &&\text{(reset: subtract | zero | none)}
     \end{aligned}
     $$
+
+    The options ``r``, ``v_reset`` and ``strict`` default to off (``r = 1``, ``v_reset = 0``,
+    ``Θ(0) = 1``, computed without the extra terms). With all three this is NIR's ``IF``
+    (``v̇ = R·I``, integrated per step as the reference importers do; `spikejax.nir`).
 
     In the reset, ``s`` is ``stop_gradient(s)`` when ``detach_reset`` is true. With the subtractive
     reset the spike count over ``T`` steps approximates ``Σ x / θ`` (the basis of ANN→SNN
@@ -52,6 +67,9 @@ class IF(AbstractNeuron):
         detach_reset: no gradient through the reset term (default true).
         v_init: the resting membrane as a fraction of the threshold, in ``[0, 1)`` (default 0);
             ``init_state`` starts every neuron at ``v_init·θ`` (``1/2`` in converted networks).
+        r: input resistance ``r``; scalar or per neuron; ``None``: 1.
+        v_reset: the membrane after a hard reset (``reset="zero"`` only); ``None``: 0.
+        strict: fire only above the threshold, ``s = 1[h > θ]`` (default false: ``h >= θ``).
 
     Example:
         >>> import jax.numpy as jnp, spikejax as sj
@@ -68,6 +86,9 @@ class IF(AbstractNeuron):
     surrogate: AbstractSurrogate = static(ATan())
     detach_reset: bool = static(True)
     v_init: float = static(0.0)
+    r: Float[Array, "..."] | None = None
+    v_reset: Float[Array, "..."] | None = None
+    strict: bool = static(False)
 
     def __post_init__(self):
         v_init = self.v_init
@@ -78,6 +99,9 @@ class IF(AbstractNeuron):
         object.__setattr__(self, "threshold", threshold)
         object.__setattr__(self, "reset", as_reset("IF", self.reset))
         object.__setattr__(self, "surrogate", as_surrogate("IF", self.surrogate))
+        for name in ("r", "v_reset"):
+            object.__setattr__(self, name, optional_param("IF", name, getattr(self, name)))
+        check_v_reset("IF", self.reset, self.v_reset, self.strict)
 
     def init_state(self, shape: tuple[int, ...], dtype: Any = jnp.float32) -> IFState:
         if self.v_init == 0:
@@ -86,6 +110,14 @@ class IF(AbstractNeuron):
         return IFState(v=v0.astype(dtype))
 
     def step(self, state: IFState, x: Float[Array, "..."]) -> tuple[IFState, Float[Array, "..."]]:
-        h = state.v + x
-        v, s = fire(h, like(self.threshold, x), self.reset, self.surrogate, self.detach_reset)
+        h = state.v + (x if self.r is None else like(self.r, x) * x)
+        v, s = fire(
+            h,
+            like(self.threshold, x),
+            self.reset,
+            self.surrogate,
+            self.detach_reset,
+            strict=self.strict,
+            v_reset=None if self.v_reset is None else like(self.v_reset, x),
+        )
         return IFState(v), s

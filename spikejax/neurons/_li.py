@@ -10,9 +10,9 @@ from jaxtyping import Array, Float
 
 from spikejax._pytree import static
 from spikejax.neurons._base import AbstractNeuron
-from spikejax.neurons._common import as_param, like
+from spikejax.neurons._common import as_param, like, optional_param
 from spikejax.neurons._interval import UNIT, Interval
-from spikejax.neurons._lif import decay_from_tau
+from spikejax.neurons._lif import decay_from_tau, leaky_drive
 
 __all__ = ["LI", "LIState"]
 
@@ -30,10 +30,16 @@ class LI(AbstractNeuron):
 
     $$
     \begin{aligned}
-    v_t &= \beta\, v_{t-1} + x_t                  &&\text{(decay\_input=False)}\\
-    v_t &= \beta\, v_{t-1} + (1 - \beta)\, x_t    &&\text{(decay\_input=True)}
+    v_t &= \beta\, v_{t-1} + r\, x_t + (1 - \beta)\, v_\text{leak}
+        &&\text{(decay\_input=False)}\\
+    v_t &= \beta\, v_{t-1} + (1 - \beta)\, r\, x_t + (1 - \beta)\, v_\text{leak}
+        &&\text{(decay\_input=True)}
     \end{aligned}
     $$
+
+    ``r`` and ``v_leak`` default to off (``r = 1``, ``v_leak = 0``, computed without the extra
+    terms). With ``β = 1 - dt/τ`` and ``r = (dt/τ)·R`` this is NIR's ``LI`` by forward Euler;
+    with ``β = 1``, ``decay_input=False`` it is NIR's integrator ``I`` (``v ← v + r x`` per step).
 
     The output of each step is the membrane ``v_t`` itself (``spiking = False``); readouts such as
     the maximum or mean over time are applied to it afterwards.
@@ -45,6 +51,8 @@ class LI(AbstractNeuron):
     Args:
         beta: membrane decay per step, in ``[0, 1]``; scalar or per neuron.
         decay_input: scale the input by ``1 - β`` (default false).
+        r: input resistance ``r``; scalar or per neuron; ``None``: 1.
+        v_leak: resting potential ``v_leak``; scalar or per neuron; ``None``: 0.
 
     Example:
         >>> import jax.numpy as jnp, spikejax as sj
@@ -60,9 +68,13 @@ class LI(AbstractNeuron):
 
     beta: Float[Array, "..."]
     decay_input: bool = static(False)
+    r: Float[Array, "..."] | None = None
+    v_leak: Float[Array, "..."] | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "beta", as_param("LI", "beta", self.beta, self.bounds["beta"]))
+        for name in ("r", "v_leak"):
+            object.__setattr__(self, name, optional_param("LI", name, getattr(self, name)))
 
     @classmethod
     def from_tau(
@@ -76,6 +88,5 @@ class LI(AbstractNeuron):
 
     def step(self, state: LIState, x: Float[Array, "..."]) -> tuple[LIState, Float[Array, "..."]]:
         beta = like(self.beta, x)
-        drive = (1 - beta) * x if self.decay_input else x
-        v = beta * state.v + drive
+        v = beta * state.v + leaky_drive(x, beta, self.decay_input, self.r, self.v_leak)
         return LIState(v), v

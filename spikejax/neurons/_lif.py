@@ -11,11 +11,20 @@ from jaxtyping import Array, Float
 from spikejax._errors import check_choice
 from spikejax._pytree import static
 from spikejax.neurons._base import AbstractNeuron
-from spikejax.neurons._common import Reset, as_param, as_reset, as_surrogate, fire, like
+from spikejax.neurons._common import (
+    Reset,
+    as_param,
+    as_reset,
+    as_surrogate,
+    check_v_reset,
+    fire,
+    like,
+    optional_param,
+)
 from spikejax.neurons._interval import POSITIVE, UNIT, Interval
 from spikejax.surrogate import AbstractSurrogate, ATan
 
-__all__ = ["LIF", "LIFState", "decay_from_tau"]
+__all__ = ["LIF", "LIFState", "decay_from_tau", "leaky_drive"]
 
 
 class LIFState(NamedTuple):
@@ -49,16 +58,24 @@ class LIF(AbstractNeuron):
 
     $$
     \begin{aligned}
-    h_t &= \beta\, v_{t-1} + x_t
+    h_t &= \beta\, v_{t-1} + r\, x_t + (1 - \beta)\, v_\text{leak}
         &&\text{(integrate; } \texttt{decay\_input=False}\text{)}\\
-    h_t &= \beta\, v_{t-1} + (1 - \beta)\, x_t
+    h_t &= \beta\, v_{t-1} + (1 - \beta)\, r\, x_t + (1 - \beta)\, v_\text{leak}
         &&\text{(integrate; } \texttt{decay\_input=True}\text{)}\\
     s_t &= \Theta(h_t - \theta)
-        &&\text{(fire; } \Theta(0) = 1\text{)}\\
-    v_t &= h_t - s_t\theta \;\big|\; h_t(1 - s_t) \;\big|\; h_t
+        &&\text{(fire; } \Theta(0) = 1\text{, or } \Theta(0) = 0 \text{ with strict)}\\
+    v_t &= h_t - s_t\theta \;\big|\; h_t(1 - s_t) + s_t v_\text{reset} \;\big|\; h_t
         &&\text{(reset: subtract | zero | none)}
     \end{aligned}
     $$
+
+    The options ``r`` (input resistance), ``v_leak`` (resting potential), ``v_reset`` and
+    ``strict`` default to off: ``r = 1``, ``v_leak = 0``, ``v_reset = 0`` and ``Θ(0) = 1``,
+    computed without the extra terms (no leaf is stored for an option that is off). With
+    ``β = 1 - dt/τ``, ``r = (dt/τ)·R`` and all four options this is NIR's ``LIF``
+    ``τ v̇ = (v_leak - v) + R·I`` integrated by forward Euler (``β = exp(-dt/τ)``,
+    ``r = (1 - β)·R``: the exact-exponential step for an input held over the step), spiking
+    when ``v > θ`` (`spikejax.nir`).
 
     ``decay_input=False`` is snnTorch's ``Leaky`` form (``v = βv + x``, applied before the fire
     decision). ``decay_input=True`` is SpikingJelly's ``LIFNode(decay_input=True, v_reset=0)``:
@@ -75,6 +92,10 @@ class LIF(AbstractNeuron):
         surrogate: gradient of the spike (default ``ATan(alpha=2)``).
         detach_reset: no gradient through the reset term (default true).
         decay_input: scale the input by ``1 - β`` (default false).
+        r: input resistance ``r`` (gain of the input); scalar or per neuron; ``None``: 1.
+        v_leak: resting potential ``v_leak``; scalar or per neuron; ``None``: 0.
+        v_reset: the membrane after a hard reset (``reset="zero"`` only); ``None``: 0.
+        strict: fire only above the threshold, ``s = 1[h > θ]`` (default false: ``h >= θ``).
 
     Example:
         >>> import jax.numpy as jnp, spikejax as sj
@@ -92,14 +113,21 @@ class LIF(AbstractNeuron):
     surrogate: AbstractSurrogate = static(ATan())
     detach_reset: bool = static(True)
     decay_input: bool = static(False)
+    r: Float[Array, "..."] | None = None
+    v_leak: Float[Array, "..."] | None = None
+    v_reset: Float[Array, "..."] | None = None
+    strict: bool = static(False)
 
     def __post_init__(self):
         for name in ("beta", "threshold"):
             object.__setattr__(
                 self, name, as_param("LIF", name, getattr(self, name), self.bounds[name])
             )
+        for name in ("r", "v_leak", "v_reset"):
+            object.__setattr__(self, name, optional_param("LIF", name, getattr(self, name)))
         object.__setattr__(self, "reset", as_reset("LIF", self.reset))
         object.__setattr__(self, "surrogate", as_surrogate("LIF", self.surrogate))
+        check_v_reset("LIF", self.reset, self.v_reset, self.strict)
 
     @classmethod
     def from_tau(
@@ -113,7 +141,31 @@ class LIF(AbstractNeuron):
 
     def step(self, state: LIFState, x: Float[Array, "..."]) -> tuple[LIFState, Float[Array, "..."]]:
         beta = like(self.beta, x)
-        drive = (1 - beta) * x if self.decay_input else x
-        h = beta * state.v + drive
-        v, s = fire(h, like(self.threshold, x), self.reset, self.surrogate, self.detach_reset)
+        h = beta * state.v + leaky_drive(x, beta, self.decay_input, self.r, self.v_leak)
+        v, s = fire(
+            h,
+            like(self.threshold, x),
+            self.reset,
+            self.surrogate,
+            self.detach_reset,
+            strict=self.strict,
+            v_reset=None if self.v_reset is None else like(self.v_reset, x),
+        )
         return LIFState(v), s
+
+
+def leaky_drive(
+    x: Float[Array, "..."], beta: Float[Array, "..."], decay_input: bool, r: Any, v_leak: Any
+) -> Float[Array, "..."]:
+    """What a leaky membrane adds to ``β·v`` in one step: ``[(1 - β)] r x + (1 - β) v_leak``.
+
+    The input ``x`` scaled by ``r`` (when given) and by ``1 - β`` (with ``decay_input``), plus the
+    leak towards ``v_leak`` (when given). Shared by `LIF`, `LI`
+    and `CubaLIF`'s membrane.
+    """
+    if r is not None:
+        x = like(r, x) * x
+    drive = (1 - beta) * x if decay_input else x
+    if v_leak is not None:
+        drive = drive + (1 - beta) * like(v_leak, x)
+    return drive
