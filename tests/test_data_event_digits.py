@@ -136,11 +136,14 @@ def test_cache_is_written_atomically_and_reused(tmp_path):
     files = list(tmp_path.rglob("*"))
     cached = [p for p in files if p.suffix == ".npy"]
     assert len(cached) == 1 and not [p for p in files if p.name.endswith(".tmp")]
-    assert np.array_equal(np.load(cached[0]), events)
+    packed = np.load(cached[0])
+    assert packed.dtype.itemsize == 7 and events.dtype.itemsize == 32  # <= 1/4 of the size
+    for name in ("x", "y", "t", "p"):
+        np.testing.assert_array_equal(packed[name], events[name])
     # Another configuration uses another folder; the same configuration reads the file.
     EventDigits("test", cache_dir=tmp_path, threshold=0.5)[1]
     assert len(list(tmp_path.rglob("*.npy"))) == 2
-    np.save(cached[0], events[:5])
+    np.save(cached[0], packed[:5])
     assert EventDigits("test", cache_dir=tmp_path, threshold=0.4)[1][0].size == 5
 
 
@@ -215,3 +218,17 @@ def test_saccade_events_bad_image():
         saccade_events(np.full((8, 8), 2.0))
     with pytest.raises(ValueError, match=r"`saccade_events`: `image` must be a real \[8, 8\]"):
         saccade_events(np.zeros((28, 28)))
+
+
+def test_caches_of_the_int64_format_are_never_read_and_are_listed_as_stale(tmp_path):
+    data = EventDigits("test", cache_dir=tmp_path)
+    events = data[0][0]
+    assert data[0][0].dtype == EVENT_DTYPE  # read back from the cache in the public dtype
+    # A folder as format 1 wrote it: the same digit as int64 events, under another name.
+    old = tmp_path / "event_digits-0123456789abcdef"
+    old.mkdir()
+    np.save(old / f"{int(data.indices[0]):04d}.npy", events[:3])
+    assert EventDigits.stale_caches(tmp_path) == [old]
+    assert EventDigits("test", cache_dir=tmp_path)[0][0].size == events.size
+    with pytest.raises(ValueError, match="the cache stores t as uint32"):
+        EventDigits("test", cache_dir=tmp_path / "long", saccade_us=2.0e9, steps_per_saccade=1)[0]

@@ -210,3 +210,19 @@ def test_pad_batch_mask():
 def test_pad_time_major_bad_input(seqs, kwargs, match):
     with pytest.raises(ValueError, match=f"`pad_time_major`: .*{match}"):
         pad_time_major(seqs, **kwargs)
+
+
+@pytest.mark.parametrize("size", [SENSOR, (7, 1, 1)])
+def test_channels_last_is_the_transpose(size):
+    events = random_events()
+    if size[1] == 1:  # a 1-D sensor: no y, one polarity
+        events = np.array(
+            [(x % 7, t, 0) for x, t in zip(events["x"], events["t"], strict=True)],
+            np.dtype([("x", "<i8"), ("t", "<i8"), ("p", "<i8")]),
+        )
+    plain = ToFrames(size, time_window=150)(events)
+    last = ToFrames(size, time_window=150, channels_last=True)(events)
+    np.testing.assert_array_equal(last, np.moveaxis(plain, 1, -1))
+    assert last.shape == (plain.shape[0], *plain.shape[2:], plain.shape[1])
+    with pytest.raises(TypeError, match="`ToFrames`: `channels_last` must be a bool"):
+        ToFrames(size, time_window=150, channels_last=1)

@@ -224,3 +224,37 @@ def test_a_list_of_pairs_is_an_indexable_dataset():
     pairs = [(np.full(2, float(i)), i) for i in range(2)]  # not mistaken for an (x, y) tuple
     batch = next(iter(Loader(pairs, 2, shuffle=False)))
     assert batch.x.tolist() == [[0.0, 0.0], [1.0, 1.0]] and batch.y.tolist() == [0, 1]
+
+
+class Frames:
+    """Sample i: [T_i, C, H, W] frames whose value at (t, c, h, w) encodes all four indices."""
+
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, i):
+        t, c, h, w = np.meshgrid(*map(np.arange, (1 + i % 3, 2, 3, 4)), indexing="ij")
+        return (1000 * i + 100 * t + 10 * c + h + 0.1 * w).astype(np.float32), i
+
+
+@pytest.mark.parametrize("prefetch", [0, 2])
+def test_channels_last_delivers_the_models_layout(prefetch):
+    """[T_i, C, H, W] samples -> [T, B, H, W, C]: x[t, b, h, w, c] = sample b at (t, c, h, w)."""
+    data = Frames()
+    plain = Loader(data, 2, shuffle=False, time_major=True, num_steps=3, prefetch=prefetch)
+    last = Loader(
+        data, 2, shuffle=False, time_major=True, num_steps=3, channels_last=True, prefetch=prefetch
+    )
+    for a, b in zip(plain, last, strict=True):
+        assert b.x.shape == (3, 2, 3, 4, 2) and b.x.flags.c_contiguous
+        for t, batch, h, w, c in np.ndindex(b.x.shape):
+            assert b.x[t, batch, h, w, c] == a.x[t, batch, c, h, w]
+        np.testing.assert_array_equal(b.mask, a.mask)
+    # Without time_major the first sample axis is the channel axis: [B, C, H, W] -> [B, H, W, C].
+    x = np.arange(4 * 2 * 3, dtype=np.float32).reshape(4, 2, 3)
+    (batch,) = Loader((x, np.arange(4)), 4, shuffle=False, channels_last=True, prefetch=0)
+    np.testing.assert_array_equal(batch.x, x.transpose(0, 2, 1))
+    with pytest.raises(
+        ValueError, match=r"`Loader`: `channels_last` needs batches \[B, C, \.\.\.\]"
+    ):
+        next(iter(Loader((x[:, 0], np.arange(4)), 4, channels_last=True, prefetch=0)))

@@ -39,7 +39,32 @@ _SENSOR = 34
 _SCALE = 3
 _ORIGIN = 1.5
 _CORNERS = np.array([[0.0, 0.0], [3.5, 7.0], [7.0, 0.0], [0.0, 0.0]])
-_FORMAT_VERSION = 1
+# Version 2 caches events packed in 7 bytes (x, y, p as uint8, t as uint32 µs) instead of 4 int64
+# (32 bytes); the version is part of the cache folder's name, so older folders are never read.
+_FORMAT_VERSION = 2
+_CACHE_DTYPE = np.dtype([("x", "u1"), ("y", "u1"), ("t", "<u4"), ("p", "u1")])
+_CACHE_PREFIX = "event_digits-"
+
+
+def _pack(events: np.ndarray) -> np.ndarray:
+    """``events`` in the cache's compact dtype; every value fits by construction (34×34 sensor,
+    two polarities) except a ``t`` beyond 2³² µs (a ``saccade_us`` above ~23 min)."""
+    if events.size and (events["t"].min() < 0 or events["t"].max() >= 2**32):
+        raise ValueError(
+            f"`EventDigits`: the cache stores t as uint32 µs; `saccade_us` must keep every "
+            f"event before 2**32 µs; got t up to {int(events['t'].max())}."
+        )
+    packed = np.empty(events.shape, _CACHE_DTYPE)
+    for name in _CACHE_DTYPE.names:
+        packed[name] = events[name]
+    return packed
+
+
+def _unpack(packed: np.ndarray) -> np.ndarray:
+    events = np.empty(packed.shape, EVENT_DTYPE)
+    for name in _CACHE_DTYPE.names:
+        events[name] = packed[name]
+    return events
 
 
 def _bilinear(padded: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -132,7 +157,11 @@ class EventDigits(AbstractEventDataset):
         split: ``"train"``, ``"test"`` or ``"all"``.
         seed: non-negative seed for the random sensor effects (mismatch, noise).
         cache_dir: optional directory for simulated samples (one ``.npy`` per digit, written
-            atomically; the subfolder name hashes every simulation parameter).
+            atomically, events packed in 7 bytes: ``x``, ``y``, ``p`` as uint8 and ``t`` as
+            uint32; read back as `EVENT_DTYPE`). The subfolder name hashes every simulation
+            parameter and the cache format's version, so a cache of another configuration or
+            of an older format (int64 events) is never read; `stale_caches` lists the folders
+            of ``cache_dir`` that this version does not read, for deletion.
         transform: optional callable applied to the events of each sample (e.g.
             `ToFrames`).
         **options: ``saccade_us``, ``steps_per_saccade`` and the sensor options of
@@ -189,7 +218,33 @@ class EventDigits(AbstractEventDataset):
             config = {"v": _FORMAT_VERSION, "seed": seed, **self.options}
             config = json.dumps(config, sort_keys=True, default=repr)
             digest = hashlib.sha256(config.encode()).hexdigest()[:16]
-            self.cache_dir = Path(cache_dir) / f"event_digits-{digest}"
+            self.cache_dir = Path(cache_dir) / f"{_CACHE_PREFIX}{digest}"
+
+    @staticmethod
+    def stale_caches(cache_dir: str | Path) -> list[Path]:
+        """The event-digits cache folders in ``cache_dir`` that this version never reads: those
+        holding ``.npy`` files in another format (e.g. the int64 events of format 1).
+
+        Deleting them frees their space and changes nothing else; nothing is deleted here.
+
+        Example:
+            >>> import tempfile
+            >>> from spikejax.data import EventDigits
+            >>> EventDigits.stale_caches(tempfile.mkdtemp())
+            []
+        """
+        stale = []
+        for folder in sorted(Path(cache_dir).glob(f"{_CACHE_PREFIX}*")):
+            first = next(iter(sorted(folder.glob("*.npy"))), None)
+            if first is None:
+                continue
+            try:  # a memory map reads the header only
+                dtype = np.load(first, mmap_mode="r", allow_pickle=False).dtype
+            except (OSError, ValueError):
+                dtype = None
+            if dtype != _CACHE_DTYPE:
+                stale.append(folder)
+        return stale
 
     def events(self, index: int) -> np.ndarray:
         """The events of sample ``index`` (read from the cache when present)."""
@@ -198,14 +253,14 @@ class EventDigits(AbstractEventDataset):
         if self.cache_dir is not None:
             path = self.cache_dir / f"{digit:04d}.npy"
             if path.exists():
-                events = np.load(path, allow_pickle=False)
-                if events.dtype != EVENT_DTYPE or events.ndim != 1:
+                packed = np.load(path, allow_pickle=False)
+                if packed.dtype != _CACHE_DTYPE or packed.ndim != 1:
                     raise ValueError(
                         f"`EventDigits`: cached file {path} must hold a 1-D array of dtype "
-                        f"{EVENT_DTYPE}; got {events.dtype} {events.shape}. Delete the file."
+                        f"{_CACHE_DTYPE}; got {packed.dtype} {packed.shape}. Delete the file."
                     )
-                return events
+                return _unpack(packed)
         events = saccade_events(self._images[digit], seed=[self.seed, digit], **self.options)
         if path is not None:
-            save_npy_atomic(path, events)
+            save_npy_atomic(path, _pack(events))
         return events

@@ -40,7 +40,11 @@ class ToFrames:
        first event ``t_0`` (tonic's convention). With ``time_window`` and ``event_count`` the last,
        shorter slice is kept unless ``include_incomplete=False`` (tonic's default drops it). With
        ``n_time_bins = n``, tonic's slice length is ``w = ⌊(t_last - t_0) / n⌋`` µs, so events at
-       ``t >= t_0 + n w`` — at least the last event — fall in no frame.
+       ``t >= t_0 + n w`` — at least the last event — fall in no frame. With ``time_window``,
+       ``start_time``/``end_time`` fix the slicing to ``[start_time, end_time)`` instead of starting
+       at the first event (tonic's options): ``ToFrames(s, time_window=1, start_time=1,
+       end_time=9)`` gives ES-ImageNet's 8 native steps, frame ``t - 1``, whatever the first
+       event's step.
 
     A sensor with one polarity channel (SHD: ``sensor_size = (700, 1, 1)``) needs all events to
     share one polarity value; they are counted in channel 0. An empty stream gives one empty frame
@@ -55,10 +59,17 @@ class ToFrames:
         include_incomplete: keep the last, shorter slice (``time_window``/``event_count``).
         denoise_us: filter time of ``Denoise`` in µs, or None.
         spatial_factor: ``Downsample`` factor in ``(0, 1]``, or None.
+        start_time: with ``time_window``, where the first slice starts (µs), or None for the
+            first event.
+        end_time: with ``time_window``, where the last slice ends (µs, exclusive), or None.
+        channels_last: put the polarity axis last: ``[T, height', width', polarities]``, the
+            layout of the models, so that ``Loader(..., time_major=True)`` batches are
+            ``[T, B, H, W, C]`` without a transpose.
 
     Returns (when called on events):
         float32 ``[T, polarities, height', width']`` for 2-D sensors (events with a ``y`` field),
-        ``[T, polarities, width']`` for 1-D sensors (no ``y``), ``'`` after downsampling.
+        ``[T, polarities, width']`` for 1-D sensors (no ``y``), ``'`` after downsampling; with
+        ``channels_last``, ``[T, height', width', polarities]`` and ``[T, width', polarities]``.
 
     Example:
         >>> import numpy as np
@@ -67,6 +78,9 @@ class ToFrames:
         >>> frames = ToFrames((2, 2, 2), time_window=20)(ev)
         >>> frames.shape, frames.dtype, frames.sum(axis=(1, 2, 3)).tolist()
         ((2, 2, 2, 2), dtype('float32'), [2.0, 1.0])
+        >>> last = ToFrames((3, 2, 2), time_window=20, channels_last=True)(ev)
+        >>> last.shape  # [T, H, W, C]
+        (2, 2, 3, 2)
     """
 
     sensor_size: tuple[int, int, int]
@@ -77,6 +91,9 @@ class ToFrames:
     include_incomplete: bool = True
     denoise_us: float | None = None
     spatial_factor: float | None = None
+    start_time: float | None = None
+    end_time: float | None = None
+    channels_last: bool = False
 
     def __post_init__(self) -> None:
         fn = "ToFrames"
@@ -105,6 +122,23 @@ class ToFrames:
                 raise ValueError(
                     f"`{fn}`: `denoise_us` needs a 2-D sensor (height > 1); got {size!r}."
                 )
+        for name in ("start_time", "end_time"):
+            value = getattr(self, name)
+            if value is not None and self.time_window is None:
+                raise ValueError(f"`{fn}`: `{name}` needs `time_window`; got {name}={value!r}.")
+            if value is not None and (isinstance(value, bool) or not np.isfinite(value)):
+                raise ValueError(f"`{fn}`: `{name}` must be a finite number; got {value!r}.")
+        if (
+            self.start_time is not None
+            and self.end_time is not None
+            and not self.end_time > self.start_time
+        ):
+            raise ValueError(
+                f"`{fn}`: `end_time` must be > `start_time`; got start_time={self.start_time!r}, "
+                f"end_time={self.end_time!r}."
+            )
+        if not isinstance(self.channels_last, bool):
+            raise TypeError(f"`{fn}`: `channels_last` must be a bool; got {self.channels_last!r}.")
         if self.spatial_factor is not None:
             _positive(fn, "spatial_factor", self.spatial_factor)
             if self.spatial_factor > 1:
@@ -120,6 +154,15 @@ class ToFrames:
             width = math.floor((width - 1) * self.spatial_factor) + 1
             height = math.floor((height - 1) * self.spatial_factor) + 1
         return (width, height, polarities)
+
+    def _empty_frames(self) -> int:
+        # The number of frames an empty stream gets: the fixed slicing's count when there is one.
+        if self.n_time_bins:
+            return self.n_time_bins
+        if self.time_window and self.start_time is not None and self.end_time is not None:
+            slices = (self.end_time - self.start_time) / self.time_window
+            return math.ceil(slices) if self.include_incomplete else math.floor(slices)
+        return 1
 
     def __call__(self, events: np.ndarray) -> np.ndarray:
         """Frames of ``events`` (see the class docstring)."""
@@ -150,7 +193,7 @@ class ToFrames:
         if self.spatial_factor is not None:
             events = tt.Downsample(spatial_factor=self.spatial_factor)(events)
         if events.size == 0:
-            return np.zeros((self.n_time_bins or 1, *shape), np.float32)
+            return self._layout(np.zeros((self._empty_frames(), *shape), np.float32))
         frames = tt.ToFrame(
             sensor_size=self.frame_size,
             time_window=self.time_window,
@@ -158,5 +201,13 @@ class ToFrames:
             n_time_bins=self.n_time_bins,
             overlap=self.overlap,
             include_incomplete=self.include_incomplete,
+            start_time=self.start_time,
+            end_time=self.end_time,
         )(events)
-        return np.asarray(frames, np.float32).reshape(-1, *shape)
+        return self._layout(np.asarray(frames, np.float32).reshape(-1, *shape))
+
+    def _layout(self, frames: np.ndarray) -> np.ndarray:
+        # tonic counts into [T, C, ...]; the models read channels last.
+        if not self.channels_last:
+            return frames
+        return np.ascontiguousarray(np.moveaxis(frames, 1, -1))

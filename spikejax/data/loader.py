@@ -63,6 +63,11 @@ class Loader:
             ``[T, B, *shape]`` with ``mask`` ``[T, B]`` (see `pad_time_major`).
         num_steps: with ``time_major``, pad every batch to ``T = num_steps`` (fixed shapes for
             ``jit``) instead of the longest sequence of the batch.
+        channels_last: move the channel axis of the samples last: the first axis after the time
+            axis with ``time_major`` (``[T_i, C, H, W]`` samples, as `ToFrames` makes them, give
+            ``[T, B, H, W, C]`` batches: the layout of the models), the first sample axis
+            otherwise (``[C, H, W]`` samples give ``[B, H, W, C]``). Samples need an axis after
+            the channel axis. ``mask`` is unchanged.
         prefetch: batches prepared ahead by a background thread; 0 prepares them on demand.
         check_finite: refuse NaN and infinite inputs by sample index (in-memory arrays once, at
             construction; samples of an indexable dataset as they are read). A NaN input would
@@ -95,6 +100,7 @@ class Loader:
         last_batch: str = "pad",
         time_major: bool = False,
         num_steps: int | None = None,
+        channels_last: bool = False,
         prefetch: int = 2,
         check_finite: bool = True,
         name: str = "data",
@@ -114,6 +120,7 @@ class Loader:
         self.last_batch = last_batch
         self.time_major = bool(time_major)
         self.num_steps = num_steps
+        self.channels_last = bool(channels_last)
         if isinstance(data, tuple):
             if len(data) != 2:
                 raise ValueError(
@@ -214,7 +221,19 @@ class Loader:
             x, mask = pad_time_major(xs, num_steps=self.num_steps, batch_size=self.batch_size)
         else:
             x, mask = pad_batch(xs, self.batch_size)
+        if self.channels_last:
+            x = self._channels_last(x)
         return Batch(x, y, mask)
+
+    def _channels_last(self, x: np.ndarray) -> np.ndarray:
+        axis = 2 if self.time_major else 1  # after [T, B] or [B]
+        if x.ndim < axis + 2:
+            layout = "[T, B, C, ...]" if self.time_major else "[B, C, ...]"
+            raise ValueError(
+                f"`Loader`: `channels_last` needs batches {layout} with an axis after the "
+                f"channels ({self.name}); got batch shape {x.shape}."
+            )
+        return np.ascontiguousarray(np.moveaxis(x, axis, -1))
 
     def _produce(self, order, start, out: queue.Queue, stop: threading.Event) -> None:
         def put(item) -> bool:
@@ -304,7 +323,7 @@ class Loader:
         """A loader over ``data`` that continues from ``state``.
 
         ``batch_size``, ``seed``, ``shuffle`` and ``last_batch`` come from ``state``; ``kwargs``
-        sets the others (``time_major``, ``num_steps``, ``prefetch``).
+        sets the others (``time_major``, ``num_steps``, ``channels_last``, ``prefetch``).
         """
         loader = cls(
             data,
