@@ -12,6 +12,7 @@ from spikejax import losses as losses
 from spikejax import models as models
 from spikejax import neurons as neurons
 from spikejax import online as online
+from spikejax import plasticity as plasticity
 from spikejax import readout as readout
 from spikejax import surrogate as surrogate
 from spikejax import train as train
@@ -38,6 +39,7 @@ __all__ = [
     "models",
     "neurons",
     "online",
+    "plasticity",
     "readout",
     "run",
     "surrogate",
