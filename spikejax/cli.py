@@ -3,13 +3,14 @@
 ::
 
     spikejax train experiments/digits_lif_mlp/config.py [--set optimizer.lr=3e-4 ...]
-                   [--run-dir runs/x] [--resume] [--repair-metrics] [--quiet]
+                   [--run-dir runs/x] [--resume] [--repair-metrics] [--quiet] [--devices N]
+                   [--distributed [--coordinator HOST:PORT --num-processes N --process-id I]]
     spikejax eval runs/x [--which best|latest] [--factory module:callable]
     spikejax deploy runs/x --chip loihi|xylo [--out DIR] [--strict] [--qat auto|always|never]
     spikejax energy runs/x|MODEL [--profile cmos45nm_fp32 ...] [--count rate|events]
     spikejax zoo [--macs]
-
-``sweep`` is reserved for later; it exits with status 2.
+    spikejax sweep experiments/digits_lif_mlp/sweep.py --out sweeps/x [--storage URL] [--resume]
+                   [--devices N] [--plots] [--quiet]
 
 A configuration file is Python and runs as code (``get_config()`` and any model factory it
 names are imported). A run directory is data: ``eval``, ``deploy`` and ``energy`` never import a
@@ -28,9 +29,7 @@ from typing import Any
 
 __all__ = ["main"]
 
-_LATER = {
-    "sweep": "sweep hyperparameters of a configuration",
-}
+_LATER: dict[str, str] = {}  # commands reserved for later: name -> what they will do
 
 
 def _factory_option(parser: argparse.ArgumentParser) -> None:
@@ -96,7 +95,12 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--run-dir", help="run directory (default: runs/<name>-seed<seed>-<date>-<time>)"
     )
-    train.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --run-dir; with --set train.epochs=N (more than the run's) "
+        "a finished run trains on, recorded in its extensions.json",
+    )
     train.add_argument(
         "--repair-metrics",
         action="store_true",
@@ -104,6 +108,29 @@ def _parser() -> argparse.ArgumentParser:
         "and keep its readable records (otherwise resuming stops with an error)",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--devices",
+        type=int,
+        metavar="N",
+        help="data-parallel mesh of N devices, 0 = all (the same as --set train.devices=N; "
+        "default: the config's, normally 1)",
+    )
+    train.add_argument(
+        "--distributed",
+        action="store_true",
+        help="one of several processes of a multi-host run: call jax.distributed.initialize(); "
+        "without the three options below JAX reads them from SLURM, Open MPI or "
+        "JAX_COORDINATOR_ADDRESS; process 0 writes the run directory",
+    )
+    train.add_argument(
+        "--coordinator", metavar="HOST:PORT", help="with --distributed: process 0's address"
+    )
+    train.add_argument(
+        "--num-processes", type=int, metavar="N", help="with --distributed: number of processes"
+    )
+    train.add_argument(
+        "--process-id", type=int, metavar="I", help="with --distributed: this process, 0..N-1"
+    )
     evaluate = sub.add_parser("eval", help="evaluate a run's checkpoint on the test split")
     evaluate.add_argument("run_dir", help="a run directory written by `spikejax train`")
     evaluate.add_argument(
@@ -179,6 +206,30 @@ def _parser() -> argparse.ArgumentParser:
     _factory_option(energy)
     zoo = sub.add_parser("zoo", help="list the model zoo with parameter counts")
     zoo.add_argument("--macs", action="store_true", help="also dense MACs per time step")
+    sweep = sub.add_parser(
+        "sweep", help="sweep hyperparameters: populations in one jit, or an Optuna study"
+    )
+    sweep.add_argument("sweep_file", help="a Python file defining get_sweep() (trusted code)")
+    sweep.add_argument(
+        "--out", required=True, help="the sweep directory (new, empty, or this sweep's)"
+    )
+    sweep.add_argument(
+        "--storage",
+        metavar="URL",
+        help="Optuna sweeps: the study's database, e.g. postgresql://user@host/db, shared by "
+        "workers on several machines (default: sqlite file study.db in --out)",
+    )
+    sweep.add_argument(
+        "--resume", action="store_true", help="Optuna sweeps: continue or join the study"
+    )
+    sweep.add_argument(
+        "--devices",
+        type=int,
+        default=1,
+        help="grid sweeps: split each population over this many devices (default: 1)",
+    )
+    sweep.add_argument("--plots", action="store_true", help="write every run's plots")
+    sweep.add_argument("--quiet", action="store_true", help="no progress output")
     for name, what in _LATER.items():
         later = sub.add_parser(name, help=f"{what} (not available yet)")
         later.add_argument("args", nargs=argparse.REMAINDER)
@@ -223,7 +274,18 @@ def _report(summary: dict[str, Any]) -> str:
 def _train(args: argparse.Namespace) -> int:
     from spikejax.config import apply_overrides, load_config
     from spikejax.train import EXIT_PREEMPTED, Preempted, fit
+    from spikejax.train._parallel import initialize_distributed, is_primary
 
+    options = (args.coordinator, args.num_processes, args.process_id)
+    if args.distributed:  # before anything runs on a device
+        initialize_distributed(*options)
+    elif any(o is not None for o in options):
+        raise ValueError(
+            "`spikejax train`: `--coordinator`, `--num-processes` and `--process-id` need "
+            "`--distributed`; got them without."
+        )
+    if args.devices is not None:
+        args.overrides = [*args.overrides, f"train.devices={args.devices}"]
     config = apply_overrides(load_config(args.config), args.overrides)
     if args.run_dir is None:
         if args.resume:
@@ -253,6 +315,8 @@ def _train(args: argparse.Namespace) -> int:
             flush=True,
         )
         return EXIT_PREEMPTED
+    if not is_primary():  # process 0 reports the run
+        return 0
     repair = summary.get("metrics_repair")
     if repair is not None:
         print(
@@ -260,6 +324,9 @@ def _train(args: argparse.Namespace) -> int:
             f"{repair['dropped_lines']}; records end at step {repair['last_step']}",
             flush=True,
         )
+    for extension in summary.get("extensions", []):
+        changed = ", ".join(f"{k} {a} -> {b}" for k, (a, b) in extension["changed"].items())
+        print(f"extended     {changed} ({extension['time']}; see extensions.json)", flush=True)
     print(_report(summary), flush=True)
     return 0
 
@@ -273,7 +340,7 @@ def _eval(args: argparse.Namespace) -> int:
         flush=True,
     )
     with _trusted(args):
-        result = evaluate(args.run_dir, which=args.which)
+        result = evaluate(args.run_dir, which=args.which, progress=True)
     print(
         f"{result['which']} checkpoint (step {result['step']}): test accuracy "
         f"{_percent(result['accuracy'])} on {result['samples']} samples, loss "
@@ -311,6 +378,11 @@ def _deploy(args: argparse.Namespace) -> int:
     from spikejax.chip.deploy import deploy, format_report
 
     out = Path(args.out) if args.out else Path(args.run_dir) / f"chip-{args.chip}"
+    print(
+        f"deploying the {args.which} checkpoint of {args.run_dir} to {args.chip} (graph and "
+        "resource checks, data preparation, quantization, emulation)...",
+        flush=True,
+    )
     with _trusted(args):
         report = deploy(
             args.run_dir,
@@ -328,6 +400,7 @@ def _deploy(args: argparse.Namespace) -> int:
 def _energy(args: argparse.Namespace) -> int:
     from spikejax.energy import energy_command
 
+    print(f"energy of {args.target} (data preparation and compilation first)...", flush=True)
     with _trusted(args):
         text = energy_command(
             args.target,
@@ -337,6 +410,7 @@ def _energy(args: argparse.Namespace) -> int:
             batch=args.batch,
             out=args.out,
             which=args.which,
+            progress=True,
         )
     print(text, flush=True)
     return 0
@@ -356,7 +430,39 @@ def _zoo(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"train": _train, "eval": _eval, "deploy": _deploy, "energy": _energy, "zoo": _zoo}
+def _sweep(args: argparse.Namespace) -> int:
+    from spikejax.sweep import run_sweep
+
+    rows = run_sweep(
+        args.sweep_file,
+        args.out,
+        storage=args.storage,
+        resume=args.resume,
+        devices=args.devices,
+        progress=not args.quiet,
+        plots=args.plots,
+    )
+    done = [r for r in rows if r.get("val_accuracy_best") is not None]
+    print(f"sweep        {args.out}: {len(rows)} runs, {len(done)} finished", flush=True)
+    if done:
+        best = max(done, key=lambda r: r["val_accuracy_best"])
+        print(
+            f"best         {best['run_dir']}: val {_percent(best['val_accuracy_best'])}, "
+            f"test {_percent(best['test_accuracy_best'])}",
+            flush=True,
+        )
+    print(f"results      {Path(args.out) / 'results.csv'}", flush=True)
+    return 0
+
+
+_COMMANDS = {
+    "train": _train,
+    "eval": _eval,
+    "deploy": _deploy,
+    "energy": _energy,
+    "zoo": _zoo,
+    "sweep": _sweep,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

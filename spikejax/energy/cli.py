@@ -21,12 +21,14 @@ __all__ = ["energy_command"]
 _FN = "energy_command"
 
 
-def _run_batch(run_dir: Path, which: str, batch: int) -> tuple[nnx.Module, Any, str]:
+def _run_batch(
+    run_dir: Path, which: str, batch: int, progress: bool
+) -> tuple[nnx.Module, Any, str]:
     """The run's model (evaluation mode, restored from ``which``) and its first ``batch`` test
     samples, encoded as in the run's evaluation."""
     from spikejax.train import load_run
 
-    run = load_run(run_dir, which=which)
+    run = load_run(run_dir, which=which, progress=progress)
     inputs, labels = run.inputs("test", limit=batch)
     header = (
         f"run {run_dir}: model {run.config.model.name}, {which} checkpoint (step {run.step}), "
@@ -67,6 +69,7 @@ def energy_command(
     out: str | os.PathLike[str] | None = None,
     which: str = "best",
     seed: int = 0,
+    progress: bool = False,
 ) -> str:
     """The energy report of a run directory or a zoo model, as printable text.
 
@@ -85,6 +88,8 @@ def energy_command(
         out: a folder to write ``energy.json`` (every report) and ``energy_<profile>.png`` into.
         which: the run's checkpoint, ``"best"`` or ``"latest"``.
         seed: initialisation and input seed for a zoo model.
+        progress: show progress while a run's data is prepared (event data is turned into
+            frames first, which can take a while).
 
     Returns:
         The report text (settings, a table per profile, totals).
@@ -102,7 +107,7 @@ def energy_command(
     from spikejax import models
 
     if (path / "config.json").is_file():
-        model, x, header = _run_batch(path, which, batch)
+        model, x, header = _run_batch(path, which, batch, progress)
     elif isinstance(target, str) and target in models.available():
         model, x, header = _zoo_batch(target, batch, seed)
     else:

@@ -10,6 +10,9 @@ Older checkpoints, written before the marker held the hash, are compared with th
 ``config_hash`` of their ``extra.json`` (covered by the checkpoint's checksums) instead; a
 checkpoint with neither is from before configurations were hashed and is read without the
 comparison.
+
+A configuration whose ``train.epochs`` grew through a recorded extension
+(`spikejax.train._extend`) still reads the checkpoints committed before it.
 """
 
 from __future__ import annotations
@@ -63,6 +66,11 @@ def check_committed_config(fn: str, path: Path, checkpointer: Checkpointer, whic
         ) from error
     if config_hash(data) == committed:
         return
+    # Imported here: _extend builds on flat_config of this module.
+    from spikejax.train._extend import extended_from
+
+    if isinstance(data, dict) and extended_from(fn, path.parent, data, committed):
+        return  # a checkpoint from before a recorded extension (train.epochs grew)
     saved = checkpointer.extra(which).get("config")
     where = f"the {which!r} checkpoint in {checkpointer.directory}"
     if isinstance(saved, dict):

@@ -12,7 +12,7 @@ from flax import nnx
 
 from spikejax.config import to_dict
 from spikejax.train._data import labels_of
-from spikejax.train._rundir import PLOTS, SELECT_METRIC
+from spikejax.train._rundir import PLOTS, SELECT_METRIC, checkpointer_of
 from spikejax.train.logging import config_hash, environment_info, read_metrics
 
 __all__ = ["curve_records", "plots", "summary"]
@@ -120,14 +120,22 @@ def curve_records(records: list[dict]) -> list[dict]:
 
 
 def plots(run: Any, run_dir: Path, model_state: nnx.State, final_eval: dict) -> None:
-    """Training curves, firing rates (``final_eval``: the final model on the test split), a
-    raster and the readout membrane of test sample 0."""
+    """Training curves (accuracies in percent, the best checkpoint marked), firing rates
+    (``final_eval``: the final model on the test split), a raster of every spiking layer and the
+    readout membrane of test sample 0."""
     from spikejax import viz
     from spikejax.models import record
 
     folder = run_dir / PLOTS
     folder.mkdir(exist_ok=True)
-    viz.plot_training_curves(curve_records(read_metrics(run_dir)), folder / "curves.png")
+    checkpoints = checkpointer_of(run_dir, run.config)
+    best = checkpoints.best_step() if checkpoints.exists("best") else None
+    viz.plot_training_curves(
+        curve_records(read_metrics(run_dir)),
+        folder / "curves.png",
+        best_step=best,
+        best_label=None if best is None else f"best checkpoint (step {best}, by {SELECT_METRIC})",
+    )
     rates = _rates(final_eval)
     if rates:
         viz.plot_firing_rates(rates, folder / "firing_rates.png")
@@ -136,17 +144,23 @@ def plots(run: Any, run_dir: Path, model_state: nnx.State, final_eval: dict) -> 
         if isinstance(run.splits.test, tuple)
         else run.splits.test[0][0][None]
     )
+    test = run.splits.test
+    label = int(np.asarray(test[1])[0]) if isinstance(test, tuple) else int(test[0][1])
     inputs = run.steps.prepare(jnp.asarray(x), jr.fold_in(run.steps.eval_key, 0))
     outputs, recording = record(run.steps.eval_model(model_state), inputs)
-    if recording.spikes:
-        name, spikes = next(iter(recording.spikes.items()))
-        spikes = np.asarray(spikes)[:, 0].reshape(spikes.shape[0], -1)
-        viz.plot_raster(spikes, folder / "raster.png", title=f"{name}, test sample 0")
+    if recording.spikes:  # every spiking layer of sample 0, stacked in forward order
+        layers = {name: np.asarray(s)[:, 0] for name, s in recording.spikes.items()}
+        viz.plot_raster(
+            layers, folder / "raster.png", title=f"final model, test sample 0 (label {label})"
+        )
     if outputs.ndim == 3:  # the readout membrane of every class (at most 20)
         classes = list(range(min(outputs.shape[-1], 20)))
-        test = run.splits.test
-        label = int(np.asarray(test[1])[0]) if isinstance(test, tuple) else int(test[0][1])
         title = f"readout membrane, test sample 0 (label {label}), one line per class"
         viz.plot_membrane(
-            np.asarray(outputs)[:, 0], folder / "membrane.png", neurons=classes, title=title
+            np.asarray(outputs)[:, 0],
+            folder / "membrane.png",
+            neurons=classes,
+            title=title,
+            highlight=label if label in classes else None,
+            names=[f"class {k}" for k in range(outputs.shape[-1])],
         )

@@ -15,6 +15,7 @@ from flax import nnx
 from spikejax._io import atomic_write_json
 from spikejax.config import Config, from_dict, to_dict
 from spikejax.train._committed import flat_config
+from spikejax.train._extend import extension, record_extension
 from spikejax.train.checkpoint import Checkpointer, CheckpointError
 
 __all__ = [
@@ -91,7 +92,9 @@ def prepare_run_dir(config: Config, run_dir: Path, resume: bool) -> None:
     check the saved config.
 
     A new run needs a directory without a run in it; a resumed one needs ``config`` to equal the
-    saved configuration (the message lists the keys that differ).
+    saved configuration (the message lists the keys that differ), or to differ only by a larger
+    ``train.epochs``: an extension, recorded in ``extensions.json`` before ``config.json`` is
+    rewritten (see `spikejax.train._extend`).
     """
     fn = "fit"
     saved = run_dir / CONFIG_FILE
@@ -108,9 +111,16 @@ def prepare_run_dir(config: Config, run_dir: Path, resume: bool) -> None:
                 f"`{fn}`: {saved} must hold the run's JSON configuration to resume; "
                 f"{type(error).__name__}: {error}"
             ) from error
+        old.setdefault("train.devices", 1)  # written before runs had a mesh: one device
         new = flat_config(to_dict(config))
         changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-        if changed:
+        grown = extension(fn, old, new) if changed else None
+        if grown is not None:  # more epochs: recorded first, then config.json follows
+            record_extension(
+                fn, run_dir, json.loads(saved.read_text("utf-8")), to_dict(config), grown
+            )
+            atomic_write_json(saved, to_dict(config))
+        elif changed:
             raise ValueError(
                 f"`{fn}`: `config` must equal the run's {CONFIG_FILE} to resume; differs at "
                 f"{changed} (e.g. {changed[0]}: {old.get(changed[0])!r} -> "
