@@ -3,14 +3,13 @@
 ::
 
     spikejax train experiments/digits_lif_mlp/config.py [--set optimizer.lr=3e-4 ...]
-                   [--run-dir runs/x] [--resume] [--repair-metrics] [--quiet] [--devices N]
-                   [--distributed [--coordinator HOST:PORT --num-processes N --process-id I]]
+                   [--run-dir runs/x] [--resume] [--repair-metrics] [--quiet]
     spikejax eval runs/x [--which best|latest] [--factory module:callable]
     spikejax deploy runs/x --chip loihi|xylo [--out DIR] [--strict] [--qat auto|always|never]
     spikejax energy runs/x|MODEL [--profile cmos45nm_fp32 ...] [--count rate|events]
     spikejax zoo [--macs]
-    spikejax sweep experiments/digits_lif_mlp/sweep.py --out sweeps/x [--storage URL] [--resume]
-                   [--devices N] [--plots] [--quiet]
+
+``sweep`` is reserved for later; it exits with status 2.
 
 A configuration file is Python and runs as code (``get_config()`` and any model factory it
 names are imported). A run directory is data: ``eval``, ``deploy`` and ``energy`` never import a
@@ -29,7 +28,9 @@ from typing import Any
 
 __all__ = ["main"]
 
-_LATER: dict[str, str] = {}  # commands reserved for later: name -> what they will do
+_LATER = {
+    "sweep": "sweep hyperparameters of a configuration",
+}
 
 
 def _factory_option(parser: argparse.ArgumentParser) -> None:
@@ -108,29 +109,6 @@ def _parser() -> argparse.ArgumentParser:
         "and keep its readable records (otherwise resuming stops with an error)",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
-    train.add_argument(
-        "--devices",
-        type=int,
-        metavar="N",
-        help="data-parallel mesh of N devices, 0 = all (the same as --set train.devices=N; "
-        "default: the config's, normally 1)",
-    )
-    train.add_argument(
-        "--distributed",
-        action="store_true",
-        help="one of several processes of a multi-host run: call jax.distributed.initialize(); "
-        "without the three options below JAX reads them from SLURM, Open MPI or "
-        "JAX_COORDINATOR_ADDRESS; process 0 writes the run directory",
-    )
-    train.add_argument(
-        "--coordinator", metavar="HOST:PORT", help="with --distributed: process 0's address"
-    )
-    train.add_argument(
-        "--num-processes", type=int, metavar="N", help="with --distributed: number of processes"
-    )
-    train.add_argument(
-        "--process-id", type=int, metavar="I", help="with --distributed: this process, 0..N-1"
-    )
     evaluate = sub.add_parser("eval", help="evaluate a run's checkpoint on the test split")
     evaluate.add_argument("run_dir", help="a run directory written by `spikejax train`")
     evaluate.add_argument(
@@ -206,30 +184,6 @@ def _parser() -> argparse.ArgumentParser:
     _factory_option(energy)
     zoo = sub.add_parser("zoo", help="list the model zoo with parameter counts")
     zoo.add_argument("--macs", action="store_true", help="also dense MACs per time step")
-    sweep = sub.add_parser(
-        "sweep", help="sweep hyperparameters: populations in one jit, or an Optuna study"
-    )
-    sweep.add_argument("sweep_file", help="a Python file defining get_sweep() (trusted code)")
-    sweep.add_argument(
-        "--out", required=True, help="the sweep directory (new, empty, or this sweep's)"
-    )
-    sweep.add_argument(
-        "--storage",
-        metavar="URL",
-        help="Optuna sweeps: the study's database, e.g. postgresql://user@host/db, shared by "
-        "workers on several machines (default: sqlite file study.db in --out)",
-    )
-    sweep.add_argument(
-        "--resume", action="store_true", help="Optuna sweeps: continue or join the study"
-    )
-    sweep.add_argument(
-        "--devices",
-        type=int,
-        default=1,
-        help="grid sweeps: split each population over this many devices (default: 1)",
-    )
-    sweep.add_argument("--plots", action="store_true", help="write every run's plots")
-    sweep.add_argument("--quiet", action="store_true", help="no progress output")
     for name, what in _LATER.items():
         later = sub.add_parser(name, help=f"{what} (not available yet)")
         later.add_argument("args", nargs=argparse.REMAINDER)
@@ -274,18 +228,7 @@ def _report(summary: dict[str, Any]) -> str:
 def _train(args: argparse.Namespace) -> int:
     from spikejax.config import apply_overrides, load_config
     from spikejax.train import EXIT_PREEMPTED, Preempted, fit
-    from spikejax.train._parallel import initialize_distributed, is_primary
 
-    options = (args.coordinator, args.num_processes, args.process_id)
-    if args.distributed:  # before anything runs on a device
-        initialize_distributed(*options)
-    elif any(o is not None for o in options):
-        raise ValueError(
-            "`spikejax train`: `--coordinator`, `--num-processes` and `--process-id` need "
-            "`--distributed`; got them without."
-        )
-    if args.devices is not None:
-        args.overrides = [*args.overrides, f"train.devices={args.devices}"]
     config = apply_overrides(load_config(args.config), args.overrides)
     if args.run_dir is None:
         if args.resume:
@@ -315,8 +258,6 @@ def _train(args: argparse.Namespace) -> int:
             flush=True,
         )
         return EXIT_PREEMPTED
-    if not is_primary():  # process 0 reports the run
-        return 0
     repair = summary.get("metrics_repair")
     if repair is not None:
         print(
@@ -430,39 +371,7 @@ def _zoo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sweep(args: argparse.Namespace) -> int:
-    from spikejax.sweep import run_sweep
-
-    rows = run_sweep(
-        args.sweep_file,
-        args.out,
-        storage=args.storage,
-        resume=args.resume,
-        devices=args.devices,
-        progress=not args.quiet,
-        plots=args.plots,
-    )
-    done = [r for r in rows if r.get("val_accuracy_best") is not None]
-    print(f"sweep        {args.out}: {len(rows)} runs, {len(done)} finished", flush=True)
-    if done:
-        best = max(done, key=lambda r: r["val_accuracy_best"])
-        print(
-            f"best         {best['run_dir']}: val {_percent(best['val_accuracy_best'])}, "
-            f"test {_percent(best['test_accuracy_best'])}",
-            flush=True,
-        )
-    print(f"results      {Path(args.out) / 'results.csv'}", flush=True)
-    return 0
-
-
-_COMMANDS = {
-    "train": _train,
-    "eval": _eval,
-    "deploy": _deploy,
-    "energy": _energy,
-    "zoo": _zoo,
-    "sweep": _sweep,
-}
+_COMMANDS = {"train": _train, "eval": _eval, "deploy": _deploy, "energy": _energy, "zoo": _zoo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,7 +16,6 @@ A run directory holds::
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
 from collections.abc import Callable
@@ -39,14 +38,6 @@ from spikejax.train._data import Splits, check_labels, in_memory, load_splits, m
 from spikejax.train._extend import read_extensions
 from spikejax.train._factory import build_model
 from spikejax.train._lock import run_lock
-from spikejax.train._parallel import (
-    Placement,
-    agree_stop,
-    check_devices,
-    data_mesh,
-    is_primary,
-    primary_outcome,
-)
 from spikejax.train._preempt import Preempted, stop_on_signals
 from spikejax.train._resume_metrics import last_train_metrics, metrics_commit, resume_metrics
 from spikejax.train._rundir import (
@@ -84,13 +75,7 @@ def _sample_shape(data: Any) -> tuple[int, ...]:
     return tuple(np.shape(data[0][0]))
 
 
-def _build(
-    config: Config,
-    *,
-    progress: bool,
-    factory: Callable | None = None,
-    placement: Placement | None = None,
-) -> _Run:
+def _build(config: Config, *, progress: bool, factory: Callable | None = None) -> _Run:
     # Cheap checks first: the data files are there, the model builds; then the slow conversion.
     splits = load_splits(config, progress=progress, convert=False, validation=True)
     model = build_model(config.model, rngs=nnx.Rngs(config.seed), factory=factory)
@@ -113,7 +98,7 @@ def _build(
         total = min(total, config.train.max_steps)
     tx, schedule = build_optimizer(config.optimizer, total)
     num_params = sum(int(np.prod(v.shape)) for v in jax.tree.leaves(nnx.state(model, nnx.Param)))
-    steps = Steps(config, model, tx, schedule, prepare, placement=placement)
+    steps = Steps(config, model, tx, schedule, prepare)
     return _Run(config, splits, steps, steps_per_epoch, total, num_params)
 
 
@@ -148,8 +133,9 @@ def _evaluate(run: _Run, model_state: nnx.State, split: str = "test") -> dict[st
     evaluation batch ``index`` is encoded with ``fold_in(eval_key, index)``."""
     totals: dict[str, Any] = {}
     for index, batch in enumerate(eval_loader(run, split)):
-        x, y, mask = _placed(run, batch.x, batch.y.astype(np.int32), batch.mask)
-        sums, _ = run.steps.eval_step(model_state, x, y, mask, _counter(run, index))
+        sums, _ = run.steps.eval_step(
+            model_state, batch.x, batch.y.astype(np.int32), batch.mask, jnp.int32(index)
+        )
         totals = sums if not totals else {k: totals[k] + v for k, v in sums.items()}
     totals = {k: float(v) for k, v in jax.device_get(totals).items()}
     count = totals.pop("count")
@@ -158,31 +144,13 @@ def _evaluate(run: _Run, model_state: nnx.State, split: str = "test") -> dict[st
     return metrics
 
 
-def _placed(run: _Run, *arrays: Any) -> tuple[Any, ...]:
-    """Host batches split over the run's mesh (unchanged without one)."""
-    placement = run.steps.placement
-    return arrays if placement is None else tuple(placement.batch(a) for a in arrays)
-
-
-def _counter(run: _Run, value: int) -> jax.Array:
-    """A step or batch index as an int32 scalar (replicated on the run's mesh)."""
-    placement = run.steps.placement
-    return jnp.int32(value) if placement is None else placement.replicate(np.int32(value))
-
-
 def _restore(
     run: _Run, checkpointer: Checkpointer, which: str, fn: str, like: dict[str, nnx.State]
 ) -> tuple[int, dict[str, nnx.State], dict]:
     """The ``which`` checkpoint as a new train state shaped like the live state ``like``;
     non-finite values and neuron parameters outside their intervals are refused by name."""
     state = jax.tree.map(lambda a: a, like)  # new State objects; ``like`` is left as it is
-    target = abstract(saveable(state))
-    if run.steps.placement is not None:  # Orbax reads the arrays straight onto the mesh
-        whole = run.steps.placement.replicated
-        target = jax.tree.map(
-            lambda t: jax.ShapeDtypeStruct(t.shape, t.dtype, sharding=whole), target
-        )
-    step, tree, extra = checkpointer.restore(which, target=target)
+    step, tree, extra = checkpointer.restore(which, target=abstract(saveable(state)))
     state = restore_into(state, tree)
     check_finite(fn, f"checkpoint['{which}'].model", nnx.to_pure_dict(state["model"]))
     check_params(run.steps.eval_model(state["model"]), fn=fn, where=f"checkpoint['{which}'].model")
@@ -257,29 +225,18 @@ def fit(
     if not isinstance(config, Config):
         raise TypeError(f"`fit`: `config` must be a spikejax.config.Config; got {config!r}.")
     run_dir = Path(run_dir).expanduser()
-    with contextlib.ExitStack() as stack:
-        try:  # process 0 alone writes the run directory; the others wait for its outcome
-            if is_primary():
-                make_run_dir(run_dir)
-                stack.enter_context(run_lock(run_dir))
-                prepare_run_dir(config, run_dir, resume)
-        except BaseException:
-            primary_outcome(False)
-            raise
-        primary_outcome(True)
-        stop = stack.enter_context(stop_on_signals(handle_signals))
+    make_run_dir(run_dir)
+    with run_lock(run_dir), stop_on_signals(handle_signals) as stop:
+        prepare_run_dir(config, run_dir, resume)
         return _fit(config, run_dir, resume, progress, plots, repair_metrics, stop)
 
 
 def _fit(config, run_dir, resume, progress, plots, repair_metrics, stop) -> dict[str, Any]:
     started = time.perf_counter()
-    primary = is_primary()
     try:
-        sizes = {k: getattr(config.train, k) for k in ("batch_size", "eval_batch_size")}
-        mesh = data_mesh(config.train.devices, {f"train.{k}": v for k, v in sizes.items()})
-        run = _build(config, progress=progress, placement=Placement(mesh))
+        run = _build(config, progress=progress)
     except BaseException:
-        if not resume and primary:  # leave the directory reusable: nothing was written yet
+        if not resume:  # leave the directory reusable: nothing of this run was written yet
             (run_dir / CONFIG_FILE).unlink(missing_ok=True)
         raise
     checkpointer = checkpointer_of(run_dir, config)
@@ -291,41 +248,37 @@ def _fit(config, run_dir, resume, progress, plots, repair_metrics, stop) -> dict
         check_committed_config("fit", run_dir / CONFIG_FILE, checkpointer, "latest")
         step, state, extra = _restore(run, checkpointer, "latest", "fit", like=state)
         loader.load_state_dict(extra["loader"])
-        check_devices("fit", extra.get("devices", 1), int(mesh.size))
         resumed_from = step
     repair = None
-    if resume and primary:
+    if resume:
         logged = extra.get("logged_to", step)
         committed = checkpointer.meta("latest") if resumed_from is not None else {}
         repair = resume_metrics(run_dir, step, logged, repair=repair_metrics, committed=committed)
     cfg = run.config.train
     total = run.total_steps
-    logger = MetricsLogger(run_dir) if primary else None
-    bar = ProgressBar(total, initial=step, desc=config.name, disable=not (progress and primary))
+    logger = MetricsLogger(run_dir)
+    bar = ProgressBar(total, initial=step, desc=config.name, disable=not progress)
     window = Window(step)
     if "window" in extra:  # a checkpoint taken between two log records
         window.restore(extra["window"])
     last_eval: dict[str, dict[str, float]] | None = None
     saved_at, evaluated_at = step if resumed_from is not None else -1, -1
-    train_mean = last_train_metrics(run_dir) if resumed_from is not None and primary else {}
+    train_mean = last_train_metrics(run_dir) if resumed_from is not None else {}
     logged_at = extra.get("logged_to", step)
     train_started, first_step = time.perf_counter(), step
-    single = jax.process_count() == 1
     config_sha = config_hash(to_dict(config))
 
     def save(at: int, metrics: dict[str, float] | None, pending: dict | None = None) -> None:
         check_finite("fit", f"state at step {at}", nnx.to_pure_dict(state["model"]))
-        if logger is not None:
-            logger.sync()  # the records up to this step are on disk before the checkpoint
+        logger.sync()  # the records up to this step are on disk before the checkpoint
         extra = {
             "loader": loader.state_dict(),
-            "devices": int(mesh.size),
             "config_hash": config_sha,
             "config": to_dict(config),
             "logged_to": logged_at,
             **({} if pending is None else {"window": pending}),
         }
-        meta = {CONFIG_SHA256: config_sha, **metrics_commit(run_dir)} if primary else {}
+        meta = {CONFIG_SHA256: config_sha, **metrics_commit(run_dir)}
         checkpointer.save(at, saveable(state), metrics=metrics, extra=extra, meta=meta)
 
     def evaluation(final: bool) -> dict[str, dict[str, float]]:
@@ -340,8 +293,9 @@ def _fit(config, run_dir, resume, progress, plots, repair_metrics, stop) -> dict
     try:
         while step < total:
             for batch in loader:
-                x, y = _placed(run, batch.x, batch.y.astype(np.int32))
-                state, metrics = run.steps.train_step(state, x, y, _counter(run, step))
+                state, metrics = run.steps.train_step(
+                    state, batch.x, batch.y.astype(np.int32), jnp.int32(step)
+                )
                 step += 1
                 window.items.append(metrics)
                 final = step == total
@@ -350,29 +304,24 @@ def _fit(config, run_dir, resume, progress, plots, repair_metrics, stop) -> dict
                 do_save = (
                     final or do_eval or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0)
                 )
-                synced = do_save or step % cfg.log_every == 0
-                if synced:
+                if do_save or step % cfg.log_every == 0:
                     train_mean = window.flush(checkpointer, run_dir)
-                    if logger is not None:
-                        logger.log(step, train_mean, split="train")
+                    logger.log(step, train_mean, split="train")
                     logged_at = step
                 if do_eval:
                     last_eval = evaluation(final)
                     evaluated_at = step
-                    if logger is not None:
-                        logger.log(step, _prefixed(last_eval), split="eval")
+                    logger.log(step, _prefixed(last_eval), split="eval")
                 if do_save:
                     save(step, selection(last_eval) if do_eval else None)
                     saved_at = step
                 bar.update(loss=metrics["loss"])
                 if final:
                     break
-                # Processes agree on stopping where they synchronise anyway (see agree_stop).
-                stopping = agree_stop(stop.name) if synced or single else None
-                if stopping is not None:
+                if stop.name is not None:
                     if saved_at != step:
                         save(step, None, window.pending(checkpointer, run_dir))
-                    raise Preempted(step, run_dir, stopping)
+                    raise Preempted(step, run_dir, stop.name)
         train_time = time.perf_counter() - train_started
         if last_eval is None or evaluated_at != step:  # resumed at the very end
             last_eval = evaluation(final=True)
@@ -380,8 +329,7 @@ def _fit(config, run_dir, resume, progress, plots, repair_metrics, stop) -> dict
             save(step, selection(last_eval))
     finally:
         bar.close()
-        if logger is not None:
-            logger.close()
+        logger.close()
     best = None
     if has_val and checkpointer.exists("best"):
         best_step = checkpointer.best_step()
@@ -403,11 +351,9 @@ def _fit(config, run_dir, resume, progress, plots, repair_metrics, stop) -> dict
     extensions = read_extensions("fit", run_dir)
     if extensions:  # train.epochs grown on resume: what changed, and when
         summary["extensions"] = [{k: e[k] for k in ("time", "changed")} for e in extensions]
-    if plots and primary:  # on this process's copy of the replicated model
-        local = jax.tree.map(lambda a: a.addressable_data(0), state["model"])
-        report.plots(run, run_dir, local, last_eval["test"])
-    if primary:
-        write_summary(run_dir, summary)
+    if plots:
+        report.plots(run, run_dir, state["model"], last_eval["test"])
+    write_summary(run_dir, summary)
     return summary
 
 
