@@ -43,6 +43,8 @@ DATASETS = (
     "nmnist",
     "dvs_gesture",
     "cifar10_dvs",
+    "es_imagenet",
+    "bullying10k",
     "cifar10",
     "imagenet",
 )
@@ -90,9 +92,11 @@ class DataConfig:
             a simulated event camera, `spikejax.data.EventDigits`), ``"npz"`` (arrays
             ``x_train, y_train, x_test, y_test`` in the file ``root``), the local event datasets
             ``"shd"``, ``"nmnist"``, ``"dvs_gesture"``, ``"cifar10_dvs"`` (first 90 % of each
-            class for training, the rest for testing), or the local image datasets ``"cifar10"``
-            (the python pickle release) and ``"imagenet"`` (class folders ``train/<wnid>/``,
-            ``val/<wnid>/``), all read from ``root`` and never downloaded.
+            class for training, the rest for testing), ``"es_imagenet"`` (the authors' centring
+            and 224 × 224 crop, its 8 native steps: ``train.num_steps`` must be 8),
+            ``"bullying10k"`` (the reader's per-class 4 : 1 split), or the local image datasets
+            ``"cifar10"`` (the python pickle release) and ``"imagenet"`` (class folders
+            ``train/<wnid>/``, ``val/<wnid>/``), all read from ``root`` and never downloaded.
         root: folder of a local dataset, or the ``.npz`` file; ``~`` is expanded.
         encoding: for static inputs (digits, npz, cifar10, imagenet): ``"direct"`` (the same
             current every step), ``"poisson"`` (rate-coded spikes), ``"latency"``, or ``"none"``
@@ -235,6 +239,11 @@ class TrainConfig:
             `spikejax.online`; OTTT takes ``gradient_options["decay"]``). All but ``"bptt"``
             need a loss that is a mean of per-step terms: ``loss="tet"``.
         gradient_options: options of the gradient method (see ``gradient``).
+        devices: devices of the data-parallel mesh: every batch is split evenly over them
+            (``batch_size`` and ``eval_batch_size`` must be multiples), parameters and optimizer
+            state are replicated (see `spikejax.train._parallel`). 1 (the default) trains on
+            one device with the same results on every machine; 0 takes every device of every
+            process (``jax.device_count()``). N devices match one device up to float rounding.
     """
 
     epochs: int = 10
@@ -249,9 +258,11 @@ class TrainConfig:
     loss_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     gradient: str = "bptt"
     gradient_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    devices: int = 1
 
     def __post_init__(self):
         fn = "TrainConfig"
+        _int(fn, "devices", self.devices, 0)
         for name in ("epochs", "batch_size", "num_steps", "log_every", "eval_batch_size"):
             _int(fn, name, getattr(self, name), 1)
         for name in ("eval_every", "checkpoint_every"):

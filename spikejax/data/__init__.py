@@ -3,17 +3,8 @@
 
 Needs the ``data`` extra (scikit-learn, tonic, h5py) for the datasets; the optional packages are
 imported only when a dataset is used. Nothing here downloads: the event datasets read a local copy
-in tonic's layout and raise ``FileNotFoundError`` naming the path they expected.
-
-Not provided, for want of a public description of the files:
-
-* ES-ImageNet (Lin et al., *Front. Neurosci.* 15:726582, 2021): distributed by its authors as
-  ``.npz`` files with ``trainlabel.txt``/``vallabel.txt`` lists; the arrays inside each file (key
-  names, coordinate packing, time-bin meaning) are documented only through example loader code,
-  not as a format specification.
-* Bullying10K (Dong et al., NeurIPS 2023 Datasets and Benchmarks): the authors' download gives
-  per-sample files whose layout (array names, field order, time units, folder-to-label map) is
-  not publicly specified.
+(in tonic's layout, or the authors' for ES-ImageNet and Bullying10K) and raise
+``FileNotFoundError`` naming the path they expected and the archive to fetch.
 """
 
 from spikejax.data._base import AbstractEventDataset as AbstractEventDataset
@@ -21,6 +12,8 @@ from spikejax.data._events import EVENT_DTYPE as EVENT_DTYPE
 from spikejax.data._events import check_events as check_events
 from spikejax.data.aedat4 import AEDAT4_DTYPE as AEDAT4_DTYPE
 from spikejax.data.aedat4 import read_aedat4 as read_aedat4
+from spikejax.data.bullying10k import BULLYING10K_PACKET_DTYPE as BULLYING10K_PACKET_DTYPE
+from spikejax.data.bullying10k import Bullying10K as Bullying10K
 from spikejax.data.cifar10 import CIFAR10_MEAN as CIFAR10_MEAN
 from spikejax.data.cifar10 import CIFAR10_STD as CIFAR10_STD
 from spikejax.data.cifar10 import load_cifar10 as load_cifar10
@@ -34,6 +27,7 @@ from spikejax.data.digits import digits_split as digits_split
 from spikejax.data.digits import load_digits as load_digits
 from spikejax.data.dvs import simulate_dvs as simulate_dvs
 from spikejax.data.dvs_gesture import DVSGesture as DVSGesture
+from spikejax.data.es_imagenet import ESImageNet as ESImageNet
 from spikejax.data.event_digits import EventDigits as EventDigits
 from spikejax.data.event_digits import saccade_events as saccade_events
 from spikejax.data.frames import ToFrames as ToFrames
@@ -47,6 +41,8 @@ from spikejax.data.shd import SHD as SHD
 
 __all__ = [
     "AEDAT4_DTYPE",
+    "BULLYING10K_PACKET_DTYPE",
+    "Bullying10K",
     "CIFAR10DVS",
     "CIFAR10_MEAN",
     "CIFAR10_STD",
@@ -54,6 +50,7 @@ __all__ = [
     "DIGITS_SPLIT_SEED",
     "DIGITS_TEST_FRACTION",
     "DVSGesture",
+    "ESImageNet",
     "EVENT_DTYPE",
     "NMNIST",
     "SHD",

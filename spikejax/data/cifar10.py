@@ -10,6 +10,7 @@ import numpy as np
 
 from spikejax._errors import check_choice
 from spikejax.data._files import require_dir, require_file
+from spikejax.data._pickle import load_restricted
 
 __all__ = ["CIFAR10_MEAN", "CIFAR10_STD", "load_cifar10"]
 
@@ -19,27 +20,6 @@ _FILES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test
 # Per-channel mean and standard deviation of the training images in [0, 1] (R, G, B).
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
-# The only globals a CIFAR-10 batch file may name: NumPy's array reconstruction, and the codec
-# function that pickles written by Python 3 at protocol 2 use to rebuild bytes.
-_ALLOWED = {
-    ("_codecs", "encode"),
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-}
-
-
-class _Unpickler(pickle.Unpickler):
-    """Loads plain containers and NumPy arrays only; any other global is refused, so a batch
-    file cannot run code."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _ALLOWED:
-            raise pickle.UnpicklingError(f"global {module}.{name} is not allowed")
-        return super().find_class(module, name)
-
-
 def _field(batch: dict, key: str) -> Any:
     for k in (key, key.encode()):
         if k in batch:
@@ -51,7 +31,7 @@ def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     fn = "load_cifar10"
     try:
         with path.open("rb") as f:
-            batch = _Unpickler(f, encoding="bytes").load()
+            batch = load_restricted(f, encoding="bytes")
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as error:
         raise ValueError(f"`{fn}`: {path} must be a CIFAR-10 python batch; {error}.") from error
     data = _field(batch, "data") if isinstance(batch, dict) else None

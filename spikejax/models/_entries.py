@@ -29,7 +29,8 @@ class Entry:
         defaults: the configuration, every key of which `create` may override.
         fixed: constructor arguments of the entry that no override changes (``factors`` of a SEW
             DVS entry: stage widths in units of ``width``).
-        in_channels: input channels of one sample.
+        in_channels: input channels of one sample (the default where ``defaults`` has
+            ``in_channels``, which then may be overridden).
     """
 
     cls: type[nnx.Module]
@@ -70,8 +71,9 @@ _SPIKFORMER_HEADS = {"cifar": {256: 8, 384: 12}, "imagenet": {384: 12, 512: 8, 7
 
 
 def _sew_resnet(block: str, layers: tuple[int, ...], **fixed: Any) -> Entry:
-    defaults = {**_SEW_DEFAULTS, "layers": layers, **fixed}
-    return Entry(SEWResNet, "sew_resnet", defaults, {"block": block, "in_channels": 3}, 3)
+    # in_channels may be overridden: 3 for images, 2 polarities for event frames (ES-ImageNet).
+    defaults = {**_SEW_DEFAULTS, "layers": layers, "in_channels": 3, **fixed}
+    return Entry(SEWResNet, "sew_resnet", defaults, {"block": block}, 3)
 
 
 def _sew_dvs(factors: tuple[int, ...], blocks: tuple[int, ...], classes: int, kernel: int) -> Entry:

@@ -105,7 +105,8 @@ def create(
     ``info(name).overrides``. Every entry takes ``T``, ``num_classes``, ``neuron``, ``dtype``,
     ``remat``; SEW ImageNet entries also ``connect``, ``zero_init_residual``, ``stem``,
     ``image_size``, ``width`` (stem channels and first-stage planes), ``layers`` (SEW blocks per
-    stage, e.g. ``(2, 2, 2, 2)``), ``groups``, ``width_per_group``; SEW DVS entries ``connect``,
+    stage, e.g. ``(2, 2, 2, 2)``), ``groups``, ``width_per_group``, ``in_channels`` (3 for
+    images, 2 for event frames); SEW DVS entries ``connect``,
     ``zero_init_residual``, ``up_kernel_size``, ``width`` (channels of the first stage),
     ``blocks`` (SEW blocks per stage, e.g. ``(7,)``), ``image_size``; Spikformer entries
     ``depth`` (blocks), ``embed_dim``, ``num_heads``, ``image_size``, ``pools`` (which SPS blocks
@@ -190,7 +191,7 @@ def info(name: str, **overrides: Any) -> ModelInfo:
     return ModelInfo(
         name=name,
         family=entry.family,
-        input_shape=(size, size, entry.in_channels),
+        input_shape=(size, size, config.get("in_channels", entry.in_channels)),
         inputs=inputs,
         num_classes=config["num_classes"],
         T=config["T"],

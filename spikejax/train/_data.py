@@ -40,6 +40,8 @@ _CLASSES = {
     "nmnist": 10,
     "dvs_gesture": 11,
     "cifar10_dvs": 10,
+    "es_imagenet": 1000,
+    "bullying10k": 10,
     "cifar10": 10,
 }
 # CIFAR10-DVS has no official split: the first 90 % of each class (ordered by path) trains.
@@ -286,6 +288,32 @@ def load_splits(
             transform = _frames(config, DVSGesture.sensor_size)
             train = DVSGesture(root, train=True, transform=transform)
             test = DVSGesture(root, train=False, transform=transform)
+        elif name == "es_imagenet":
+            from spikejax.data import ESImageNet
+
+            if config.train.num_steps != 8:
+                raise ValueError(
+                    "`load_splits`: ES-ImageNet has 8 native time steps, so `train.num_steps` "
+                    f"must be 8; got {config.train.num_steps}."
+                )
+            root = _root(config, name)
+            train = ESImageNet(root, "train", centre_crop=True)
+            test = ESImageNet(root, "val", centre_crop=True)
+            native = train.native_frames()
+            if config.data.spatial_factor is not None or config.data.denoise_us is not None:
+                native = dataclasses.replace(
+                    native,
+                    spatial_factor=config.data.spatial_factor,
+                    denoise_us=config.data.denoise_us,
+                )
+            train.transform = test.transform = native
+        elif name == "bullying10k":
+            from spikejax.data import Bullying10K
+
+            root = _root(config, name)
+            transform = _frames(config, Bullying10K.sensor_size)
+            train = Bullying10K(root, train=True, transform=transform)
+            test = Bullying10K(root, train=False, transform=transform)
         else:
             from spikejax.data import CIFAR10DVS
 
