@@ -23,6 +23,7 @@ demo: $(STAMP)
 	$(BIN)/spikejax train experiments/xylo_digits/config.py --run-dir $(XYLO_RUN) --quiet
 	$(BIN)/spikejax deploy $(XYLO_RUN) --chip xylo --strict
 	$(BIN)/spikejax energy $(RUN) --profile cmos45nm_fp32 --profile loihi --out $(RUN)/energy
+	$(BIN)/spikejax summary $(RUN) $(XYLO_RUN)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -8,6 +8,7 @@
     spikejax deploy runs/x --chip loihi|xylo [--out DIR] [--strict] [--qat auto|always|never]
     spikejax energy runs/x|MODEL [--profile cmos45nm_fp32 ...] [--count rate|events]
     spikejax zoo [--macs]
+    spikejax summary runs/x [runs/y ...]
 
 ``sweep`` is reserved for later; it exits with status 2.
 
@@ -182,6 +183,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     energy.add_argument("--out", help="folder for energy.json and energy_<profile>.png")
     _factory_option(energy)
+    summary = sub.add_parser(
+        "summary",
+        help="one table of finished runs: float and chip accuracy, energy per inference "
+        "(read from summary.json, chip-<chip>/<chip>.json and energy/energy.json)",
+    )
+    summary.add_argument("run_dirs", nargs="+", help="run directories written by `spikejax train`")
     zoo = sub.add_parser("zoo", help="list the model zoo with parameter counts")
     zoo.add_argument("--macs", action="store_true", help="also dense MACs per time step")
     for name, what in _LATER.items():
@@ -357,6 +364,13 @@ def _energy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _summary(args: argparse.Namespace) -> int:
+    from spikejax.train.results import results_table
+
+    print(results_table(args.run_dirs), flush=True)
+    return 0
+
+
 def _zoo(args: argparse.Namespace) -> int:
     from spikejax import models
 
@@ -371,7 +385,14 @@ def _zoo(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"train": _train, "eval": _eval, "deploy": _deploy, "energy": _energy, "zoo": _zoo}
+_COMMANDS = {
+    "train": _train,
+    "eval": _eval,
+    "deploy": _deploy,
+    "energy": _energy,
+    "zoo": _zoo,
+    "summary": _summary,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
