@@ -121,7 +121,7 @@ def _percent(x: float | None) -> str:
 
 
 def results_table(run_dirs: Sequence[str | os.PathLike[str]]) -> str:
-    """A short table of :func:`run_results` of each run: one line per run, the energy ratio
+    """A short table of `run_results` of each run: one line per run, the energy ratio
     explained in one line, and the files holding the details.
 
     Example:

@@ -40,7 +40,7 @@ def _verdict(report: Any) -> str:
 def plot_energy(
     report: Any, path: str | os.PathLike[str] | None = None, *, title: str | None = None
 ):
-    """The energy per layer of an :class:`~spikejax.energy.EnergyReport`, and its total against
+    """The energy per layer of an `EnergyReport`, and its total against
     the ANN's.
 
     Left: one horizontal bar per layer, top to bottom in forward order, orange for layers

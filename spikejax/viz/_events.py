@@ -71,7 +71,7 @@ def event_rgb(frames: Any, *, layout: str = "tchw", vmax: float | None = None) -
     ``rgb = 1 - min(c / vmax, 1)`` in every colour.
 
     Args:
-        frames: event counts, ``[T, C, H, W]`` (``layout="tchw"``, :class:`~spikejax.data.ToFrames`
+        frames: event counts, ``[T, C, H, W]`` (``layout="tchw"``, `ToFrames`
             per sample), ``[T, H, W, C]`` (``"thwc"``, the models' layout) or ``[T, H, W]``
             (``"thw"``); ``C`` is 1 or 2.
         layout: the axis order of ``frames``.
@@ -106,7 +106,7 @@ def plot_frames(
     title: str | None = None,
 ):
     """A grid of event frames, one panel per time step, ON red and OFF blue (see
-    :func:`event_rgb`).
+    `event_rgb`).
 
     A sample with more than ``max_frames`` frames is drawn through ``max_frames`` evenly spaced
     ones (their steps are in the panel titles).
@@ -118,7 +118,7 @@ def plot_frames(
         layout: ``"tchw"``, ``"thwc"`` or ``"thw"``.
         max_frames: most panels (``>= 1``).
         ncols: panels per row (``>= 1``).
-        vmax: the count drawn at full intensity (default: see :func:`event_rgb`).
+        vmax: the count drawn at full intensity (default: see `event_rgb`).
         title: figure title.
 
     Returns:
@@ -159,9 +159,9 @@ def plot_frames(
 
 @dataclasses.dataclass(frozen=True)
 class EventAnimation:
-    """An animated GIF of event frames, made by :func:`animate_events`.
+    """An animated GIF of event frames, made by `animate_events`.
 
-    Shows itself in Jupyter and Colab (an ``<img>`` of the GIF), and :meth:`save` writes it.
+    Shows itself in Jupyter and Colab (an ``<img>`` of the GIF), and `save` writes it.
 
     Attributes:
         gif: the GIF file's bytes.
@@ -197,7 +197,7 @@ def animate_events(
 ) -> EventAnimation:
     """An animated GIF of event frames (Pillow), one GIF frame per time step, looping.
 
-    Colours as in :func:`event_rgb`; each pixel becomes ``scale × scale`` pixels (nearest
+    Colours as in `event_rgb`; each pixel becomes ``scale × scale`` pixels (nearest
     neighbour, so events stay sharp).
 
     Args:
@@ -206,10 +206,10 @@ def animate_events(
         layout: ``"tchw"``, ``"thwc"`` or ``"thw"``.
         fps: frames per second (> 0).
         scale: pixels per sensor pixel (int ``>= 1``).
-        vmax: the count drawn at full intensity (default: see :func:`event_rgb`).
+        vmax: the count drawn at full intensity (default: see `event_rgb`).
 
     Returns:
-        The :class:`EventAnimation` (displayed inline by Jupyter).
+        The `EventAnimation` (displayed inline by Jupyter).
 
     Example:
         >>> import numpy as np
