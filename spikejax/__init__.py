@@ -6,6 +6,7 @@ from spikejax import data as data
 from spikejax import debug as debug
 from spikejax import encoding as encoding
 from spikejax import energy as energy
+from spikejax import evolve as evolve
 from spikejax import graph as graph
 from spikejax import layers as layers
 from spikejax import losses as losses
@@ -32,6 +33,7 @@ __all__ = [
     "debug",
     "encoding",
     "energy",
+    "evolve",
     "graph",
     "init_state",
     "layers",
