@@ -8,8 +8,12 @@ from spikejax.readout._readouts import membrane_max as membrane_max
 from spikejax.readout._readouts import membrane_mean as membrane_mean
 from spikejax.readout._readouts import spike_count as spike_count
 from spikejax.readout._readouts import spike_rate as spike_rate
+from spikejax.readout._realtime import EventStream as EventStream
+from spikejax.readout._realtime import StreamResult as StreamResult
 
 __all__ = [
+    "EventStream",
+    "StreamResult",
     "early_decision",
     "early_exit_curve",
     "first_spike_time",

@@ -12,14 +12,15 @@ from jaxtyping import Array, Float, Int
 
 from spikejax._errors import check_choice, check_floating
 
-__all__ = ["ACCUMULATE", "RULES", "early_decision", "early_exit_curve"]
+__all__ = ["ACCUMULATE", "RULES", "accumulated_scores", "early_decision", "early_exit_curve"]
 
 RULES = ("margin", "entropy")
 ACCUMULATE = ("mean", "sum", "max", "last")
 
 
-def _accumulated(outputs: Array, accumulate: str) -> Array:
-    """The class scores after each step ``t``: the readout of ``outputs[:t+1]``."""
+def accumulated_scores(outputs: Array, accumulate: str) -> Array:
+    """The class scores after each step ``t``: the readout of ``outputs[:t+1]`` (the scores the
+    early-decision rule reads)."""
     if accumulate == "last":
         return outputs
     if accumulate == "max":
@@ -89,7 +90,7 @@ def early_decision(
     """
     fn = "early_decision"
     _check(fn, outputs, threshold, rule, accumulate)
-    scores = _accumulated(outputs.astype(jnp.float32), accumulate)
+    scores = accumulated_scores(outputs.astype(jnp.float32), accumulate)
     p = jax.nn.softmax(scores, axis=-1)
     if rule == "margin":
         top = jax.lax.top_k(p, 2)[0] if p.shape[-1] > 1 else jnp.concatenate([p, 0 * p], -1)
@@ -137,7 +138,7 @@ def early_exit_curve(
                 "max_steps": float(steps.max()),
             }
         )
-    fixed = np.asarray(jnp.argmax(_accumulated(outputs.astype(jnp.float32), accumulate), -1))
+    fixed = np.asarray(jnp.argmax(accumulated_scores(outputs.astype(jnp.float32), accumulate), -1))
     for t in range(outputs.shape[0]):
         rows.append({"steps": float(t + 1), "accuracy": float(np.mean(fixed[t] == y))})
     return rows

@@ -15,6 +15,7 @@ from spikejax.viz._events import plot_frames as plot_frames
 from spikejax.viz._membrane import plot_membrane as plot_membrane
 from spikejax.viz._raster import plot_raster as plot_raster
 from spikejax.viz._rates import plot_firing_rates as plot_firing_rates
+from spikejax.viz._stream import plot_stream_decision as plot_stream_decision
 
 __all__ = [
     "EventAnimation",
@@ -25,5 +26,6 @@ __all__ = [
     "plot_frames",
     "plot_membrane",
     "plot_raster",
+    "plot_stream_decision",
     "plot_training_curves",
 ]
