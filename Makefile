@@ -8,12 +8,12 @@ STAMP := $(VENV)/.installed
 RUN ?= runs/digits_lif_mlp-$(shell date +%Y%m%d-%H%M%S)
 XYLO_RUN ?= runs/xylo_digits-$(shell date +%Y%m%d-%H%M%S)
 
-.PHONY: demo test lint clean
+.PHONY: demo test docs notebooks lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,data,train,sweep,nir,evolve]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,data,train,sweep,nir,evolve,notebooks,docs]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -27,10 +27,19 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+	$(MAKE) docs
+
+# The documentation site, built offline into site/; --strict: a broken reference or link fails.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# The .ipynb of every notebook, generated from its .py source (outputs stripped; cell ids kept).
+notebooks: $(STAMP)
+	$(BIN)/jupytext --quiet --update --to ipynb notebooks/[0-9]*.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check spikejax tests experiments benchmarks
 	$(BIN)/ruff format --check spikejax tests experiments benchmarks
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache site .cache

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -20,9 +20,24 @@
 # whose conversion is accurate after a handful of steps. Open it in Jupyter with
 # `jupytext --to notebook notebooks/02_conversion.py`, or run it as a script.
 
-# %%
-import os
+# %% [markdown]
+# **Setup.** In the project's environment (`make test` creates `.venv`) spikejax is importable and
+# the next cell does nothing. On Colab or a fresh machine it installs spikejax with the extras the
+# notebooks use; set `SOURCE` to your clone (a path or a `git+https://…` URL) if spikejax is not
+# on your package index.
 
+# %%
+import importlib.util
+import os
+import subprocess
+import sys
+
+SOURCE = "spikejax[data,train]"
+installed = importlib.util.find_spec("spikejax") is not None
+if not installed and not os.environ.get("SPIKEJAX_NOTEBOOK_NO_INSTALL"):
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", SOURCE], check=True)
+
+# %%
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
