@@ -88,6 +88,8 @@ def plot_training_curves(
             f"got {len(metrics)} records without them."
         )
     fig, axes = new_figure(1, len(present), figsize=(4.5 * len(present), 3.5))
+    from matplotlib.ticker import MaxNLocator  # matplotlib is there: new_figure imported it
+
     for ax, key in zip(axes[0], present, strict=True):
         scale = 100.0 if _is_accuracy(key) else 1.0
         for split, points in sorted(series[key].items()):
@@ -115,6 +117,7 @@ def plot_training_curves(
                 lw=1.2,
                 label=best_label or f"best checkpoint (step {best_step})",
             )
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
         ax.set_xlabel("step")
         ax.set_ylabel(f"{key} (%)" if scale != 1.0 else key)
         ax.set_title(key)
