@@ -9,8 +9,8 @@
     spikejax energy runs/x|MODEL [--profile cmos45nm_fp32 ...] [--count rate|events]
     spikejax zoo [--macs]
     spikejax summary runs/x [runs/y ...]
-
-``sweep`` is reserved for later; it exits with status 2.
+    spikejax sweep experiments/digits_lif_mlp/sweep.py --out sweeps/x [--storage URL] [--resume]
+                   [--devices N] [--plots] [--quiet]
 
 A configuration file is Python and runs as code (``get_config()`` and any model factory it
 names are imported). A run directory is data: ``eval``, ``deploy`` and ``energy`` never import a
@@ -29,9 +29,7 @@ from typing import Any
 
 __all__ = ["main"]
 
-_LATER = {
-    "sweep": "sweep hyperparameters of a configuration",
-}
+_LATER: dict[str, str] = {}  # commands reserved for later: name -> what they will do
 
 
 def _factory_option(parser: argparse.ArgumentParser) -> None:
@@ -191,6 +189,30 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument("run_dirs", nargs="+", help="run directories written by `spikejax train`")
     zoo = sub.add_parser("zoo", help="list the model zoo with parameter counts")
     zoo.add_argument("--macs", action="store_true", help="also dense MACs per time step")
+    sweep = sub.add_parser(
+        "sweep", help="sweep hyperparameters: populations in one jit, or an Optuna study"
+    )
+    sweep.add_argument("sweep_file", help="a Python file defining get_sweep() (trusted code)")
+    sweep.add_argument(
+        "--out", required=True, help="the sweep directory (new, empty, or this sweep's)"
+    )
+    sweep.add_argument(
+        "--storage",
+        metavar="URL",
+        help="Optuna sweeps: the study's database, e.g. postgresql://user@host/db, shared by "
+        "workers on several machines (default: sqlite file study.db in --out)",
+    )
+    sweep.add_argument(
+        "--resume", action="store_true", help="Optuna sweeps: continue or join the study"
+    )
+    sweep.add_argument(
+        "--devices",
+        type=int,
+        default=1,
+        help="grid sweeps: split each population over this many devices (default: 1)",
+    )
+    sweep.add_argument("--plots", action="store_true", help="write every run's plots")
+    sweep.add_argument("--quiet", action="store_true", help="no progress output")
     for name, what in _LATER.items():
         later = sub.add_parser(name, help=f"{what} (not available yet)")
         later.add_argument("args", nargs=argparse.REMAINDER)
@@ -385,13 +407,39 @@ def _zoo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from spikejax.sweep import run_sweep
+
+    rows = run_sweep(
+        args.sweep_file,
+        args.out,
+        storage=args.storage,
+        resume=args.resume,
+        devices=args.devices,
+        progress=not args.quiet,
+        plots=args.plots,
+    )
+    done = [r for r in rows if r.get("val_accuracy_best") is not None]
+    print(f"sweep        {args.out}: {len(rows)} runs, {len(done)} finished", flush=True)
+    if done:
+        best = max(done, key=lambda r: r["val_accuracy_best"])
+        print(
+            f"best         {best['run_dir']}: val {_percent(best['val_accuracy_best'])}, "
+            f"test {_percent(best['test_accuracy_best'])}",
+            flush=True,
+        )
+    print(f"results      {Path(args.out) / 'results.csv'}", flush=True)
+    return 0
+
+
 _COMMANDS = {
     "train": _train,
     "eval": _eval,
     "deploy": _deploy,
     "energy": _energy,
-    "zoo": _zoo,
     "summary": _summary,
+    "zoo": _zoo,
+    "sweep": _sweep,
 }
 
 

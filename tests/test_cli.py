@@ -105,10 +105,9 @@ def test_eval_early_exit_reports_accuracy_against_steps(trained, capsys):
     assert float(full) == round(100 * summary["final"]["test_accuracy"], 2)  # never confident
 
 
-@pytest.mark.parametrize("command", ["sweep"])
-def test_later_commands_exit_with_status_2(command, capsys):
-    assert main([command, "x"]) == 2
-    assert "not available yet" in capsys.readouterr().err
+def test_sweep_of_a_missing_file_exits_with_status_1(tmp_path, capsys):
+    assert main(["sweep", str(tmp_path / "missing.py"), "--out", str(tmp_path / "o")]) == 1
+    assert "missing.py not found" in capsys.readouterr().err
 
 
 def test_errors_are_reported_with_status_1(tmp_path, capsys):
@@ -131,8 +130,8 @@ def test_python_dash_m_runs_the_command_line():
     result = subprocess.run(
         [sys.executable, "-m", "spikejax", "sweep"], capture_output=True, text=True, timeout=120
     )
-    assert result.returncode == 2
-    assert "spikejax sweep: not available yet" in result.stderr
+    assert result.returncode == 2  # a usage error: the sweep file and --out are required
+    assert "spikejax sweep: error: the following arguments are required" in result.stderr
 
 
 def test_version_and_every_option_has_help(capsys):

@@ -7,6 +7,8 @@ from spikejax.train._factory import trusted_factory as trusted_factory
 from spikejax.train._lock import RunLockedError as RunLockedError
 from spikejax.train._loop import evaluate as evaluate
 from spikejax.train._loop import fit as fit
+from spikejax.train._population import fit_population as fit_population
+from spikejax.train._population import population_key as population_key
 from spikejax.train._preempt import EXIT_PREEMPTED as EXIT_PREEMPTED
 from spikejax.train._preempt import Preempted as Preempted
 from spikejax.train._restore import RestoredRun as RestoredRun
@@ -33,7 +35,9 @@ __all__ = [
     "evaluate",
     "export_pretrained",
     "fit",
+    "fit_population",
     "load_run",
+    "population_key",
     "read_metrics",
     "trusted_factory",
     "write_summary",

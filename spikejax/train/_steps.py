@@ -26,7 +26,7 @@ from spikejax.layers import project_params
 from spikejax.models import record
 from spikejax.train._gradients import StepGradient
 
-__all__ = ["Steps", "build_optimizer"]
+__all__ = ["Steps", "build_optimizer", "hyperparameters"]
 
 _LOSSES = {
     "ce_membrane": losses.ce_membrane,
@@ -45,7 +45,9 @@ def build_optimizer(
     ``cosine`` decays from ``lr`` to 0 over ``total_steps``; ``warmup_cosine`` rises linearly from
     0 to ``lr`` over ``warmup_steps`` and then decays to 0 at ``total_steps``. Gradient clipping (by
     global norm) comes first; ``sgd`` adds ``weight_decay · params`` to the gradient, ``adamw``
-    decays the weights decoupled from the gradient.
+    decays the weights decoupled from the gradient. The numbers of `hyperparameters` are
+    held in the optimizer state by ``optax.inject_hyperparams`` (the population sweeps of
+    `spikejax.train.fit_population` give each run its own).
 
     Example:
         >>> from spikejax.config import OptimizerConfig
@@ -54,31 +56,60 @@ def build_optimizer(
         >>> float(schedule(0)), float(schedule(5)), float(schedule(10))
         (0.1, 0.05, 0.0)
     """
-    if config.schedule == "constant":
-        schedule = optax.constant_schedule(config.lr)
-    elif config.schedule == "cosine":
-        schedule = optax.cosine_decay_schedule(config.lr, max(total_steps, 1))
-    else:
-        if config.warmup_steps >= total_steps:
-            raise ValueError(
-                f"`build_optimizer`: `warmup_steps` must be < the run's {total_steps} steps; "
-                f"got {config.warmup_steps}."
-            )
-        schedule = optax.warmup_cosine_decay_schedule(
-            0.0, config.lr, config.warmup_steps, total_steps, end_value=0.0
+    if config.schedule == "warmup_cosine" and config.warmup_steps >= total_steps:
+        raise ValueError(
+            f"`build_optimizer`: `warmup_steps` must be < the run's {total_steps} steps; "
+            f"got {config.warmup_steps}."
         )
-    parts = []
+
+    def schedule_of(lr: Any) -> Callable[[Array], Array]:
+        if config.schedule == "constant":
+            return optax.constant_schedule(lr)
+        if config.schedule == "cosine":
+            return optax.cosine_decay_schedule(lr, max(total_steps, 1))
+        return optax.warmup_cosine_decay_schedule(
+            0.0, lr, config.warmup_steps, total_steps, end_value=0.0
+        )
+
+    # The numbers are arrays in the optimizer state (optax.inject_hyperparams), not constants of
+    # the compiled step: a population of runs that differ only in them shares one step under
+    # ``vmap``. Which transformations the chain holds is decided by ``config`` alone.
+    def chain(lr, weight_decay=0.0, momentum=0.0, grad_clip=0.0):
+        parts = []
+        if config.grad_clip > 0:
+            parts.append(optax.clip_by_global_norm(grad_clip))
+        if config.name == "adam":
+            parts.append(optax.adam(schedule_of(lr)))
+        elif config.name == "adamw":
+            parts.append(optax.adamw(schedule_of(lr), weight_decay=weight_decay))
+        else:
+            if config.weight_decay:
+                parts.append(optax.add_decayed_weights(weight_decay))
+            parts.append(optax.sgd(schedule_of(lr), momentum=momentum if config.momentum else None))
+        return optax.chain(*parts)
+
+    return optax.inject_hyperparams(chain)(**hyperparameters(config)), schedule_of(config.lr)
+
+
+def hyperparameters(config: OptimizerConfig) -> dict[str, float]:
+    """The numbers of ``config`` that `build_optimizer` keeps in the optimizer state
+    (``state.hyperparams``): ``lr``, and ``weight_decay``, ``momentum``, ``grad_clip`` where the
+    optimizer uses them.
+
+    Example:
+        >>> from spikejax.config import OptimizerConfig
+        >>> from spikejax.train._steps import hyperparameters
+        >>> hyperparameters(OptimizerConfig(name="adamw", lr=0.1, weight_decay=0.01))
+        {'lr': 0.1, 'weight_decay': 0.01}
+    """
+    out = {"lr": config.lr}
+    if config.name == "adamw" or (config.name == "sgd" and config.weight_decay):
+        out["weight_decay"] = config.weight_decay
+    if config.name == "sgd" and config.momentum:
+        out["momentum"] = config.momentum
     if config.grad_clip > 0:
-        parts.append(optax.clip_by_global_norm(config.grad_clip))
-    if config.name == "adam":
-        parts.append(optax.adam(schedule))
-    elif config.name == "adamw":
-        parts.append(optax.adamw(schedule, weight_decay=config.weight_decay))
-    else:
-        if config.weight_decay:
-            parts.append(optax.add_decayed_weights(config.weight_decay))
-        parts.append(optax.sgd(schedule, momentum=config.momentum or None))
-    return optax.chain(*parts), schedule
+        out["grad_clip"] = config.grad_clip
+    return out
 
 
 def _check_loss_options(name: str, options: dict[str, Any]) -> None:
@@ -205,9 +236,17 @@ class Steps:
 
     def _train_step(self, state, x, y, step):
         self.traces["train"] += 1
+        with jax.numpy_dtype_promotion("standard"):
+            lr = jnp.asarray(self.schedule(step), jnp.float32)
+        return self.train_fn(state, x, y, jr.fold_in(self.train_key, step), lr)
+
+    def train_fn(self, state, x, y, key, lr):
+        """The body of ``train_step`` (not jitted; ``vmap``-able over runs): one optimizer step
+        with the input key ``key`` (``fold_in(train_key, step)``) and the learning rate ``lr``
+        of this step (reported as the ``lr`` metric; the update reads its own from the state)."""
         model = nnx.merge(self.train_graphdef, state["model"])
         optimizer = nnx.merge(self.opt_graphdef, state["opt"])
-        inputs = self.prepare(x, jr.fold_in(self.train_key, step))
+        inputs = self.prepare(x, key)
         y = y.astype(jnp.int32)
 
         def loss_fn(model):
@@ -229,7 +268,6 @@ class Steps:
         # rules. The model's own computation above stays under the caller's promotion setting.
         with jax.numpy_dtype_promotion("standard"):
             optimizer.update(model, grads)
-            lr = jnp.asarray(self.schedule(step), jnp.float32)
         # Trained neuron parameters back onto their valid intervals (β in [0, 1], θ > 0).
         project_params(model)
         metrics = {
@@ -243,8 +281,12 @@ class Steps:
 
     def _eval_step(self, model_state, x, y, mask, index):
         self.traces["eval"] += 1
+        return self.eval_fn(model_state, x, y, mask, jr.fold_in(self.eval_key, index))
+
+    def eval_fn(self, model_state, x, y, mask, key):
+        """The body of ``eval_step`` (not jitted; ``vmap``-able over runs) with the input key
+        ``key`` (``fold_in(eval_key, index)``)."""
         model = self.eval_model(model_state)
-        key = jr.fold_in(self.eval_key, index)
         outputs, recording = record(model, self.prepare(x, key))
         y = y.astype(jnp.int32)
         weight = mask.astype(jnp.float32)
