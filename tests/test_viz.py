@@ -53,7 +53,7 @@ def test_raster_density_is_the_fraction_of_each_rows_neurons_firing():
     (image,) = fig.axes[0].get_images()
     expected = s.reshape(7, 100, 10).mean(axis=2).T  # rows of 10 consecutive neurons
     np.testing.assert_allclose(image.get_array(), expected)
-    assert "density: 100 rows of up to 10 neurons" in fig.axes[0].get_title()
+    assert "density: 100 rows of ≤ 10 neurons" in fig.axes[0].get_title()
     # Ticks mode draws every event at (step, row).
     fig = viz.plot_raster(s[:, :30], mode="ticks")
     offsets = fig.axes[0].collections[0].get_offsets()

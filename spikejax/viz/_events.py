@@ -147,12 +147,16 @@ def plot_frames(
     aspect = height / width
     fig, axes = new_figure(rows, cols, figsize=(panel * cols, panel * aspect * rows + 0.5))
     for i, ax in enumerate(axes.ravel()):
-        ax.set_axis_off()
-        if i < shown.size:
+        if i < shown.size:  # ticks off, frame on: the sensor's edge stays visible on white
             ax.imshow(rgb[shown[i]], interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
             ax.set_title(f"t = {shown[i]}", fontsize="small")
+        else:
+            ax.set_axis_off()
     channels = "ON red, OFF blue" if a.shape[-1] == 2 else "events in black"
-    summary = f"{steps} frames of {height}×{width}, {int(a.sum())} events; {channels}"
+    shown_text = "" if shown.size == steps else f" ({shown.size} shown)"
+    summary = f"{steps} frames{shown_text} of {height}×{width}, {int(a.sum())} events; {channels}"
     fig.suptitle(summary if title is None else f"{title}\n{summary}", fontsize="medium")
     return finish(fn, fig, path)
 

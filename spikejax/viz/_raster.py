@@ -118,7 +118,7 @@ def plot_raster(
         >>> s = np.random.default_rng(0).random((50, 3000)) < 0.05
         >>> fig = plot_raster({"hidden": s[:, :2000], "out": s[:, 2000:]}, sort="rate")
         >>> fig.axes[0].get_title().splitlines()[-1]
-        '7467 spikes, 3000 neurons in 2 layers; density: 126 rows of up to 24 neurons'
+        '7467 spikes, 3000 neurons in 2 layers; density: 126 rows of ≤ 24 neurons'
     """
     check_choice(_FN, "mode", mode, _MODES)
     check_choice(_FN, "sort", sort, _SORTS)
@@ -204,6 +204,6 @@ def plot_raster(
     elif neurons is not None:
         summary += f" of {layers[0][1].shape[1]}"
     if density:
-        summary += f"; density: {rows} rows of up to {group} neurons"
+        summary += f"; density: {rows} rows of ≤ {group} neurons"
     ax.set_title(summary if title is None else f"{title}\n{summary}", fontsize="medium")
     return finish(_FN, fig, path)
