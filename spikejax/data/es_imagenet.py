@@ -66,8 +66,8 @@ class ESImageNet(AbstractEventDataset):
     Attributes:
         sensor_size: ``(256, 256, 2)``, or ``(224, 224, 2)`` with ``centre_crop``.
         dtype: fields ``x`` int16, ``y`` int16, ``p`` bool, ``t`` int64.
-        files, labels: per sample; ``image_sizes``: ``(a, b)`` per sample when the label list was
-        read, else None.
+        files, labels: per sample.
+        image_sizes: ``(a, b)`` per sample when the label list was read, else None.
 
     Example:
         >>> import pathlib, tempfile
