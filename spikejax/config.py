@@ -26,6 +26,7 @@ __all__ = [
     "ChipConfig",
     "Config",
     "DataConfig",
+    "LearningConfig",
     "ModelConfig",
     "OptimizerConfig",
     "TrainConfig",
@@ -51,6 +52,7 @@ DATASETS = (
 ENCODINGS = ("direct", "poisson", "latency", "none")
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine", "warmup_cosine")
+LEARNING = ("bptt", "stdp", "evolve")
 LOSSES = ("ce_membrane", "ce_count", "mse_count", "tet", "ce")
 GRADIENTS = ("bptt", "tbptt", "ottt", "eprop")
 
@@ -294,13 +296,45 @@ class ChipConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class LearningConfig:
+    """How the network learns.
+
+    Attributes:
+        method: ``"bptt"``: gradients of the loss (computed as ``train.gradient`` says) applied
+            by the ``optimizer``. ``"stdp"``: the kernels that drive spiking neurons (all, or
+            ``options["params"]``) learn by a local rule of `spikejax.plasticity` computed from
+            each batch's spike trains, while every other parameter (e.g. a readout) follows its
+            gradient; both pass through the ``optimizer`` (with ``sgd`` at rate ``η`` a plastic
+            weight moves by ``η Δw``). ``"evolve"``: no gradient; every step is one generation of
+            an evolution strategy (`spikejax.evolve`) whose fitness is minus the batch's mean
+            loss; the optimizer section is unused.
+        options: for ``"stdp"``: ``rule`` (``"stdp"`` default, ``"triplet_stdp"``), ``params``
+            (kernel paths), the rule's keyword arguments (``a_plus``, ``tau_plus``, ...),
+            ``normalize`` (the total of each neuron's incoming weights), ``w_min``/``w_max``
+            (the rule's bounds; given both, the weights are also clipped to them after the
+            update), ``threshold`` (keyword arguments of
+            `spikejax.plasticity.adaptive_threshold`). For ``"evolve"``: ``strategy``
+            (``"snes"`` default, ``"open_es"``, ``"cma_es"``), ``population`` (32), ``params``
+            (path patterns, default every trainable parameter), ``mask`` (false), ``sigma``
+            (0.05), ``lr`` (0.05).
+    """
+
+    method: str = "bptt"
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        _choice("LearningConfig", "method", self.method, LEARNING)
+        _options(self, "options")
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     """A complete experiment.
 
     Attributes:
         name: experiment name (used for the default run directory).
         seed: seed of the initial weights, the data order and the input encoding.
-        data, model, optimizer, train, chip: the parts (see their classes).
+        data, model, optimizer, train, chip, learning: the parts (see their classes).
 
     Example:
         >>> from spikejax.config import Config, apply_overrides
@@ -316,6 +350,7 @@ class Config:
     optimizer: OptimizerConfig = dataclasses.field(default_factory=OptimizerConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     chip: ChipConfig = dataclasses.field(default_factory=ChipConfig)
+    learning: LearningConfig = dataclasses.field(default_factory=LearningConfig)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
@@ -327,6 +362,7 @@ class Config:
             ("optimizer", OptimizerConfig),
             ("train", TrainConfig),
             ("chip", ChipConfig),
+            ("learning", LearningConfig),
         )
         for name, cls in parts:
             if not isinstance(getattr(self, name), cls):
@@ -334,7 +370,8 @@ class Config:
 
 
 def to_dict(config: Config) -> dict[str, Any]:
-    """The configuration as JSON data (nested dicts; tuples become lists).
+    """The configuration as JSON data (nested dicts; tuples become lists). The ``learning``
+    section is left out while it is the default (gradient learning).
 
     Example:
         >>> from spikejax.config import Config, from_dict, to_dict
@@ -344,7 +381,12 @@ def to_dict(config: Config) -> dict[str, Any]:
     """
     if not isinstance(config, Config):
         raise TypeError(f"`to_dict`: `config` must be a Config; got {type(config).__name__}.")
-    return plain(config)
+    data = plain(config)
+    # Written only when not the default, so that the configurations (and their hashes) of runs
+    # made before the section existed stay the same.
+    if config.learning == LearningConfig():
+        del data["learning"]
+    return data
 
 
 def from_dict(data: Mapping[str, Any]) -> Config:

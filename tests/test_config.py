@@ -99,7 +99,7 @@ def test_overrides_apply_in_order_and_leave_the_input_unchanged():
     ("override", "unknown", "valid"),
     [
         ("optimizer.lrr=1", "optimizer.lrr", "grad_clip, lr, momentum, name, schedule"),
-        ("nope=1", "nope", "chip, data, model, name, optimizer, seed, train"),
+        ("nope=1", "nope", "chip, data, learning, model, name, optimizer, seed, train"),
         ("train.schedule=cosine", "train.schedule", "batch_size, checkpoint_every"),
         ("model.options.width=2", "model.options.width", "beta, hidden, reset"),
     ],

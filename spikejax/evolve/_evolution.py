@@ -50,7 +50,8 @@ class Evolution:
 
     Args:
         model: any spikejax model; its current values are the starting mean.
-        fitness: ``fitness(model, batch) -> scalar`` (higher is better), traceable.
+        fitness: ``fitness(model, batch) -> scalar`` (higher is better), traceable; with
+            ``has_aux``: ``(scalar, aux)``, ``aux`` any pytree reported per member.
         strategy: ``"open_es"``, ``"snes"`` or ``"cma_es"`` (:mod:`spikejax.evolve._strategies`).
         population: members per generation (even for ``"open_es"``: antithetic pairs).
         params: what evolves (:func:`spikejax.evolve.select`): default every ``nnx.Param``.
@@ -59,6 +60,7 @@ class Evolution:
         lr: the learning rate of the mean (``open_es``: Adam; ``snes``: its natural gradient).
         devices: devices to shard the population over (default all of the default backend);
             ``population`` must be a multiple of their number.
+        has_aux: ``fitness`` returns ``(fitness, aux)``.
 
     Example:
         >>> import jax, jax.numpy as jnp, jax.random as jr, spikejax as sj
@@ -88,6 +90,7 @@ class Evolution:
         sigma: float = 0.05,
         lr: float = 0.05,
         devices: Sequence[Any] | None = None,
+        has_aux: bool = False,
     ):
         fn = "Evolution"
         if not isinstance(model, nnx.Module):
@@ -117,6 +120,7 @@ class Evolution:
             )
         self.genome = Genome(model, params, mask=mask)
         self.fitness = fitness
+        self.has_aux = bool(has_aux)
         self.strategy = strategy
         self.population = population
         self.sigma = float(sigma)
@@ -139,14 +143,18 @@ class Evolution:
         state = _standard(lambda: self.algorithm.init(key, mean, self.hyper))
         return EvolutionState(state, jnp.zeros((), jnp.int32))
 
-    def evaluate(self, population: Float[Array, "P D"], batch: Any) -> Float[Array, " P"]:
-        """``fitness`` of every member on ``batch``, with ``vmap`` over the population (sharded
-        over ``devices`` when there are several)."""
+    def evaluate(self, population: Float[Array, "P D"], batch: Any) -> Any:
+        """``fitness`` of every member on ``batch`` ``[P]`` (with ``has_aux``: ``(fitness,
+        aux)``, ``aux`` stacked over members), with ``vmap`` over the population (sharded over
+        ``devices`` when there are several)."""
         if self.sharding is not None:
             population = jax.lax.with_sharding_constraint(population, self.sharding)
 
         def one(vector):
-            return jnp.asarray(self.fitness(self.genome.model_of(vector), batch), jnp.float32)
+            result = self.fitness(self.genome.model_of(vector), batch)
+            if self.has_aux:
+                return jnp.asarray(result[0], jnp.float32), result[1]
+            return jnp.asarray(result, jnp.float32)
 
         return jax.vmap(one)(population)
 
@@ -159,11 +167,14 @@ class Evolution:
 
     def step(self, state: EvolutionState, batch: Any, key: Array) -> tuple[EvolutionState, dict]:
         """One generation on ``batch``; returns the new state and the metrics ``fitness``
-        (every member's, ``[P]``), ``best``, ``mean`` and ``density`` (present connections of
-        the mean's mask, 1 without one)."""
+        (every member's, ``[P]``), ``best``, ``mean``, ``density`` (present connections of
+        the mean's mask, 1 without one) and, with ``has_aux``, ``aux`` (every member's)."""
         ask_key, tell_key = jr.split(key)
         population = self.ask(state, ask_key)
         fitness = self.evaluate(population, batch)
+        aux = None
+        if self.has_aux:
+            fitness, aux = fitness
         strategy = state.strategy
         if self.sigma != 0.0:
             strategy, _ = _standard(
@@ -175,6 +186,8 @@ class Evolution:
             "mean": jnp.mean(fitness),
             "density": self.genome.density(strategy.mean),
         }
+        if self.has_aux:
+            metrics["aux"] = aux
         return EvolutionState(strategy, state.generation + 1), metrics
 
     def mean(self, state: EvolutionState) -> Float[Array, " D"]:

@@ -154,11 +154,9 @@ class Genome:
         """A model with the genome's values in the chosen leaves and the rest unchanged."""
         values = self.leaves(vector)
 
-        def put(path, var):
+        def put(path, var):  # new variables: the model may be mutated inside a transformation
             name = _leaf_path(path)
-            if name in values:
-                return var.replace(values[name])
-            return var
+            return var.replace(values[name] if name in values else var[...])
 
         state = jax.tree_util.tree_map_with_path(
             put, self.state, is_leaf=lambda x: isinstance(x, nnx.Variable)

@@ -37,6 +37,7 @@ from spikejax.train._committed import CONFIG_SHA256, check_committed_config
 from spikejax.train._data import Splits, check_labels, in_memory, load_splits, make_prepare
 from spikejax.train._extend import read_extensions
 from spikejax.train._factory import build_model
+from spikejax.train._learning import learning_steps, learning_tx
 from spikejax.train._lock import run_lock
 from spikejax.train._preempt import Preempted, stop_on_signals
 from spikejax.train._resume_metrics import last_train_metrics, metrics_commit, resume_metrics
@@ -97,8 +98,11 @@ def _build(config: Config, *, progress: bool, factory: Callable | None = None) -
     if config.train.max_steps is not None:
         total = min(total, config.train.max_steps)
     tx, schedule = build_optimizer(config.optimizer, total)
+    example = jax.eval_shape(lambda x: prepare(x, jr.key(0)), x)
+    tx, synapses = learning_tx(config, model, example, tx)
     num_params = sum(int(np.prod(v.shape)) for v in jax.tree.leaves(nnx.state(model, nnx.Param)))
     steps = Steps(config, model, tx, schedule, prepare)
+    steps = learning_steps(config, model, steps, synapses)
     return _Run(config, splits, steps, steps_per_epoch, total, num_params)
 
 

@@ -20,7 +20,7 @@ import optax
 from flax import nnx
 from jaxtyping import Array
 
-from spikejax import losses
+from spikejax import losses, plasticity
 from spikejax.config import Config, OptimizerConfig
 from spikejax.layers import project_params
 from spikejax.models import record
@@ -172,6 +172,9 @@ class Steps:
         self.prepare = prepare
         self.train_key, self.eval_key = jr.split(jr.key(config.seed))
         self.traces = {"train": 0, "eval": 0}
+        # The plastic synapses of a learning.method="stdp" run (set by `fit`): every update
+        # receives their recorded spike trains.
+        self.synapses: plasticity.Synapses | None = None
         model.train()
         optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
         self.train_graphdef, model_state = nnx.split(model)
@@ -254,10 +257,11 @@ class Steps:
             loss = jnp.mean(self._per_sample_loss(outputs, y))
             correct = jnp.argmax(self.logits(outputs), axis=-1) == y
             rates = {k: jnp.mean(v) for k, v in self._rates(recording.spikes).items()}
-            return loss, (jnp.mean(correct.astype(jnp.float32)), rates)
+            return loss, (jnp.mean(correct.astype(jnp.float32)), rates, recording)
 
         if self.gradient is None:
-            (loss, (accuracy, rates)), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
+            aux = nnx.value_and_grad(loss_fn, has_aux=True)(model)
+            (loss, (accuracy, rates, recording)), grads = aux
         else:  # tbptt, ottt, eprop: the state carried forward step by step
             loss, outputs, grads, rates = self.gradient(model, inputs, y)
             correct = jnp.argmax(self.logits(outputs), axis=-1) == y
@@ -267,7 +271,10 @@ class Steps:
         # ``b1 ** count``), which strict dtype promotion rejects; its update runs with the standard
         # rules. The model's own computation above stays under the caller's promotion setting.
         with jax.numpy_dtype_promotion("standard"):
-            optimizer.update(model, grads)
+            extra = {}
+            if self.synapses is not None:
+                extra["activity"] = plasticity.activity(recording, self.synapses)
+            optimizer.update(model, grads, **extra)
         # Trained neuron parameters back onto their valid intervals (β in [0, 1], θ > 0).
         project_params(model)
         metrics = {
