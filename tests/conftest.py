@@ -1,4 +1,5 @@
-"""Strict JAX for every test: no implicit dtype or rank promotion (STYLE.md rule 10)."""
+"""Strict JAX for every test: no implicit dtype or rank promotion (rule 10 of the
+house style, docs/explanation/house-style.md)."""
 
 import jax
 

@@ -2,7 +2,7 @@
 
 Checked against the replay-path emulators (spikejax.chip.loihi.run / xylo.run, themselves pinned
 to vendor traces), the recorded vendor traces, and NumPy / plain-Python references written from
-specs/chip.md that count every wrap, clip, saturation and cap.
+docs/explanation/chip-semantics.md that count every wrap, clip, saturation and cap.
 """
 
 import dataclasses

@@ -2,7 +2,7 @@
 
 For non-default Loihi and Xylo profiles (other state, weight, decay widths, shifts and caps),
 ``emulate`` (batched layers), ``replay`` / ``run`` (the traced network step by step) and a
-plain-NumPy step-by-step reference written from specs/chip.md with the profile's constants agree
+plain-NumPy step-by-step reference written from docs/explanation/chip-semantics.md with the profile's constants agree
 bit for bit. ``chip_forward`` (the arithmetic on straight-through values) equals ``emulate`` on
 random networks, for the default and the custom profiles.
 """
@@ -43,7 +43,7 @@ def chip_profile(name: str, arithmetic) -> chip.ChipProfile:
 
 
 def ref_loihi(p, a: dict, s_in: np.ndarray) -> dict:
-    """The traced two-layer Loihi network (spec 2.3-2.5) with the constants of profile ``p``."""
+    """The traced two-layer Loihi network (chip semantics §2.3-2.5) with the constants of profile ``p``."""
     B = 1 << (p.state_bits - 1)
     one = 1 << p.decay_bits
 
@@ -77,7 +77,7 @@ def ref_loihi(p, a: dict, s_in: np.ndarray) -> dict:
 
 
 def ref_xylo(p, a: dict, s_in: np.ndarray) -> dict:
-    """The Xylo core (spec 3.2-3.5) on synapse 1, with the constants of profile ``p``."""
+    """The Xylo core (chip semantics §3.2-3.5) on synapse 1, with the constants of profile ``p``."""
     lo, hi = -(1 << (p.state_bits - 1)), (1 << (p.state_bits - 1)) - 1
 
     def delta(x, dash):

@@ -1,6 +1,6 @@
 """Bit-exact chip emulators: vendor trace replay, spec facts, and slow plain-Python references.
 
-The references below are written from the text of specs/chip.md with Python integers (unbounded,
+The references below are written from the text of docs/explanation/chip-semantics.md with Python integers (unbounded,
 ``>>`` is an arithmetic shift), looping over neurons and, for Xylo, over single events one by one.
 """
 
@@ -23,7 +23,7 @@ XYLO_KEYS = {"isyn", "isyn2", "vmem", "spikes", "isyn_out", "vmem_out", "spikes_
 
 
 def load_case(name):
-    """The replay input of spec 4.3 and the stored arrays."""
+    """The replay input of chip semantics §4.3 and the stored arrays."""
     arrays = dict(np.load(FIXTURES / f"{name}.npz"))
     case = dict(arrays)
     if name.startswith("loihi"):
@@ -56,7 +56,7 @@ def test_xylo_basic_trace_bit_exact():
 
 
 # --------------------------------------------------------------------------------------------
-# Plain-Python Loihi reference (spec section 2)
+# Plain-Python Loihi reference (chip semantics §2)
 # --------------------------------------------------------------------------------------------
 
 
@@ -233,7 +233,7 @@ def test_loihi_matches_python_reference(name):
 
 
 # --------------------------------------------------------------------------------------------
-# Loihi facts of the spec
+# Loihi facts of the chip semantics (§2)
 # --------------------------------------------------------------------------------------------
 
 
@@ -361,7 +361,7 @@ def test_loihi_latencies_and_recurrent_delay():
 
 
 # --------------------------------------------------------------------------------------------
-# Plain-Python Xylo reference (spec section 3), one event at a time
+# Plain-Python Xylo reference (chip semantics §3), one event at a time
 # --------------------------------------------------------------------------------------------
 
 
@@ -497,7 +497,7 @@ def test_xylo_matches_event_by_event_reference(name):
 
 
 # --------------------------------------------------------------------------------------------
-# Xylo facts of the spec
+# Xylo facts of the chip semantics (§3)
 # --------------------------------------------------------------------------------------------
 
 

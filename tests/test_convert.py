@@ -1,4 +1,4 @@
-"""ANN→SNN conversion: the invariants of the zoo specification (section 7), the networks it
+"""ANN→SNN conversion: the invariants of docs/explanation/zoo.md §7, the networks it
 handles, and its errors."""
 
 import pathlib

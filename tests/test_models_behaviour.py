@@ -344,7 +344,7 @@ def test_bfloat16_models_keep_their_dtype():
 
 
 def resnet18_macs():
-    """Appendix A: conv ``C_in·C_out·k²·H_out·W_out``, classifier ``C·K``, at 224."""
+    """Zoo appendix: conv ``C_in·C_out·k²·H_out·W_out``, classifier ``C·K``, at 224."""
     macs = {"conv1.conv": 3 * 64 * 49 * 112 * 112}
     c_in, size = 64, 56
     for stage in range(4):

@@ -1,4 +1,5 @@
-"""Contracts every neuron in the registry must meet (STYLE.md rule 8)."""
+"""Contracts every neuron in the registry must meet (rule 8 of the house style,
+docs/explanation/house-style.md)."""
 
 import inspect
 

@@ -1,6 +1,6 @@
 """Vendor layouts of a quantized MLP: Lava's (post, pre) Dense matrices, Xylo's weight arrays.
 
-* Loihi: per layer ``k = 1..L`` (1-based, as in the trace format of specs/chip.md):
+* Loihi: per layer ``k = 1..L`` (1-based, as in the trace format of the chip semantics, §4):
   ``W{k}_raw`` ``(post, pre)``, the weights to give Lava's ``Dense``, and ``W{k}_eff``, the
   weights Lava uses after its clip and truncation (identical: the quantized weights are already
   effective), scalars ``wexp{k}``, ``nwb{k}`` (``num_weight_bits``), and per neuron

@@ -1,7 +1,7 @@
 """Dense MACs per step and parameter counts of a zoo entry from its configuration alone.
 
 A walk over the layer specification, in forward order, applying the counting rules of
-`spikejax.graph.costs` (the zoo specification's Appendix A) to the shapes the configuration
+`spikejax.graph.costs` (the appendix of docs/explanation/zoo.md) to the shapes the configuration
 implies: output size ``⌊(H + 2p − k)/s⌋ + 1``; convolution MACs
 ``C_in·C_out·k²·H_out·W_out/groups`` and parameters ``k²·(C_in/groups)·C_out``; batch norm
 ``2C`` parameters; a linear layer over ``N`` tokens ``N·in·out`` MACs and ``in·out (+ out)``

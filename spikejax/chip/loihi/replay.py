@@ -1,4 +1,4 @@
-"""Replay of a recorded Lava trace case (spec format) on the step-by-step network.
+"""Replay of a recorded Lava trace case (chip semantics §4) on the step-by-step network.
 
 The network of the conformance traces is in -> Dense W1 -> LIF1 -> Dense W2 -> LIF2, with an
 optional recurrent Dense from LIF1 to LIF1. `replay` builds its `LoihiNetwork` with a
@@ -95,7 +95,7 @@ def _dense(case: dict[str, Any], w_key: str, suffix: str, p: LoihiProfile) -> Lo
 
 
 def network_from_case(case: dict[str, Any], *, profile: LoihiProfile = LOIHI) -> LoihiNetwork:
-    """The `LoihiNetwork` of a trace case (spec format: npz arrays plus JSON scalars).
+    """The `LoihiNetwork` of a trace case (chip semantics §4.1: npz arrays plus JSON scalars).
 
     Raw weights are reduced with `effective_weights` using ``nwb*``; ``reset`` (None or
     ``{"interval", "offset"}``) applies to both layers. Every value is checked by name against

@@ -1,4 +1,4 @@
-"""Replay of a recorded XyloSim trace case (spec format) on the step-by-step network.
+"""Replay of a recorded XyloSim trace case (chip semantics §4) on the step-by-step network.
 
 `replay` builds the `XyloNetwork` of a case with a profile
 (default: XyloSim's) and runs the jit-compiled `run`.
