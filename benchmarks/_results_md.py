@@ -96,7 +96,8 @@ def markdown(meta: dict, rows: list[dict], frameworks: list[str]) -> str:
             if v["deviation"]:
                 deviations[fw] = v["deviation"]
     if deviations:
-        lines += ["", "Known deviations (closest equivalents; see docs/explanation/benchmarks.md):", ""]
+        note = "Known deviations (closest equivalents; see docs/explanation/benchmarks.md):"
+        lines += ["", note, ""]
         lines += [f"- {fw}: {d}" for fw, d in sorted(deviations.items())]
     lines += [
         "",

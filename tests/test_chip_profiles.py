@@ -2,7 +2,8 @@
 
 For non-default Loihi and Xylo profiles (other state, weight, decay widths, shifts and caps),
 ``emulate`` (batched layers), ``replay`` / ``run`` (the traced network step by step) and a
-plain-NumPy step-by-step reference written from docs/explanation/chip-semantics.md with the profile's constants agree
+plain-NumPy step-by-step reference written from docs/explanation/chip-semantics.md with the
+profile's constants agree
 bit for bit. ``chip_forward`` (the arithmetic on straight-through values) equals ``emulate`` on
 random networks, for the default and the custom profiles.
 """
@@ -43,7 +44,7 @@ def chip_profile(name: str, arithmetic) -> chip.ChipProfile:
 
 
 def ref_loihi(p, a: dict, s_in: np.ndarray) -> dict:
-    """The traced two-layer Loihi network (chip semantics §2.3-2.5) with the constants of profile ``p``."""
+    """The traced two-layer Loihi network (chip semantics §2.3-2.5), constants of profile ``p``."""
     B = 1 << (p.state_bits - 1)
     one = 1 << p.decay_bits
 

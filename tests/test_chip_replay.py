@@ -1,6 +1,7 @@
 """Bit-exact chip emulators: vendor trace replay, spec facts, and slow plain-Python references.
 
-The references below are written from the text of docs/explanation/chip-semantics.md with Python integers (unbounded,
+The references below are written from the text of docs/explanation/chip-semantics.md with Python
+integers (unbounded,
 ``>>`` is an arithmetic shift), looping over neurons and, for Xylo, over single events one by one.
 """
 

@@ -3,7 +3,8 @@
 ``count_params(name)`` follows from the configuration; each count is also checked against the
 model built abstractly (``structure``).
 
-The expected counts are the published ones (docs/explanation/zoo.md §5) and, for every registry entry, a closed form
+The expected counts are the published ones (docs/explanation/zoo.md §5) and, for every registry
+entry, a closed form
 written here from the counting rules (conv ``C_in·C_out·k²/groups``, BN ``2C``, Linear
 ``in·out + out``, PLIF ``1`` per spiking layer), never from walking a model.
 """

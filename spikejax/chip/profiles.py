@@ -92,7 +92,8 @@ _LOIHI = ChipProfile(
         "IEEE Micro 38(1), 2018 (128 neuro-cores, 1,024 compartments per core)",
         "NengoLoihi block limits: 1,024 compartments, 4,096 input axons, 4,096 output axons and "
         "1,048,576 synapse bits per core",
-        "Lava 0.10 PyLifModelBitAcc / PyDenseModelBitAcc (arithmetic: docs/explanation/chip-semantics.md)",
+        "Lava 0.10 PyLifModelBitAcc / PyDenseModelBitAcc "
+        "(arithmetic: docs/explanation/chip-semantics.md)",
     ),
     notes=(
         "Synapse memory use is estimated with NengoLoihi's dense format (64-synapse blocks of "

@@ -1,7 +1,8 @@
 """The batched Xylo emulator of one layer: ordered saturating accumulation, then the update.
 
 Each layer adds its presynaptic events to ``isyn`` one source after the other, every add
-saturating at the profile's state width (chip semantics §3.3). When no partial sum can reach a rail, that
+saturating at the profile's state width (chip semantics §3.3). When no partial sum can reach a
+rail, that
 ordered accumulation equals the plain sum; a step checks this with the sums of the positive and
 of the negative contributions (computed for all steps at once by time-folded matmuls, exact in
 float32 below ``2**24``) and takes the ordered path
