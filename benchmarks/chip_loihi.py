@@ -3,8 +3,8 @@
 Compares the time per sample with Lava's bit-accurate CPU simulation (``Loihi2SimCfg`` with
 ``select_tag='fixed_pt'``), which takes about 1.0–1.4 ms per time step for one sample (the
 reference range of docs/explanation/chip-semantics.md §7), i.e. 200–280 ms per 200-step
-sample. Also times the fused replay emulator (:func:`spikejax.chip.loihi.run`) on the same integers. Prints one JSON
-record.
+sample. Also times the fused replay emulator (``spikejax.chip.loihi.run``) on the same
+integers. Prints one JSON record.
 
     .venv/bin/python benchmarks/chip_loihi.py
 """
