@@ -4,8 +4,8 @@ Compares the time per sample with XyloSim (Rockpool 3.1, xylosim 0.1.3): 0.79 ms
 16 → 256 → 8 and 10.6 ms at 1000 hidden neurons for one sample (the reference figures of
 docs/explanation/chip-semantics.md §7), i.e. 158 ms and 2,120 ms per 200-step sample. Two
 timings per network: the default emulator (ordered saturating accumulation only in steps
-where a rail is reachable) and ``exact=True`` (the ordered accumulation at every step: the worst case, e.g. under heavy
-saturation). Prints one JSON record per network.
+where a rail is reachable) and ``exact=True`` (the ordered accumulation at every step: the
+worst case, e.g. under heavy saturation). Prints one JSON record per network.
 
     .venv/bin/python benchmarks/chip_xylo.py
 """
