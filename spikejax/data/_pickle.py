@@ -2,7 +2,7 @@
 
 A pickle names the callables that rebuild its objects, and ``pickle.load`` calls whatever it names
 (``os.system`` included). Datasets that ship pickles (CIFAR-10's batches, Bullying10K's object
-arrays) are read with :class:`ArrayUnpickler`, which admits only the globals NumPy needs to rebuild
+arrays) are read with `ArrayUnpickler`, which admits only the globals NumPy needs to rebuild
 arrays and dtypes and refuses every other name before anything is called.
 """
 
@@ -44,10 +44,10 @@ class ArrayUnpickler(pickle.Unpickler):
 
 
 def load_restricted(file: IO[bytes], *, encoding: str = "ASCII") -> Any:
-    """Unpickle one object from ``file`` with :class:`ArrayUnpickler`.
+    """Unpickle one object from ``file`` with `ArrayUnpickler`.
 
     Raises:
-        pickle.UnpicklingError: the pickle names a global other than :data:`ALLOWED_GLOBALS`
+        pickle.UnpicklingError: the pickle names a global other than `ALLOWED_GLOBALS`
             or is damaged; ``EOFError`` when it is cut short.
     """
     return ArrayUnpickler(file, encoding=encoding).load()

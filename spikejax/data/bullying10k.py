@@ -37,7 +37,7 @@ class Bullying10K(AbstractEventDataset):
     Expects the 10 extracted class archives ``<class>.zip`` below ``root/Bullying10K/``:
     ``root/Bullying10K/<class>/<recording folder>/<name>.npy``. The label is the class folder.
 
-    **Label order**: the class names sorted alphabetically (:attr:`classes`), so label 0 is
+    **Label order**: the class names sorted alphabetically (`classes`), so label 0 is
     ``fingerguess`` and 9 is ``walking``. Other libraries number the classes in the authors'
     listing order; map through the names when comparing.
 
@@ -46,7 +46,7 @@ class Bullying10K(AbstractEventDataset):
     ratio, stratified per class and independent of the file system's listing order.
 
     **Files**: each ``.npy`` is a pickled object array, one element per DV packet, each a
-    structured array of :data:`BULLYING10K_PACKET_DTYPE`. Pickles can run code, so they are
+    structured array of `BULLYING10K_PACKET_DTYPE`. Pickles can run code, so they are
     read with an unpickler that admits only NumPy arrays and dtypes (any other name in the
     pickle is refused before it is imported or called), and every packet must have exactly that
     dtype; a plain (non-object) array of that dtype is read as one packet. Packets are

@@ -54,7 +54,7 @@ class ESImageNet(AbstractEventDataset):
     shift by ``(254 - a) // 2`` and columns by ``(254 - b) // 2`` (``a``, ``b`` from the split's
     label list), then rows and columns ``[16, 240)`` are kept and shifted to ``[0, 224)``; events
     outside the crop are dropped by the crop, as in the authors' loader. The sensor is then
-    224 × 224. Frames on the 8 native steps: :meth:`native_frames`.
+    224 × 224. Frames on the 8 native steps: `native_frames`.
 
     Args:
         root: folder that contains ``ES-imagenet-0.18/``.
@@ -136,7 +136,7 @@ class ESImageNet(AbstractEventDataset):
         return (side, side, 2)
 
     def native_frames(self) -> ToFrames:
-        """:class:`ToFrames` on the 8 native steps: frame ``t - 1`` holds the events of step
+        """`ToFrames` on the 8 native steps: frame ``t - 1`` holds the events of step
         ``t``, channel 0 ``neg`` and channel 1 ``pos`` (``[8, 2, H, W]``)."""
         return ToFrames(self.sensor_size, time_window=1, start_time=1, end_time=_STEPS + 1)
 

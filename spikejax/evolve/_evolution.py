@@ -37,11 +37,11 @@ def _standard(fn: Callable) -> Any:
 class Evolution:
     r"""Evolve ``model``'s chosen numbers to maximise ``fitness(model, batch)``.
 
-    One generation (:meth:`step`): the strategy proposes ``population`` genomes
-    :math:`x_1..x_P` around its mean, each becomes a model (:class:`~spikejax.evolve.Genome`),
+    One generation (`step`): the strategy proposes ``population`` genomes
+    $x_1..x_P$ around its mean, each becomes a model (`Genome`),
     ``fitness`` is evaluated for all of them with ``vmap`` (sharded over the population axis when
     several devices are given), and the strategy moves its distribution towards the fitter
-    members (evosax minimises, so it is told ``-fitness``). :meth:`model` is the model at the
+    members (evosax minimises, so it is told ``-fitness``). `model` is the model at the
     strategy's mean. ``step`` is a pure function of its arguments: jit it once
     (``jax.jit(evolution.step)``) and call it every generation.
 
@@ -52,9 +52,9 @@ class Evolution:
         model: any spikejax model; its current values are the starting mean.
         fitness: ``fitness(model, batch) -> scalar`` (higher is better), traceable; with
             ``has_aux``: ``(scalar, aux)``, ``aux`` any pytree reported per member.
-        strategy: ``"open_es"``, ``"snes"`` or ``"cma_es"`` (:mod:`spikejax.evolve._strategies`).
+        strategy: ``"open_es"``, ``"snes"`` or ``"cma_es"`` (`spikejax.evolve._strategies`).
         population: members per generation (even for ``"open_es"``: antithetic pairs).
-        params: what evolves (:func:`spikejax.evolve.select`): default every ``nnx.Param``.
+        params: what evolves (`spikejax.evolve.select`): default every ``nnx.Param``.
         mask: also evolve a binary connectivity mask of every chosen kernel.
         sigma: the initial (``open_es``: fixed) standard deviation of the search noise.
         lr: the learning rate of the mean (``open_es``: Adam; ``snes``: its natural gradient).

@@ -1,6 +1,6 @@
 """Which numbers of a model evolve, and the flat genome vector that holds them.
 
-A :class:`Genome` splits ``nnx.state(model)`` once into the chosen leaves (flattened into one
+A `Genome` splits ``nnx.state(model)`` once into the chosen leaves (flattened into one
 vector, in a fixed order) and everything else; ``model_of(vector)`` rebuilds the model with the
 vector's values, so a population ``[P, D]`` becomes ``P`` models under ``vmap``. With ``mask``,
 the genome also carries one real number per weight of every chosen kernel; the connection is
@@ -93,7 +93,7 @@ class Genome:
 
     Args:
         model: the model (its current values are the genome's starting point).
-        params: see :func:`select`.
+        params: see `select`.
         mask: evolve a connectivity mask for every chosen leaf named ``*.kernel``.
         mask_init: the starting value of every mask gene (positive: connected).
 

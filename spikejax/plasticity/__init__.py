@@ -9,7 +9,7 @@ The three steps::
     out, activity = sj.plasticity.record(model, xs, syn)  # inside the jitted step
     updates, opt_state = tx.update(grads, opt_state, params, activity=activity)
 
-A rule emits ``-Δw`` like a gradient (see :mod:`spikejax.plasticity._rules`), so gradient
+A rule emits ``-Δw`` like a gradient (see `spikejax.plasticity._rules`), so gradient
 transformations before or after it (clipping, Adam, schedules) compose as usual, and parameters
 that are not plastic keep following their gradients in the same step.
 """

@@ -3,23 +3,24 @@ r"""Homeostasis for unsupervised STDP layers: adaptive thresholds and weight nor
 Winner-take-all STDP (Diehl & Cook 2015) needs two counterweights, otherwise a few neurons win
 every input and their weights saturate:
 
-* :func:`adaptive_threshold`: each spike raises its neuron's threshold by ``increment``; between
+* `adaptive_threshold`: each spike raises its neuron's threshold by ``increment``; between
   spikes the threshold relaxes to ``rest`` with time constant ``tau``. Over a window of ``T``
   steps and a batch of ``B`` samples the change is
 
-  .. math::
-      Δθ_j = \text{increment} \cdot \frac{1}{B}\sum_{b,t} s_{bj}(t)
-             - \bigl(1 - e^{-T\,dt/τ}\bigr)\,(θ_j - \text{rest}).
+  $$
+  Δθ_j = \text{increment} \cdot \frac{1}{B}\sum_{b,t} s_{bj}(t)
+         - \bigl(1 - e^{-T\,dt/τ}\bigr)\,(θ_j - \text{rest}).
+  $$
 
   Like the rules it emits ``-Δθ`` (a descent direction), so that ``optax.sgd(1.0)`` after it
   applies ``Δθ`` exactly. The threshold must be a trainable per-neuron parameter
   (``Spiking(LIF(threshold=jnp.ones(n)), trainable=("threshold",))``).
-* :func:`normalize_weights`: after the optimiser, rescales each postsynaptic neuron's incoming
+* `normalize_weights`: after the optimiser, rescales each postsynaptic neuron's incoming
   weights to sum to ``total`` (Diehl & Cook's ``78`` for 784 inputs): the emitted update takes the
   weights to ``total · w' / Σ_i w'_i`` with ``w' = w + u``, summing over every kernel axis but
   the last (the output one). A neuron whose incoming weights sum to zero has nothing to scale;
   its weights are ``w'``.
-* :func:`clip_weights`: after the optimiser, keeps the weights in ``[w_min, w_max]``: the update
+* `clip_weights`: after the optimiser, keeps the weights in ``[w_min, w_max]``: the update
   becomes ``clip(w + u) - w`` (hard bounds for additive STDP).
 
 The last two must come last in a chain (they read the final update) and leave every other leaf

@@ -1,6 +1,6 @@
 r"""Spike-timing-dependent plasticity as optax transformations: pair, triplet, reward-modulated.
 
-Every rule here is one computation, :func:`weight_change`, with different constants. Time is in
+Every rule here is one computation, `weight_change`, with different constants. Time is in
 steps of ``dt`` (time constants in the same unit). Each spike train ``s`` (pre- or postsynaptic,
 ``[T, B, ...]``) has exponential traces, updated once per step::
 
@@ -15,11 +15,11 @@ interactions)::
     Δw_ij = 1/B Σ_b Σ_t g_bt [ F_+(w_ij) r1_i(t) s_j(t) (A2_+ + A3_+ o2_j(t⁻))
                              − F_-(w_ij) s_i(t) o1_j(t⁻) (A2_- + A3_- r2_i(t⁻)) ]
 
-* **pair STDP** (:func:`stdp`): ``A3_± = 0``. One pair, presynaptic spike at ``t_pre``,
+* **pair STDP** (`stdp`): ``A3_± = 0``. One pair, presynaptic spike at ``t_pre``,
   postsynaptic at ``t_post``, ``Δt = t_post - t_pre``: ``Δw = A_+ exp(-Δt/τ_+)`` for ``Δt >= 0``
   and ``Δw = -A_- exp(Δt/τ_-)`` for ``Δt < 0`` (a coincident pair potentiates).
-* **triplet** (:func:`triplet_stdp`): as written.
-* **reward-modulated** (:func:`reward_stdp`): the pair rule's contributions enter an eligibility
+* **triplet** (`triplet_stdp`): as written.
+* **reward-modulated** (`reward_stdp`): the pair rule's contributions enter an eligibility
   trace ``e`` with time constant ``τ_e`` that is read, at the end of the window, by the reward
   ``R_b`` of each sample (Izhikevich 2007; Florian 2007): ``g_bt = R_b exp(-(T-1-t) dt/τ_e)``.
   Otherwise ``g_bt = 1``.
@@ -301,7 +301,7 @@ def stdp(
     """Pair-based STDP with pre- and postsynaptic traces (module docstring: ``A3_± = 0``).
 
     Args:
-        synapses: the plastic kernels (:func:`spikejax.plasticity.synapses`).
+        synapses: the plastic kernels (`spikejax.plasticity.synapses`).
         a_plus, a_minus: amplitudes of potentiation (pre before post) and depression.
         tau_plus, tau_minus: time constants of the pre- and postsynaptic traces (in ``dt``).
         dependence: ``"additive"`` or ``"multiplicative"`` (needs ``w_min`` and ``w_max``).
@@ -358,7 +358,7 @@ def triplet_stdp(
     """The triplet rule of Pfister & Gerstner (2006), all-to-all interactions.
 
     Defaults: their fit to visual cortex data (all-to-all, Table 4), times in ms with ``dt = 1``
-    ms. Arguments as in :func:`stdp`; ``tau_x``, ``tau_y``: the slow pre- and postsynaptic traces
+    ms. Arguments as in `stdp`; ``tau_x``, ``tau_y``: the slow pre- and postsynaptic traces
     read by the triplet terms ``A3_-`` and ``A3_+``.
     """
     c = _Constants(
@@ -401,7 +401,7 @@ def reward_stdp(
 
     ``update(grads, state, params, *, activity, reward)`` with ``reward`` a scalar (a global
     neuromodulator) or one value per sample ``[B]``. A zero reward changes nothing. Other
-    arguments as in :func:`stdp`.
+    arguments as in `stdp`.
     """
     c = _Constants(
         a_plus,

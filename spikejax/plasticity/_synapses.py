@@ -1,10 +1,10 @@
 """Which synapses of a model are plastic, and the spike trains on both of their sides.
 
-:func:`synapses` reads the network graph (:func:`spikejax.graph.trace`) once: every linear or
+`synapses` reads the network graph (`spikejax.graph.trace`) once: every linear or
 convolution node whose output drives a spiking neuron node (directly, or through a normalisation
 or dropout node) is a synapse whose kernel a local rule can change; the rule needs the tensor
-entering the node (presynaptic) and the spikes of that neuron node (postsynaptic). :func:`record`
-runs the model and returns exactly those tensors, as an :class:`Activity` keyed by the kernel's
+entering the node (presynaptic) and the spikes of that neuron node (postsynaptic). `record`
+runs the model and returns exactly those tensors, as an `Activity` keyed by the kernel's
 parameter path, which a rule's ``update`` takes as its ``activity`` argument.
 """
 
@@ -58,7 +58,7 @@ class Synapse:
 
 @dataclasses.dataclass(frozen=True)
 class Synapses:
-    """The plastic synapses of a model, by kernel path (what :func:`synapses` returns).
+    """The plastic synapses of a model, by kernel path (what `synapses` returns).
 
     Attributes:
         items: ``{kernel path: Synapse}`` in call order.
@@ -221,7 +221,7 @@ def synapses(model: nnx.Module, example: Array, *, params: Sequence[str] | None 
 def record(model: nnx.Module, xs: Array, synapses: Synapses, **kwargs: Any) -> tuple[Any, Activity]:
     """Run ``model(xs, **kwargs)`` and return ``(output, activity)`` for ``synapses``.
 
-    The same computation as calling the model (:func:`spikejax.graph.record`); works eagerly and
+    The same computation as calling the model (`spikejax.graph.record`); works eagerly and
     inside ``jit``/``grad``.
     """
     if not isinstance(synapses, Synapses):
@@ -234,7 +234,7 @@ def record(model: nnx.Module, xs: Array, synapses: Synapses, **kwargs: Any) -> t
 
 
 def activity(recording: Any, synapses: Synapses) -> Activity:
-    """The :class:`Activity` of ``synapses`` read from a :class:`spikejax.graph.Recording`."""
+    """The `Activity` of ``synapses`` read from a `spikejax.graph.Recording`."""
     pre, post = {}, {}
     for path, syn in synapses.items.items():
         if syn.node not in recording.synapse_inputs or syn.post not in recording.spikes:

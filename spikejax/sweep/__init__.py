@@ -2,9 +2,9 @@
 
 A sweep file (Python, like a configuration file) defines ``get_sweep() -> Sweep``: a base
 experiment and either a ``grid`` of values (trained as populations, see
-:func:`spikejax.train.fit_population`) or a ``space`` of distributions (an Optuna study: TPE,
+`spikejax.train.fit_population`) or a ``space`` of distributions (an Optuna study: TPE,
 pruning on validation accuracy, SQLite or PostgreSQL storage). ``spikejax sweep <file> --out
-<dir>`` runs it (:func:`run_sweep`). Optuna is imported only by Optuna sweeps.
+<dir>`` runs it (`run_sweep`). Optuna is imported only by Optuna sweeps.
 """
 
 from spikejax.sweep._results import write_results as write_results

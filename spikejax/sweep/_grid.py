@@ -25,7 +25,7 @@ class _Member:
 def _groups(members: list[_Member]) -> list[list[_Member]]:
     """Members that may share a population, in order of their first member. Model options that
     are not held as arrays (sizes, ``T``) give different tree definitions; those members are
-    grouped apart by :func:`_structure`."""
+    grouped apart by `_structure`."""
     groups: dict[Any, list[_Member]] = {}
     for member in members:
         groups.setdefault(_structure(member.config), []).append(member)

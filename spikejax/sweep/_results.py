@@ -29,7 +29,7 @@ def claim(
     check_only: bool = False,
     ignore: tuple[str, ...] = (),
 ) -> None:
-    """Make ``out`` the directory of the sweep ``description`` (writing :data:`MARKER`), or
+    """Make ``out`` the directory of the sweep ``description`` (writing `MARKER`), or
     check that it already is. ``check_only``: raise as below but write nothing; ``ignore``:
     files of this sweep that may already be in a new directory (its SQLite study).
 

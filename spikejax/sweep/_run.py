@@ -25,13 +25,13 @@ def run_sweep(
 
     ``out`` receives ``sweep.json`` (the sweep and the resolved base configuration, marking the
     directory as this sweep's), ``runs/`` (one run directory per combination or trial, as
-    :func:`spikejax.train.fit` writes them), ``results.csv`` and ``results.jsonl`` (one row per
+    `spikejax.train.fit` writes them), ``results.csv`` and ``results.jsonl`` (one row per
     run: its settings, validation and test accuracy), and for an Optuna sweep ``study.db`` (the
     study, unless ``storage`` names another database) and ``plots/`` (optimisation history,
     parameter importances).
 
     Args:
-        path: a sweep file defining ``get_sweep()`` (see :class:`~spikejax.sweep.Sweep`).
+        path: a sweep file defining ``get_sweep()`` (see `Sweep`).
         out: the sweep directory: new, empty, or (with ``resume``) this sweep's.
         storage: an Optuna sweep's database URL, e.g. ``postgresql://user@host/db``; default
             ``sqlite:///<out>/study.db``.

@@ -2,7 +2,7 @@
 
 A sweep file is Python, like a configuration file: it defines ``get_sweep() -> Sweep``. The
 values are plain data; every parameter is a dotted key of the base configuration
-(:func:`spikejax.config.apply_overrides`), checked when the sweep is loaded.
+(`spikejax.config.apply_overrides`), checked when the sweep is loaded.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class Choice:
         return [json.dumps(v) for v in self.values]
 
     def value_of(self, label: Any) -> Any:
-        """The value of a label from :meth:`labels`."""
+        """The value of a label from `labels`."""
         return self.values[self.labels().index(label)]
 
 
@@ -106,14 +106,14 @@ class Sweep:
     * ``grid`` — ``{dotted key: (value, ...)}``: every combination is trained. Combinations that
       share the model's structure and shapes and differ only in numbers held as arrays (seed,
       optimizer numbers, neuron ``β``/``θ``) train as one population, ``vmap``-ed in one jit
-      (:func:`spikejax.train.fit_population`).
+      (`spikejax.train.fit_population`).
     * ``space`` — ``{dotted key: Float | Int | Choice}``: an Optuna study of ``trials`` trials
       (TPE sampler seeded with ``seed``, median pruning on the validation accuracy reported
       after every evaluation), for spaces where shapes differ or choices are categorical.
 
     Attributes:
         base: the base experiment: a config file or experiment folder (relative paths are read
-            from the sweep file's folder), or a :class:`~spikejax.config.Config`.
+            from the sweep file's folder), or a `Config`.
         overrides: ``"dotted.key=value"`` settings applied to the base first.
         grid: the values of a population sweep.
         space: the distributions of an Optuna study.
@@ -201,7 +201,7 @@ class Sweep:
 
 
 def override(key: str, value: Any) -> str:
-    """``"key=value"`` text that :func:`~spikejax.config.apply_overrides` parses back to
+    """``"key=value"`` text that `apply_overrides` parses back to
     ``value``.
 
     Example:
@@ -254,7 +254,7 @@ def load_sweep(path: str | Path) -> tuple[Sweep, Config]:
         FileNotFoundError: ``path`` does not exist.
         ValueError: no ``get_sweep()``, an empty search space, or a parameter that does not exist
             in the base configuration (the message lists the valid keys).
-        TypeError: ``get_sweep()`` did not return a :class:`Sweep`.
+        TypeError: ``get_sweep()`` did not return a `Sweep`.
     """
     fn = "load_sweep"
     path = Path(path).expanduser()

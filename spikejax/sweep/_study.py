@@ -1,6 +1,6 @@
 """Optuna studies: TPE over a search space, pruning on validation accuracy, any RDB storage.
 
-Each trial is one run (:func:`spikejax.train.fit_population` with a population of one), written
+Each trial is one run (`spikejax.train.fit_population` with a population of one), written
 to ``<out>/runs/trial-<number>``; after every evaluation it reports its validation accuracy to
 the trial, and Optuna's ``MedianPruner`` may stop it. The study lives in an SQLite file in the
 sweep directory by default, or in the RDB that ``storage`` names (``postgresql://...``), where

@@ -1,8 +1,8 @@
 """The ``learning`` section of a configuration: local plasticity and evolution in `fit`.
 
-* ``"stdp"``: :func:`plastic_tx` puts a rule of `spikejax.plasticity` (and its homeostasis) in
+* ``"stdp"``: `plastic_tx` puts a rule of `spikejax.plasticity` (and its homeostasis) in
   front of the run's optimizer; `Steps` hands each batch's recorded spike trains to it.
-* ``"evolve"``: :class:`EvolveSteps` replaces the gradient step by one generation of
+* ``"evolve"``: `EvolveSteps` replaces the gradient step by one generation of
   `spikejax.evolve.Evolution` per batch; evaluation is the run's usual one.
 
 The train state keeps the layout ``{"model": nnx.State, "opt": nnx.State}`` of every run (for an
@@ -163,7 +163,7 @@ def learning_steps(
     config: Config, model: nnx.Module, steps: Any, synapses: plasticity.Synapses | None
 ) -> Any:
     """The run's steps: ``steps`` themselves (given the plastic ``synapses`` for ``"stdp"``),
-    or :class:`EvolveSteps` around them for ``"evolve"``."""
+    or `EvolveSteps` around them for ``"evolve"``."""
     if config.learning.method == "evolve":
         return EvolveSteps(config, model, steps)
     steps.synapses = synapses

@@ -1,11 +1,11 @@
 """Population training: runs that share shapes train together, ``vmap``-ed inside one jit.
 
-:func:`fit_population` trains configurations that differ only in numbers held as arrays — the
+`fit_population` trains configurations that differ only in numbers held as arrays — the
 seed (initial weights, data order, validation split), the optimizer's numbers
-(:func:`~spikejax.train._steps.hyperparameters`, via ``optax.inject_hyperparams``) and model
+(`hyperparameters`, via ``optax.inject_hyperparams``) and model
 options stored as variables (a neuron's ``β``, ``θ``) — as one population: one compiled train
 step and one compiled evaluation step for all of them. Each member writes its own run directory
-with the files of :func:`spikejax.train.fit` (``config.json``, ``metrics.jsonl``, TensorBoard,
+with the files of `spikejax.train.fit` (``config.json``, ``metrics.jsonl``, TensorBoard,
 checkpoints ``latest``/``best``, ``summary.json``), made by the same writers.
 
 Each member computes what its own run computes: the same initial state, the same batches in the
@@ -60,7 +60,7 @@ _FN = "fit_population"
 
 @dataclasses.dataclass
 class _Member:
-    """One run of the population: what :func:`spikejax.train.fit` would build for it."""
+    """One run of the population: what `spikejax.train.fit` would build for it."""
 
     config: Config
     run_dir: Path
@@ -76,7 +76,7 @@ def population_key(config: Config) -> str:
     """The part of ``config`` that members of one population share, as JSON: everything but the
     seed, the optimizer's numbers (only whether each is zero: zero changes the optimizer's
     structure) and the model options. Model options must in addition build models of one tree
-    definition and shape (:func:`fit_population` checks it)."""
+    definition and shape (`fit_population` checks it)."""
     data = to_dict(config)
     data.pop("name")
     data.pop("seed")
@@ -230,7 +230,7 @@ class _Population:
 
     def evaluate(self, model_state: Any, split: str) -> list[dict[str, float]]:
         """Every member's accuracy, loss and firing rates on its own ``split`` (the arithmetic of
-        :func:`spikejax.train.evaluate` per member)."""
+        `spikejax.train.evaluate` per member)."""
         loaders = [
             Loader(
                 getattr(m.splits, split),
@@ -293,7 +293,7 @@ def fit_population(
 ) -> list[dict[str, Any]]:
     """Train ``configs`` as one population, each into its run directory; return the summaries.
 
-    Every member follows the schedule of :func:`spikejax.train.fit` (steps, logging windows,
+    Every member follows the schedule of `spikejax.train.fit` (steps, logging windows,
     evaluations, ``latest`` and ``best`` checkpoints, final test evaluations) and writes the same
     files; its ``summary.json`` adds ``population`` (size, index, devices). The population's train
     step is ``vmap(Steps.train_fn)`` over the members' states, batches, input keys and learning
@@ -307,7 +307,7 @@ def fit_population(
         devices: split the population axis over this many devices (``jax.sharding``); the
             population size must be a multiple of it.
         progress: draw a progress bar.
-        plots: write each member's plots (as :func:`spikejax.train.fit` does).
+        plots: write each member's plots (as `spikejax.train.fit` does).
         on_eval: called after every periodic evaluation with the step and each member's
             metrics (``val_accuracy``, ``val_loss``, ...); an exception it raises (e.g. a pruned
             trial) stops training and propagates, leaving the run directories as they are.
