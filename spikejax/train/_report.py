@@ -138,7 +138,11 @@ def plots(run: Any, run_dir: Path, model_state: nnx.State, final_eval: dict) -> 
     )
     rates = _rates(final_eval)
     if rates:
-        viz.plot_firing_rates(rates, folder / "firing_rates.png")
+        viz.plot_firing_rates(
+            rates,
+            folder / "firing_rates.png",
+            title="firing rate per layer (final model, test split)",
+        )
     x = (
         run.splits.test[0][:1]
         if isinstance(run.splits.test, tuple)

@@ -13,7 +13,12 @@ from spikejax.viz._common import as_numeric, finish, new_figure
 __all__ = ["plot_firing_rates"]
 
 
-def plot_firing_rates(rates: Mapping[str, Any], path: str | os.PathLike[str] | None = None):
+def plot_firing_rates(
+    rates: Mapping[str, Any],
+    path: str | os.PathLike[str] | None = None,
+    *,
+    title: str = "firing rate per layer",
+):
     """Bar chart of the firing rate of each layer, in spikes per neuron per step.
 
     A value may be one number (the layer's mean rate) or an array of per-neuron rates of any
@@ -23,6 +28,7 @@ def plot_firing_rates(rates: Mapping[str, Any], path: str | os.PathLike[str] | N
         rates: layer name → rate (a number or an array), in drawing order.
         path: if given, the figure is also written there (its suffix picks the format),
             atomically.
+        title: figure title (e.g. which model and split the rates were measured on).
 
     Returns:
         The Matplotlib ``Figure``.
@@ -61,5 +67,5 @@ def plot_firing_rates(rates: Mapping[str, Any], path: str | os.PathLike[str] | N
         x, names, rotation=45 if len(names) > 4 else 0, ha="right" if len(names) > 4 else "center"
     )
     ax.set_ylabel("spikes per neuron per step")
-    ax.set_title("firing rate per layer")
+    ax.set_title(title, fontsize="medium")
     return finish("plot_firing_rates", fig, path)
