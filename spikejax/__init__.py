@@ -12,6 +12,7 @@ from spikejax import layers as layers
 from spikejax import losses as losses
 from spikejax import models as models
 from spikejax import neurons as neurons
+from spikejax import nir as nir
 from spikejax import online as online
 from spikejax import plasticity as plasticity
 from spikejax import readout as readout
@@ -40,6 +41,7 @@ __all__ = [
     "losses",
     "models",
     "neurons",
+    "nir",
     "online",
     "plasticity",
     "readout",
