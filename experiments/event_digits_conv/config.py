@@ -11,7 +11,7 @@ with cosine decay, batch 32, 15 epochs.
     spikejax train experiments/event_digits_conv/config.py [--set seed=1 ...]
 
 Simulating the events of the 1,797 digits takes about a minute per run; to cache them on disk
-(about 600 MB) add ``--set data.cache_dir=~/.cache/spikejax``.
+(about 145 MB) add ``--set data.cache_dir=~/.cache/spikejax``.
 """
 
 from spikejax.config import Config, DataConfig, ModelConfig, OptimizerConfig, TrainConfig

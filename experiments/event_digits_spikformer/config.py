@@ -11,7 +11,7 @@ the paper), lr 2e-3 with one epoch of linear warm-up and cosine decay, batch 32,
     spikejax train experiments/event_digits_spikformer/config.py [--set seed=1 ...]
 
 Simulating the events of the 1,797 digits takes about a minute per run; to cache them on disk
-(about 600 MB) add ``--set data.cache_dir=~/.cache/spikejax``.
+(about 145 MB) add ``--set data.cache_dir=~/.cache/spikejax``.
 """
 
 from spikejax.config import Config, DataConfig, ModelConfig, OptimizerConfig, TrainConfig
