@@ -147,7 +147,8 @@ def adaptive_threshold(
     """Diehl & Cook's adaptive threshold of every postsynaptic neuron node of ``synapses``
     (module docstring); ``update(grads, state, params, *, activity)``.
 
-    The threshold of the neuron node ``<post>`` is the parameter ``<post>.params.threshold``.
+    The threshold of the neuron node ``<post>`` is its parameter ``<post>.params.threshold``
+    (``<post>.params.neuron.threshold`` for a ``Recurrent`` neuron).
     """
     fn = "adaptive_threshold"
     if not isinstance(synapses, Synapses):
@@ -165,10 +166,28 @@ def adaptive_threshold(
             or not math.isfinite(value)
         ):
             raise ValueError(f"`{fn}`: `{name}` must be a finite number; got {value!r}.")
-    thresholds = {f"{synapses[p].post}.params.threshold": p for p in synapses}
+
+    def thresholds(params) -> dict[str, str]:
+        """``{threshold path: kernel path}``: each postsynaptic node's one ``threshold`` leaf
+        (``<post>.params.threshold``, or deeper for a wrapped neuron such as ``Recurrent``)."""
+        paths = [leaf_path(p) for p, _ in jax.tree_util.tree_leaves_with_path(params)]
+        out = {}
+        for kernel in synapses:
+            post = synapses[kernel].post
+            found = [
+                p for p in paths if p.startswith(f"{post}.params.") and p.endswith(".threshold")
+            ]
+            if len(found) != 1:
+                raise ValueError(
+                    f"`{fn}`: the neurons `{post}` driven by `{kernel}` must have one trainable "
+                    f"threshold in `params` (`{post}.params.threshold`, per neuron); found "
+                    f"{found}. Make it trainable: Spiking(neuron, trainable=('threshold',))."
+                )
+            out[found[0]] = kernel
+        return out
 
     def init(params):
-        _check_present(fn, tuple(thresholds), params)
+        thresholds(params)
         return _Empty()
 
     def update(updates, state, params=None, *, activity=None, **extra):
@@ -176,12 +195,13 @@ def adaptive_threshold(
         if params is None or not isinstance(activity, Activity):
             raise ValueError(f"`{fn}`: update needs `params` and `activity=` (an Activity).")
         values = {leaf_path(p): v for p, v in jax.tree_util.tree_leaves_with_path(params)}
+        chosen = thresholds(params)
 
         def emit(p, u):
             path = leaf_path(p)
-            if path not in thresholds:
+            if path not in chosen:
                 return u
-            kernel = thresholds[path]
+            kernel = chosen[path]
             if kernel not in activity.post:
                 raise ValueError(
                     f"`{fn}`: threshold `{path}` has no recorded traces: `activity` lacks "
