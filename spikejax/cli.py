@@ -3,7 +3,8 @@
 ::
 
     spikejax train experiments/digits_lif_mlp/config.py [--set optimizer.lr=3e-4 ...]
-                   [--run-dir runs/x] [--resume] [--repair-metrics] [--quiet]
+                   [--run-dir runs/x] [--resume] [--repair-metrics] [--quiet] [--devices N]
+                   [--distributed [--coordinator HOST:PORT --num-processes N --process-id I]]
     spikejax eval runs/x [--which best|latest] [--factory module:callable]
     spikejax deploy runs/x --chip loihi|xylo [--out DIR] [--strict] [--qat auto|always|never]
     spikejax energy runs/x|MODEL [--profile cmos45nm_fp32 ...] [--count rate|events]
@@ -108,6 +109,29 @@ def _parser() -> argparse.ArgumentParser:
         "and keep its readable records (otherwise resuming stops with an error)",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--devices",
+        type=int,
+        metavar="N",
+        help="data-parallel mesh of N devices, 0 = all (the same as --set train.devices=N; "
+        "default: the config's, normally 1)",
+    )
+    train.add_argument(
+        "--distributed",
+        action="store_true",
+        help="one of several processes of a multi-host run: call jax.distributed.initialize(); "
+        "without the three options below JAX reads them from SLURM, Open MPI or "
+        "JAX_COORDINATOR_ADDRESS; process 0 writes the run directory",
+    )
+    train.add_argument(
+        "--coordinator", metavar="HOST:PORT", help="with --distributed: process 0's address"
+    )
+    train.add_argument(
+        "--num-processes", type=int, metavar="N", help="with --distributed: number of processes"
+    )
+    train.add_argument(
+        "--process-id", type=int, metavar="I", help="with --distributed: this process, 0..N-1"
+    )
     evaluate = sub.add_parser("eval", help="evaluate a run's checkpoint on the test split")
     evaluate.add_argument("run_dir", help="a run directory written by `spikejax train`")
     evaluate.add_argument(
@@ -257,7 +281,18 @@ def _report(summary: dict[str, Any]) -> str:
 def _train(args: argparse.Namespace) -> int:
     from spikejax.config import apply_overrides, load_config
     from spikejax.train import EXIT_PREEMPTED, Preempted, fit
+    from spikejax.train._parallel import initialize_distributed, is_primary
 
+    options = (args.coordinator, args.num_processes, args.process_id)
+    if args.distributed:  # before anything runs on a device
+        initialize_distributed(*options)
+    elif any(o is not None for o in options):
+        raise ValueError(
+            "`spikejax train`: `--coordinator`, `--num-processes` and `--process-id` need "
+            "`--distributed`; got them without."
+        )
+    if args.devices is not None:
+        args.overrides = [*args.overrides, f"train.devices={args.devices}"]
     config = apply_overrides(load_config(args.config), args.overrides)
     if args.run_dir is None:
         if args.resume:
@@ -287,6 +322,8 @@ def _train(args: argparse.Namespace) -> int:
             flush=True,
         )
         return EXIT_PREEMPTED
+    if not is_primary():  # process 0 reports the run
+        return 0
     repair = summary.get("metrics_repair")
     if repair is not None:
         print(

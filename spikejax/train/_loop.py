@@ -16,6 +16,7 @@ A run directory holds::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable
@@ -32,9 +33,11 @@ from spikejax._errors import check_finite
 from spikejax.config import Config, to_dict
 from spikejax.data import Loader
 from spikejax.layers import check_params
+from spikejax.train import _parallel as parallel
 from spikejax.train import _report as report
 from spikejax.train._committed import CONFIG_SHA256, check_committed_config
 from spikejax.train._data import Splits, check_labels, in_memory, load_splits, make_prepare
+from spikejax.train._evaluation import evaluate_split as _evaluate
 from spikejax.train._extend import read_extensions
 from spikejax.train._factory import build_model
 from spikejax.train._learning import learning_steps, learning_tx
@@ -76,7 +79,13 @@ def _sample_shape(data: Any) -> tuple[int, ...]:
     return tuple(np.shape(data[0][0]))
 
 
-def _build(config: Config, *, progress: bool, factory: Callable | None = None) -> _Run:
+def _build(
+    config: Config,
+    *,
+    progress: bool,
+    factory: Callable | None = None,
+    placement: parallel.Placement | None = None,
+) -> _Run:
     # Cheap checks first: the data files are there, the model builds; then the slow conversion.
     splits = load_splits(config, progress=progress, convert=False, validation=True)
     model = build_model(config.model, rngs=nnx.Rngs(config.seed), factory=factory)
@@ -101,7 +110,7 @@ def _build(config: Config, *, progress: bool, factory: Callable | None = None) -
     example = jax.eval_shape(lambda x: prepare(x, jr.key(0)), x)
     tx, synapses = learning_tx(config, model, example, tx)
     num_params = sum(int(np.prod(v.shape)) for v in jax.tree.leaves(nnx.state(model, nnx.Param)))
-    steps = Steps(config, model, tx, schedule, prepare)
+    steps = Steps(config, model, tx, schedule, prepare, placement=placement)
     steps = learning_steps(config, model, steps, synapses)
     return _Run(config, splits, steps, steps_per_epoch, total, num_params)
 
@@ -119,42 +128,16 @@ def _train_loader(run: _Run) -> Loader:
     )
 
 
-def eval_loader(run: _Run, split: str) -> Loader:
-    """The evaluation batches of ``split`` (``"train"``, ``"val"`` or ``"test"``): in order,
-    ``train.eval_batch_size`` samples each, the last one padded and masked."""
-    return Loader(
-        getattr(run.splits, split),
-        run.config.train.eval_batch_size,
-        shuffle=False,
-        last_batch="pad",
-        prefetch=run.config.data.prefetch,
-        name=f"{split} split",
-    )
-
-
-def _evaluate(run: _Run, model_state: nnx.State, split: str = "test") -> dict[str, float]:
-    """Accuracy, loss and firing rates (``rate/<layer>``) of ``model_state`` on a whole split;
-    evaluation batch ``index`` is encoded with ``fold_in(eval_key, index)``."""
-    totals: dict[str, Any] = {}
-    for index, batch in enumerate(eval_loader(run, split)):
-        sums, _ = run.steps.eval_step(
-            model_state, batch.x, batch.y.astype(np.int32), batch.mask, jnp.int32(index)
-        )
-        totals = sums if not totals else {k: totals[k] + v for k, v in sums.items()}
-    totals = {k: float(v) for k, v in jax.device_get(totals).items()}
-    count = totals.pop("count")
-    metrics = {"accuracy": totals.pop("correct") / count, "loss": totals.pop("loss") / count}
-    metrics.update({k: v / count for k, v in totals.items()})
-    return metrics
-
-
 def _restore(
     run: _Run, checkpointer: Checkpointer, which: str, fn: str, like: dict[str, nnx.State]
 ) -> tuple[int, dict[str, nnx.State], dict]:
     """The ``which`` checkpoint as a new train state shaped like the live state ``like``;
     non-finite values and neuron parameters outside their intervals are refused by name."""
     state = jax.tree.map(lambda a: a, like)  # new State objects; ``like`` is left as it is
-    step, tree, extra = checkpointer.restore(which, target=abstract(saveable(state)))
+    target = abstract(saveable(state))
+    if run.steps.placement is not None:  # Orbax reads the arrays straight onto the mesh
+        target = run.steps.placement.target(target)
+    step, tree, extra = checkpointer.restore(which, target=target)
     state = restore_into(state, tree)
     check_finite(fn, f"checkpoint['{which}'].model", nnx.to_pure_dict(state["model"]))
     check_params(run.steps.eval_model(state["model"]), fn=fn, where=f"checkpoint['{which}'].model")
@@ -197,6 +180,10 @@ def fit(
     compares ``config.json`` with it. SIGTERM or SIGINT stop at a step boundary with a checkpoint
     and raise `Preempted` (see `spikejax.train._preempt`).
 
+    The same loop runs on ``train.devices`` devices (batches split over them, state replicated)
+    and on several processes after `jax.distributed.initialize`, where process 0 alone writes
+    the run directory and every process returns the summary (see `spikejax.train._parallel`).
+
     Args:
         config: the experiment. A ``model.name`` ``"module:callable"`` is imported and called:
             the configuration is code the user runs.
@@ -229,18 +216,25 @@ def fit(
     if not isinstance(config, Config):
         raise TypeError(f"`fit`: `config` must be a spikejax.config.Config; got {config!r}.")
     run_dir = Path(run_dir).expanduser()
-    make_run_dir(run_dir)
-    with run_lock(run_dir), stop_on_signals(handle_signals) as stop:
-        prepare_run_dir(config, run_dir, resume)
+    with contextlib.ExitStack() as stack:
+        with parallel.primary_first("fit"):  # process 0 alone writes the run directory
+            if parallel.is_primary():
+                make_run_dir(run_dir)
+                stack.enter_context(run_lock(run_dir))
+                prepare_run_dir(config, run_dir, resume)
+        stop = stack.enter_context(stop_on_signals(handle_signals))
         return _fit(config, run_dir, resume, progress, plots, repair_metrics, stop)
 
 
 def _fit(config, run_dir, resume, progress, plots, repair_metrics, stop) -> dict[str, Any]:
     started = time.perf_counter()
+    primary = parallel.is_primary()
     try:
-        run = _build(config, progress=progress)
+        sizes = {f"train.{k}": getattr(config.train, k) for k in ("batch_size", "eval_batch_size")}
+        mesh = parallel.data_mesh(config.train.devices, sizes)
+        run = _build(config, progress=progress, placement=parallel.Placement(mesh))
     except BaseException:
-        if not resume:  # leave the directory reusable: nothing of this run was written yet
+        if not resume and primary:  # leave the directory reusable: nothing was written yet
             (run_dir / CONFIG_FILE).unlink(missing_ok=True)
         raise
     checkpointer = checkpointer_of(run_dir, config)
@@ -252,37 +246,41 @@ def _fit(config, run_dir, resume, progress, plots, repair_metrics, stop) -> dict
         check_committed_config("fit", run_dir / CONFIG_FILE, checkpointer, "latest")
         step, state, extra = _restore(run, checkpointer, "latest", "fit", like=state)
         loader.load_state_dict(extra["loader"])
+        parallel.check_devices("fit", extra.get("devices", 1), int(mesh.size))
         resumed_from = step
     repair = None
-    if resume:
+    if resume and primary:
         logged = extra.get("logged_to", step)
         committed = checkpointer.meta("latest") if resumed_from is not None else {}
         repair = resume_metrics(run_dir, step, logged, repair=repair_metrics, committed=committed)
     cfg = run.config.train
     total = run.total_steps
-    logger = MetricsLogger(run_dir)
-    bar = ProgressBar(total, initial=step, desc=config.name, disable=not progress)
+    logger = MetricsLogger(run_dir) if primary else None
+    bar = ProgressBar(total, initial=step, desc=config.name, disable=not (progress and primary))
     window = Window(step)
     if "window" in extra:  # a checkpoint taken between two log records
         window.restore(extra["window"])
     last_eval: dict[str, dict[str, float]] | None = None
     saved_at, evaluated_at = step if resumed_from is not None else -1, -1
-    train_mean = last_train_metrics(run_dir) if resumed_from is not None else {}
+    train_mean = last_train_metrics(run_dir) if resumed_from is not None and primary else {}
     logged_at = extra.get("logged_to", step)
     train_started, first_step = time.perf_counter(), step
+    single = jax.process_count() == 1
     config_sha = config_hash(to_dict(config))
 
     def save(at: int, metrics: dict[str, float] | None, pending: dict | None = None) -> None:
         check_finite("fit", f"state at step {at}", nnx.to_pure_dict(state["model"]))
-        logger.sync()  # the records up to this step are on disk before the checkpoint
+        if logger is not None:
+            logger.sync()  # the records up to this step are on disk before the checkpoint
         extra = {
             "loader": loader.state_dict(),
+            "devices": int(mesh.size),
             "config_hash": config_sha,
             "config": to_dict(config),
             "logged_to": logged_at,
             **({} if pending is None else {"window": pending}),
         }
-        meta = {CONFIG_SHA256: config_sha, **metrics_commit(run_dir)}
+        meta = {CONFIG_SHA256: config_sha, **metrics_commit(run_dir)} if primary else {}
         checkpointer.save(at, saveable(state), metrics=metrics, extra=extra, meta=meta)
 
     def evaluation(final: bool) -> dict[str, dict[str, float]]:
@@ -297,9 +295,8 @@ def _fit(config, run_dir, resume, progress, plots, repair_metrics, stop) -> dict
     try:
         while step < total:
             for batch in loader:
-                state, metrics = run.steps.train_step(
-                    state, batch.x, batch.y.astype(np.int32), jnp.int32(step)
-                )
+                x, y = run.steps.placed(batch.x, batch.y.astype(np.int32))
+                state, metrics = run.steps.train_step(state, x, y, run.steps.counter(step))
                 step += 1
                 window.items.append(metrics)
                 final = step == total
@@ -308,24 +305,29 @@ def _fit(config, run_dir, resume, progress, plots, repair_metrics, stop) -> dict
                 do_save = (
                     final or do_eval or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0)
                 )
-                if do_save or step % cfg.log_every == 0:
+                synced = do_save or step % cfg.log_every == 0
+                if synced:
                     train_mean = window.flush(checkpointer, run_dir)
-                    logger.log(step, train_mean, split="train")
+                    if logger is not None:
+                        logger.log(step, train_mean, split="train")
                     logged_at = step
                 if do_eval:
                     last_eval = evaluation(final)
                     evaluated_at = step
-                    logger.log(step, _prefixed(last_eval), split="eval")
+                    if logger is not None:
+                        logger.log(step, _prefixed(last_eval), split="eval")
                 if do_save:
                     save(step, selection(last_eval) if do_eval else None)
                     saved_at = step
                 bar.update(loss=metrics["loss"])
                 if final:
                     break
-                if stop.name is not None:
+                # Processes agree on stopping where they synchronise anyway (see agree_stop).
+                stopping = parallel.agree_stop(stop.name) if synced or single else None
+                if stopping is not None:
                     if saved_at != step:
                         save(step, None, window.pending(checkpointer, run_dir))
-                    raise Preempted(step, run_dir, stop.name)
+                    raise Preempted(step, run_dir, stopping)
         train_time = time.perf_counter() - train_started
         if last_eval is None or evaluated_at != step:  # resumed at the very end
             last_eval = evaluation(final=True)
@@ -333,7 +335,8 @@ def _fit(config, run_dir, resume, progress, plots, repair_metrics, stop) -> dict
             save(step, selection(last_eval))
     finally:
         bar.close()
-        logger.close()
+        if logger is not None:
+            logger.close()
     best = None
     if has_val and checkpointer.exists("best"):
         best_step = checkpointer.best_step()
@@ -355,9 +358,11 @@ def _fit(config, run_dir, resume, progress, plots, repair_metrics, stop) -> dict
     extensions = read_extensions("fit", run_dir)
     if extensions:  # train.epochs grown on resume: what changed, and when
         summary["extensions"] = [{k: e[k] for k in ("time", "changed")} for e in extensions]
-    if plots:
-        report.plots(run, run_dir, state["model"], last_eval["test"])
-    write_summary(run_dir, summary)
+    if plots and primary:  # on this process's copy of the replicated model
+        local = jax.tree.map(lambda a: a.addressable_data(0), state["model"])
+        report.plots(run, run_dir, local, last_eval["test"])
+    if primary:
+        write_summary(run_dir, summary)
     return summary
 
 

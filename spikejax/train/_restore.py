@@ -20,8 +20,9 @@ from spikejax.data import Batch
 from spikejax.layers import check_params
 from spikejax.train._committed import check_committed_config
 from spikejax.train._data import Splits, labels_of
+from spikejax.train._evaluation import eval_loader, evaluate_split
 from spikejax.train._factory import run_factory
-from spikejax.train._loop import _build, _evaluate, _Run, eval_loader
+from spikejax.train._loop import _build, _Run
 from spikejax.train._rundir import (
     CONFIG_FILE,
     checkpointer_of,
@@ -155,7 +156,7 @@ class RestoredRun:
             ``firing_rates`` maps each spiking layer to its mean spikes per neuron per step.
         """
         self._check_split("RestoredRun.evaluate", split)
-        metrics = _evaluate(self._run, nnx.state(self.model), split)
+        metrics = evaluate_split(self._run, nnx.state(self.model), split)
         return {
             "split": split,
             "step": self.step,

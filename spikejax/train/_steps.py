@@ -16,6 +16,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 import optax
 from flax import nnx
 from jaxtyping import Array
@@ -25,6 +26,7 @@ from spikejax.config import Config, OptimizerConfig
 from spikejax.layers import project_params
 from spikejax.models import record
 from spikejax.train._gradients import StepGradient
+from spikejax.train._parallel import Placement
 
 __all__ = ["Steps", "build_optimizer", "hyperparameters"]
 
@@ -153,6 +155,9 @@ class Steps:
         tx: the optax transformation.
         schedule: the learning-rate schedule (for the ``lr`` metric).
         prepare: ``prepare(x, key) -> inputs`` (see `spikejax.train._data.make_prepare`).
+        placement: the data-parallel mesh of the run (see `spikejax.train._parallel`): the
+            initial state is replicated on it, batches and labels come split over it, and every
+            output is replicated. ``None`` compiles for the default device, placing nothing.
     """
 
     def __init__(
@@ -162,6 +167,8 @@ class Steps:
         tx: optax.GradientTransformation,
         schedule: Callable[[Array], Array],
         prepare: Callable[[Array, Array], Array],
+        *,
+        placement: Placement | None = None,
     ):
         self.loss_name = config.train.loss
         gradient = config.train.gradient
@@ -183,10 +190,39 @@ class Steps:
         self.eval_graphdef = nnx.graphdef(model)
         model.train()
         self.initial_state = {"model": model_state, "opt": opt_state}
-        self.train_step = jax.jit(self._train_step, donate_argnums=0)
-        self.eval_step = jax.jit(self._eval_step)
+        self.placement = placement
+        if placement is None:
+            self.train_step = jax.jit(self._train_step, donate_argnums=0)
+            self.eval_step = jax.jit(self._eval_step)
+        else:  # every output replicated; the state stays where it is (donated)
+            self.initial_state = placement.replicate(self.initial_state)
+            whole, split = placement.replicated, placement.split
+            self.train_step = jax.jit(
+                self._train_step,
+                donate_argnums=0,
+                in_shardings=(whole, split, split, whole),
+                out_shardings=whole,
+            )
+            self.eval_step = jax.jit(
+                self._eval_step,
+                in_shardings=(whole, split, split, split, whole),
+                out_shardings=whole,
+            )
 
     # ------------------------------------------------------------------------------ helpers
+
+    def placed(self, *arrays: Any) -> tuple[Any, ...]:
+        """Host batches as the steps take them: split over the mesh (as given without one)."""
+        if self.placement is None:
+            return arrays
+        return tuple(self.placement.batch(a) for a in arrays)
+
+    def counter(self, value: int) -> Array:
+        """A step or batch index as the steps take it: an int32 scalar (replicated on the
+        mesh)."""
+        if self.placement is None:
+            return jnp.int32(value)
+        return self.placement.replicate(np.int32(value))
 
     def eval_model(self, model_state: nnx.State) -> nnx.Module:
         """The model in evaluation mode with ``model_state``."""

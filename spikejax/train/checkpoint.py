@@ -48,6 +48,7 @@ from spikejax.train._commit import FORMAT as _FORMAT
 from spikejax.train._commit import CheckpointError, read_commit, verify
 from spikejax.train._commit import digest as _digest
 from spikejax.train._commit import file_table as _file_table
+from spikejax.train._parallel import restore_target
 
 __all__ = ["CheckpointError", "Checkpointer"]
 
@@ -353,7 +354,9 @@ class Checkpointer:
             which: ``"latest"`` or ``"best"``.
             target: optional pytree with the structure to restore into; its leaves (arrays or
                 ``jax.ShapeDtypeStruct``) give dtypes, shapes and shardings. Without it, the tree
-                comes back as nested dicts with string keys.
+                comes back as nested dicts with string keys. JAX arrays come back on this
+                process's first device wherever the target gives no sharding, so a checkpoint
+                written from arrays sharded over N devices reads on any machine.
             verify: check every file's size and SHA-256 first (see `verify`).
 
         Returns:
@@ -373,6 +376,7 @@ class Checkpointer:
         extra = self._read_extra(path)
         try:
             with ocp.Checkpointer(ocp.StandardCheckpointHandler()) as orbax:
+                target = restore_target(ocp, orbax, path / _STATE, target)
                 tree = orbax.restore(path / _STATE, args=ocp.args.StandardRestore(target))
         except Exception as e:
             raise CheckpointError(
