@@ -87,8 +87,9 @@ def outputs_and_spikes_equal(model, loaded, x, x_loaded, to_nir=lambda a: a, exa
     identical; each layer spikes sometimes. A recurrent layer of the model is a Loop after loading,
     whose output the recording does not list as spikes: it is checked through the layers after
     it."""
-    out, rec = sj.graph.record(model, x)
-    out_loaded, rec_loaded = sj.graph.record(loaded, x_loaded)
+    record = nnx.jit(sj.graph.record)  # one compilation instead of many eager operations
+    out, rec = record(model, x)
+    out_loaded, rec_loaded = record(loaded, x_loaded)
     if exact:
         np.testing.assert_array_equal(np.asarray(out_loaded), np.asarray(to_nir(out)))
     else:
@@ -146,8 +147,12 @@ def test_digits_mlp_round_trips():
     outputs_and_spikes_equal(model, loaded, x, x)
 
 
-def test_event_digits_conv_round_trips():
+@pytest.mark.parametrize("T", [4, pytest.param(None, marks=pytest.mark.slow)], ids=["T4", "full"])
+def test_event_digits_conv_round_trips(T):
+    """The experiment's network (17×17 frames, 16 and 32 channels); the default run uses 4 of its
+    16 steps."""
     options = experiment_options("event_digits_conv") | {"reset": "zero"}
+    options["T"] = T or options["T"]
     model = sj.models.create("conv_snn", rngs=nnx.Rngs(0), **options)
     model.eval()  # batch norm in evaluation mode is folded into the convolutions
     h, w = options["image_size"]
@@ -163,6 +168,8 @@ def test_event_digits_conv_round_trips():
 
     # batch norm folded into the weights rounds differently: outputs to float32 tolerance
     outputs_and_spikes_equal(model, loaded, x, x_nir, to_nir, exact=False)
+    if T is not None:
+        return
     again = sj.nir.export(loaded, x_nir, dt=DT)  # and the loaded model exports the same graph
     assert sorted(again.edges) == sorted(graph.edges)
     np.testing.assert_array_equal(
@@ -196,12 +203,13 @@ def test_a_loaded_model_traces_trains_streams_and_estimates_energy():
     ]
     assert graph["layers.rec"].op == "Loop" and graph["layers.delay"].op == "Delay"
     state = sj.init_state(model, (2, 5))
-    first, state = sj.run(model, x[:4], state)  # streaming carries the loop and the delay line
-    second, _ = sj.run(model, x[4:], state)
-    full = model(x)
+    run = nnx.jit(sj.run)  # both chunks share one compilation
+    first, state = run(model, x[:4], state)  # streaming carries the loop and the delay line
+    second, _ = run(model, x[4:], state)
+    full = nnx.jit(lambda m, x: m(x))(model, x)
     np.testing.assert_array_equal(jnp.concatenate([first, second]), full)
     assert float(jnp.abs(full).max()) > 0
-    grads = nnx.grad(lambda m: jnp.mean(m(x) ** 2))(model)
+    grads = nnx.jit(nnx.grad(lambda m: jnp.mean(m(x) ** 2)))(model)
     leaves = jax.tree_util.tree_leaves(nnx.state(grads, nnx.Param))
     assert leaves and all(bool(jnp.isfinite(g).all()) for g in leaves)
     assert float(jnp.abs(grads["layers"]["fc1_module"]["module"]["kernel"][...]).max()) > 0
