@@ -46,7 +46,35 @@ class _Session:
                 f"`{self.fn}`: `state` must hold an entry for spiking layer `{path}`; it has "
                 f"{sorted(self.state)}. Build it with spikejax.init_state(model, batch_shape)."
             )
-        return self.state[path]
+        entry = self.state[path]
+        self._check_entry(layer, path, entry, shape, dtype)
+        return entry
+
+    def _check_entry(self, layer: nnx.Module, path: str, entry: Any, shape, dtype) -> None:
+        """The entry must have the structure, shapes and dtypes of the layer's resting state
+        for these steps (a state of another model or batch shape is refused by leaf)."""
+        from spikejax.layers import Spiking  # the layers import this module
+
+        if not isinstance(layer, Spiking):
+            return
+        neuron = layer.neuron
+        want = jax.eval_shape(lambda: neuron.init_state(shape, dtype))
+        hint = "build it with spikejax.init_state(model, batch_shape) for this model and input"
+        if jax.tree_util.tree_structure(entry) != jax.tree_util.tree_structure(want):
+            raise ValueError(
+                f"`{self.fn}`: `state['{path}']` must be a {type(want).__name__} of layer `{path}` "
+                f"({type(neuron).__name__}); got {type(entry).__name__}; {hint}."
+            )
+        got_leaves = jax.tree_util.tree_leaves_with_path(entry)
+        for (key, leaf), expected in zip(got_leaves, jax.tree_util.tree_leaves(want), strict=True):
+            got = (tuple(getattr(leaf, "shape", ())), getattr(leaf, "dtype", None))
+            if got != (tuple(expected.shape), expected.dtype):
+                name = f"state['{path}']{jax.tree_util.keystr(key)}"
+                raise ValueError(
+                    f"`{self.fn}`: `{name}` has shape {got[0]} ({got[1]}), but layer `{path}` "
+                    f"({type(neuron).__name__}) runs on steps that need {tuple(expected.shape)} "
+                    f"({expected.dtype}); {hint}."
+                )
 
     def leave(self, layer: nnx.Module, final: Any) -> None:
         self.final[self.paths[id(layer)]] = final
@@ -171,6 +199,12 @@ def run(model: nnx.Module, xs: Any, state: Mapping[str, Any], **kwargs) -> tuple
         raise TypeError(
             f"`{fn}`: `state` must be the mapping from spikejax.init_state; got "
             f"{type(state).__name__}."
+        )
+    shape = getattr(xs, "shape", None)
+    if shape is None or len(shape) < 1 or shape[0] < 1:
+        raise ValueError(
+            f"`{fn}`: `xs` must be a chunk of at least one time step [T_chunk >= 1, B, ...]; got "
+            f"{'shape ' + str(tuple(shape)) if shape is not None else type(xs).__name__}."
         )
     session = _Session(model, state, fn)
     out = _call(model, xs, session, kwargs)

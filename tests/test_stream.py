@@ -135,9 +135,20 @@ def test_errors_name_the_layer():
     ):
         sj.run(model, xs, {**state, "other": state["head.li"]})
     with pytest.raises(
-        ValueError, match=r"`unroll`: .*matching state shape \(2, 8\) \(`state0.v`\)"
+        ValueError,
+        match=r"`run`: `state\['blocks.0.sn'\].v` has shape \(2, 8\) \(float32\), but layer "
+        r"`blocks.0.sn` \(LIF\) runs on steps that need \(3, 8\)",
     ):
         sj.run(model, jnp.ones((2, 3, 64)), state)  # a state built for another batch size
+    other = sj.models.create("lif_mlp", rngs=nnx.Rngs(0), hidden=(9,))
+    with pytest.raises(
+        ValueError, match=r"`state\['blocks.0.sn'\].v` has shape \(2, 8\).*\(2, 9\)"
+    ):
+        sj.run(other, xs, state)  # a state of another model
+    with pytest.raises(ValueError, match=r"`state\['head.li'\]` must be a LIState of layer"):
+        sj.run(model, xs, {**state, "head.li": (state["head.li"].v,)})
+    with pytest.raises(ValueError, match=r"`run`: `xs` must be a chunk of at least one time step"):
+        sj.run(model, jnp.ones((0, B, 64)), state)
     with pytest.raises(ValueError, match=r"`init_state`: `batch_shape` must be the shape of one"):
         sj.init_state(model, (0, 64))
 
