@@ -1,6 +1,8 @@
 """`spikejax train` with a `learning` section: STDP next to a gradient-trained readout, and an
 evolution strategy, on a few digits."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -13,6 +15,7 @@ from spikejax.config import (
     TrainConfig,
     apply_overrides,
     from_dict,
+    load_config,
     to_dict,
 )
 from spikejax.train import fit, read_metrics
@@ -55,3 +58,9 @@ def test_fit_with_stdp_and_with_evolution(tmp_path):
     assert len(train) == 2 and all("best_loss" in r for r in train)
     assert train[-1]["best_loss"] <= train[-1]["loss"]
     assert summary["final"]["test_samples"] == 32
+
+
+def test_the_experiment_configs_select_their_learning_method():
+    root = Path(__file__).parents[1] / "experiments"
+    assert load_config(root / "digits_stdp").learning.method == "stdp"
+    assert load_config(root / "digits_evolve").learning.method == "evolve"

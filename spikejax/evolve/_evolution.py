@@ -56,6 +56,8 @@ class Evolution:
         population: members per generation (even for ``"open_es"``: antithetic pairs).
         params: what evolves (`spikejax.evolve.select`): default every ``nnx.Param``.
         mask: also evolve a binary connectivity mask of every chosen kernel.
+        mask_init: the starting value of every mask gene (> 0: connected); about ``sigma`` lets
+            the first generations already cut connections.
         sigma: the initial (``open_es``: fixed) standard deviation of the search noise.
         lr: the learning rate of the mean (``open_es``: Adam; ``snes``: its natural gradient).
         devices: devices to shard the population over (default all of the default backend);
@@ -87,6 +89,7 @@ class Evolution:
         population: int = 32,
         params: Sequence[str] | Callable[[str, Any], bool] | None = None,
         mask: bool = False,
+        mask_init: float = 1.0,
         sigma: float = 0.05,
         lr: float = 0.05,
         devices: Sequence[Any] | None = None,
@@ -118,7 +121,7 @@ class Evolution:
                 f"`{fn}`: `population` ({population}) must divide evenly across the "
                 f"{len(self.devices)} devices; choose a multiple of {len(self.devices)}."
             )
-        self.genome = Genome(model, params, mask=mask)
+        self.genome = Genome(model, params, mask=mask, mask_init=mask_init)
         self.fitness = fitness
         self.has_aux = bool(has_aux)
         self.strategy = strategy
