@@ -145,3 +145,19 @@ def test_dangling_edges_and_unfed_nodes_are_refused():
     graph.nodes["orphan"] = nir.Scale(scale=np.ones(4, f32))
     with pytest.raises(sj.nir.LoadError, match=r"node 'orphan' \(Scale\): has no incoming edge"):
         sj.nir.load(graph, dt=1e-3)
+
+
+def test_several_inputs_take_a_dict_by_name():
+    graph = mlp()
+    graph.nodes["aux"] = nir.Input(input_type={"input": np.array([2])})
+    graph.nodes["fc_aux"] = nir.Linear(weight=np.ones((4, 2), f32))
+    graph.edges += [("aux", "fc_aux"), ("fc_aux", "lif")]
+    model = sj.nir.load(graph, dt=1e-3)
+    xs = {"input": np.zeros((3, 1, 3), f32), "aux": np.ones((3, 1, 2), f32)}
+    # Euler, dt/τ = 1/2: v = 1 (not > 1: no spike), 1.5 (spike, reset to 0), 1 (no spike)
+    out = np.asarray(model(xs))
+    np.testing.assert_array_equal(out[:, 0, 0], [0.0, 1.0, 0.0])
+    with pytest.raises(ValueError, match=r"`NIRNetwork`: `xs` must map every Input node"):
+        model({"input": xs["input"]})
+    with pytest.raises(ValueError, match=r"the graph has the inputs \['input', 'aux'\]"):
+        model(xs["input"])
