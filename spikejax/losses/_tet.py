@@ -38,6 +38,16 @@ def tet(
     as in the authors' implementation (``torch.nn.MSELoss`` over all of ``O``). The paper uses
     ``φ = 1`` and a small ``λ`` (e.g. ``1e-3``); ``λ = 0`` (the default) is plain TET.
 
+    **A loss for early decisions.** Every step's output is pulled towards the label on its own,
+    so the readout is confident after few steps and `spikejax.readout.early_decision` stops
+    sooner; the mean of per-step terms is also what the online gradients
+    (`spikejax.online`, ``train.gradient``) need. The trade-off measured on digits
+    (``experiments/digits_online``, seed 0, 64 → 128 LIF → 10 LI, T = 8, BPTT): at a margin
+    threshold of 0.9 the TET-trained network decides after 2.36 steps on average at 96.67 %
+    test accuracy, the one trained on the time-averaged membrane (``ce_membrane``) after 3.66
+    steps at 97.78 %; after one fixed step 96.11 % against 86.94 %; after all 8 steps 96.67 %
+    against 97.78 %.
+
     Args:
         outputs: outputs ``O`` of every step ``[T, *batch, classes]``, floating.
         labels: class indices ``[*batch]``, integer, in ``[0, classes)`` (checked when concrete).

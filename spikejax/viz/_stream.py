@@ -95,5 +95,7 @@ def plot_stream_decision(
     twin = ax.twinx()
     twin.step(time_ms, np.asarray(result.events_per_bin), where="pre", color="0.6", lw=0.8)
     twin.set_ylabel("events per bin", color="0.4")
-    ax.legend(loc="upper left", fontsize="small")
+    ax.set_zorder(twin.get_zorder() + 1)  # the probabilities above the event counts
+    ax.patch.set_visible(False)
+    ax.legend(loc="center right", fontsize="small")
     return finish(_FN, fig, path)
