@@ -4,8 +4,8 @@ The digits LIF network of ``experiments/digits_lif_mlp`` (64 → 128 LIF → 10 
 Adam) for ``--epochs`` epochs; N configurations = 8 learning rates (log-spaced 5e-4 … 1e-2) ×
 N/8 seeds. Each variant runs in its own process (a fresh JAX, nothing cached between them):
 
-* ``population``: :func:`spikejax.train.fit_population` of all N (one compiled step);
-* ``sequential``: :func:`spikejax.train.fit` of the first ``--sequential`` configurations one
+* ``population``: `spikejax.train.fit_population` of all N (one compiled step);
+* ``sequential``: `spikejax.train.fit` of the first ``--sequential`` configurations one
   after the other (each compiles its own steps, as separate ``spikejax train`` runs would).
   Sequential time for N runs is the measured mean per run × N when fewer than N were run
   (``sequential_extrapolated: true``).

@@ -136,3 +136,45 @@ def test_a_population_must_divide_across_the_devices(tmp_path):
     with pytest.raises(ValueError, match="population of 3 runs must divide evenly across the 2 "):
         fit_population([TINY] * 3, [tmp_path / str(i) for i in range(3)], devices=2)
     assert not any(tmp_path.iterdir())
+
+
+SHARDED = """
+import json, sys
+from pathlib import Path
+import jax, numpy as np
+from spikejax.config import from_dict
+from spikejax.train import Checkpointer, fit_population
+
+assert len(jax.devices()) == 2, jax.devices()
+configs = [from_dict(c) for c in json.loads(sys.argv[2])]
+out = Path(sys.argv[1])
+for devices in (1, 2):
+    dirs = [out / f"d{devices}-{i}" for i in range(len(configs))]
+    fit_population(configs, dirs, devices=devices, progress=False)
+for i in range(len(configs)):
+    one, two = (Checkpointer(out / f"d{d}-{i}/checkpoints").restore("latest")[1] for d in (1, 2))
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6), one, two)
+print("sharded == one device")
+"""
+
+
+@pytest.mark.slow
+def test_a_population_split_over_two_devices_equals_one_device(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from spikejax.config import apply_overrides
+
+    configs = [to_dict(apply_overrides(TINY, [f"seed={s}"])) for s in (0, 1, 2, 3)]
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    (tmp_path / "sharded.py").write_text(SHARDED)
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "sharded.py"), str(tmp_path), json.dumps(configs)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "sharded == one device" in result.stdout

@@ -31,17 +31,14 @@ BASE = Config(
     data=DataConfig(name="digits", limit=90, prefetch=0),
     model=ModelConfig("lif_mlp", {{"in_features": 64, "hidden": (8,), "num_classes": 10, "T": 2}}),
     optimizer=OptimizerConfig(lr=5e-3),
-    train=TrainConfig(epochs=2, batch_size=30, num_steps=2, log_every=3, eval_batch_size=64),
+    train=TrainConfig(epochs=1, batch_size=30, num_steps=2, log_every=1, eval_batch_size=64),
 )
 
 
 def get_sweep():
     return Sweep(
         base=BASE,
-        space={{
-            "optimizer.lr": Float(1e-3, 3e-2, log=True),
-            "model.options.hidden": Choice(((8,), (12,))),
-        }},
+        space={space},
         trials={trials},
         startup_trials=1,
         heartbeat_s=1,
@@ -50,9 +47,15 @@ def get_sweep():
 """
 
 
-def _sweep_file(folder: Path, *, trials: int, seed: int = 0) -> Path:
+LR_AND_HIDDEN = (
+    '{"optimizer.lr": Float(1e-3, 3e-2, log=True), "model.options.hidden": Choice(((8,), (12,)))}'
+)
+LR = '{"optimizer.lr": Float(1e-3, 3e-2, log=True)}'
+
+
+def _sweep_file(folder: Path, *, trials: int, seed: int = 0, space: str = LR_AND_HIDDEN) -> Path:
     path = folder / "sweep.py"
-    path.write_text(SWEEP.format(trials=trials, seed=seed))
+    path.write_text(SWEEP.format(trials=trials, seed=seed, space=space))
     return path
 
 
@@ -108,7 +111,9 @@ def _has_user(name: str) -> bool:
 _DATABASES = iter(range(1_000_000))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# The multi-process test on SQLite repeats the PostgreSQL one on a file (the same Optuna RDB
+# storage code); it runs outside the default test run to keep that short.
+@pytest.fixture(params=[pytest.param("sqlite", marks=pytest.mark.slow), "postgresql"])
 def storage(request, tmp_path):
     """A fresh, empty study database: an SQLite file or a new PostgreSQL database."""
     if request.param == "sqlite":
@@ -127,7 +132,16 @@ def storage(request, tmp_path):
 def _worker(sweep: Path, out: Path, storage: str, log: Path) -> subprocess.Popen:
     command = [sys.executable, "-m", "spikejax", "sweep", str(sweep), "--out", str(out)]
     command += ["--storage", storage, "--resume", "--quiet"]
-    env = {**os.environ, "SPIKEJAX_TRACEBACK": "1"}
+    # Trials of one shape compile to the same program (the learning rate is a value in the
+    # optimizer state): a compilation cache shared by the workers compiles it once.
+    cache = sweep.parent / "jax-cache"
+    env = {
+        **os.environ,
+        "SPIKEJAX_TRACEBACK": "1",
+        "JAX_COMPILATION_CACHE_DIR": str(cache),
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
+    }
     with log.open("w") as f:  # the child writes into its own copy of the descriptor
         return subprocess.Popen(command, stdout=f, stderr=subprocess.STDOUT, env=env)
 
@@ -138,7 +152,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 
 def test_workers_share_a_study_and_a_killed_workers_trial_fails(tmp_path, storage):
-    sweep = _sweep_file(tmp_path, trials=3)
+    sweep = _sweep_file(tmp_path, trials=3, space=LR)
     a, b, c = (tmp_path / name for name in "abc")
     killed = _worker(sweep, a, storage, tmp_path / "a.log")
     deadline = time.monotonic() + 300

@@ -135,7 +135,9 @@ def run_study(
     (complete or pruned) trials; write the results table and plots; return the table's rows.
 
     With several workers the study may end with a few more finished trials than asked (each
-    worker checks the count before it starts a trial).
+    worker checks the count before it starts a trial). A trial whose loss became NaN or infinite
+    is marked FAIL (``fail_reason`` in the table) and does not count; any other error stops the
+    worker.
     """
     import optuna
 
@@ -171,7 +173,8 @@ def run_study(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         while _finished(study) < sweep.trials:
-            study.optimize(objective, n_trials=1, catch=())
+            # A diverging trial (NaN loss) is a result of the search: FAIL, and the study goes on.
+            study.optimize(objective, n_trials=1, catch=(FloatingPointError,))
     rows = results(sweep, study)
     write_results(out, rows)
     write_plots(study, out / "plots")
@@ -201,6 +204,7 @@ def results(sweep: Sweep, study: Any) -> list[dict[str, Any]]:
                 "last_reported_step": t.last_step,
                 "duration_s": duration,
                 "retry_of": retries[t.number],
+                "fail_reason": t.system_attrs.get("fail_reason"),
                 "run_dir": attrs.get("run_dir"),
             }
         )

@@ -33,20 +33,18 @@ from flax import nnx
 from spikejax._errors import check_finite
 from spikejax.config import Config, to_dict
 from spikejax.data import Loader
-from spikejax.layers import check_params
 from spikejax.train import _report as report
 from spikejax.train._committed import CONFIG_SHA256
 from spikejax.train._data import Splits, check_labels, in_memory, load_splits, make_prepare
 from spikejax.train._factory import build_model
 from spikejax.train._lock import run_lock
+from spikejax.train._population_steps import Population, best_checkpoints, member_state, stack
 from spikejax.train._resume_metrics import metrics_commit
 from spikejax.train._rundir import (
     CONFIG_FILE,
-    abstract,
     checkpointer_of,
     make_run_dir,
     prepare_run_dir,
-    restore_into,
     saveable,
 )
 from spikejax.train._steps import Steps, build_optimizer, hyperparameters
@@ -172,97 +170,6 @@ def _check_population(members: list[_Member]) -> None:
             )
 
 
-def _stack(trees: list[Any]) -> Any:
-    return jax.tree.map(lambda *a: jnp.stack(a), *trees)
-
-
-def _member_state(state: Any, m: int) -> Any:
-    return jax.tree.map(lambda a: a[m], state)
-
-
-class _Population:
-    """The compiled population steps and the data streams of a list of members."""
-
-    def __init__(self, members: list[_Member], devices: int):
-        first = members[0]
-        self.members, self.steps = members, first.steps
-        self.stream_of = jnp.asarray([m.stream for m in members], jnp.int32)
-        self.train_keys = jnp.stack([m.steps.train_key for m in members])
-        self.eval_keys = jnp.stack([m.steps.eval_key for m in members])
-        self.schedules = [m.steps.schedule for m in members]
-        self.traces = {"train": 0, "eval": 0}
-        self.sharding = None
-        if devices > 1:
-            mesh = jax.make_mesh((devices,), ("population",), devices=jax.devices()[:devices])
-            self.sharding = jax.NamedSharding(mesh, jax.sharding.PartitionSpec("population"))
-        self.train_step = jax.jit(self._train_step, donate_argnums=0)
-        self.eval_step = jax.jit(self._eval_step)
-
-    def place(self, tree: Any) -> Any:
-        """``tree`` (population axis first) split across the devices, if several."""
-        return tree if self.sharding is None else jax.device_put(tree, self.sharding)
-
-    def _gather(self, batches: jax.Array) -> jax.Array:
-        x = batches[self.stream_of]  # [streams, B, ...] -> [members, B, ...]
-        if self.sharding is not None:
-            x = jax.lax.with_sharding_constraint(x, self.sharding)
-        return x
-
-    def _train_step(self, state, xs, ys, step):
-        self.traces["train"] += 1
-        keys = jax.vmap(jr.fold_in, (0, None))(self.train_keys, step)
-        with jax.numpy_dtype_promotion("standard"):
-            lrs = jnp.stack([jnp.asarray(s(step), jnp.float32) for s in self.schedules])
-        return jax.vmap(self.steps.train_fn)(state, self._gather(xs), self._gather(ys), keys, lrs)
-
-    def _eval_step(self, model_state, xs, ys, masks, index):
-        self.traces["eval"] += 1
-        keys = jax.vmap(jr.fold_in, (0, None))(self.eval_keys, index)
-        args = (self._gather(xs), self._gather(ys), self._gather(masks))
-        return jax.vmap(self.steps.eval_fn)(model_state, *args, keys)
-
-    def streams(self) -> list[_Member]:
-        """One member per data stream, in stream order."""
-        first: dict[int, _Member] = {}
-        for m in self.members:
-            first.setdefault(m.stream, m)
-        return [first[s] for s in sorted(first)]
-
-    def evaluate(self, model_state: Any, split: str) -> list[dict[str, float]]:
-        """Every member's accuracy, loss and firing rates on its own ``split`` (the arithmetic of
-        `spikejax.train.evaluate` per member)."""
-        loaders = [
-            Loader(
-                getattr(m.splits, split),
-                m.config.train.eval_batch_size,
-                shuffle=False,
-                last_batch="pad",
-                prefetch=m.config.data.prefetch,
-                name=f"{split} split",
-            )
-            for m in self.streams()
-        ]
-        totals: dict[str, Any] = {}
-        for index, batches in enumerate(zip(*loaders, strict=True)):
-            xs = np.stack([b.x for b in batches])
-            ys = np.stack([b.y.astype(np.int32) for b in batches])
-            masks = np.stack([b.mask for b in batches])
-            sums, _ = self.eval_step(model_state, xs, ys, masks, jnp.int32(index))
-            totals = sums if not totals else {k: totals[k] + v for k, v in sums.items()}
-        host = jax.device_get(totals)
-        out = []
-        for m in range(len(self.members)):
-            values = {k: float(v[m]) for k, v in host.items()}
-            count = values.pop("count")
-            metrics = {
-                "accuracy": values.pop("correct") / count,
-                "loss": values.pop("loss") / count,
-            }
-            metrics.update({k: v / count for k, v in values.items()})
-            out.append(metrics)
-        return out
-
-
 def _check_devices(population: int, devices: int) -> None:
     if isinstance(devices, bool) or not isinstance(devices, int) or devices < 1:
         raise ValueError(f"`{_FN}`: `devices` must be an int >= 1; got {devices!r}.")
@@ -332,6 +239,19 @@ def fit_population(
     for i, config in enumerate(configs):
         if not isinstance(config, Config):
             raise TypeError(f"`{_FN}`: `configs[{i}]` must be a Config; got {config!r}.")
+        data = to_dict(config)
+        # A population splits its own axis over devices (``devices``), not each run's batch; and
+        # plasticity rules need the recorded spikes that only ``fit`` hands to the optimizer.
+        if data["train"].get("devices", 1) != 1:
+            raise ValueError(
+                f"`{_FN}`: `configs[{i}].train.devices` must be 1 (a population is split over "
+                f"devices with `devices=`); got {data['train']['devices']}."
+            )
+        if data.get("learning", {}).get("method", "bptt") != "bptt":
+            raise ValueError(
+                f"`{_FN}`: `configs[{i}].learning.method` must be 'bptt' (gradient training); "
+                f"got {data['learning']['method']!r}. Train plasticity runs with `fit`."
+            )
     if len(set(run_dirs)) != len(run_dirs):
         raise ValueError(f"`{_FN}`: `run_dirs` must be distinct; got {run_dirs}.")
     _check_devices(len(configs), devices)
@@ -352,7 +272,7 @@ def _fit(configs, run_dirs, devices, progress, plots, on_eval) -> list[dict[str,
         for run_dir in run_dirs:
             (run_dir / CONFIG_FILE).unlink(missing_ok=True)
         raise
-    pop = _Population(members, devices)
+    pop = Population(members, devices)
     first, n = members[0], len(members)
     cfg, total = first.config.train, first.total_steps
     has_val = first.splits.val is not None
@@ -373,7 +293,7 @@ def _fit(configs, run_dirs, devices, progress, plots, on_eval) -> list[dict[str,
     loggers = [MetricsLogger(m.run_dir) for m in members]
     windows = [Window(0) for _ in members]
     shas = [config_hash(to_dict(m.config)) for m in members]
-    state = pop.place(_stack([m.steps.initial_state for m in members]))
+    state = pop.place(stack([m.steps.initial_state for m in members]))
     bar = ProgressBar(total, desc=f"{first.config.name} ×{n}", disable=not progress)
     pending: list[dict[str, jax.Array]] = []
     train_means: list[dict[str, float]] = [{} for _ in members]
@@ -398,7 +318,7 @@ def _fit(configs, run_dirs, devices, progress, plots, on_eval) -> list[dict[str,
 
     def save(at: int, evaluated: bool) -> None:
         for m, member in enumerate(members):
-            one = _member_state(state, m)
+            one = member_state(state, m)
             check_finite(_FN, f"state of member {m} at step {at}", nnx.to_pure_dict(one["model"]))
             loggers[m].sync()
             extra = {
@@ -454,7 +374,7 @@ def _fit(configs, run_dirs, devices, progress, plots, on_eval) -> list[dict[str,
         bar.close()
         for logger in loggers:
             logger.close()
-    bests = _best(pop, members, checkpointers, state, last_eval, step, has_val)
+    bests = best_checkpoints(pop, members, checkpointers, state, last_eval, step, has_val)
     summaries = []
     for m, member in enumerate(members):
         summary = report.summary(
@@ -470,36 +390,8 @@ def _fit(configs, run_dirs, devices, progress, plots, on_eval) -> list[dict[str,
         )
         if plots:
             report.plots(
-                member, member.run_dir, _member_state(state, m)["model"], last_eval[m]["test"]
+                member, member.run_dir, member_state(state, m)["model"], last_eval[m]["test"]
             )
         write_summary(member.run_dir, summary)
         summaries.append(summary)
     return summaries
-
-
-def _best(pop, members, checkpointers, state, last_eval, step, has_val) -> list[dict | None]:
-    """Each member's best checkpoint and its test evaluation (one population evaluation of the
-    best states; members whose best is the final model keep the final evaluation)."""
-    if not has_val:
-        return [None] * len(members)
-    best_steps = [c.best_step() if c.exists("best") else None for c in checkpointers]
-    states, restored = [], False
-    for m, (member, best_step) in enumerate(zip(members, best_steps, strict=True)):
-        one = _member_state(state, m)
-        if best_step is not None and best_step != step:
-            like = jax.tree.map(lambda a: a, one)
-            _, tree, _ = checkpointers[m].restore("best", target=abstract(saveable(like)))
-            one = restore_into(like, tree)
-            check_finite(_FN, f"checkpoint['best'] of member {m}", nnx.to_pure_dict(one["model"]))
-            check_params(member.steps.eval_model(one["model"]), fn=_FN, where="checkpoint['best']")
-            restored = True
-        states.append(one)
-    tests = pop.evaluate(pop.place(_stack(states))["model"], "test") if restored else None
-    out: list[dict | None] = []
-    for m, best_step in enumerate(best_steps):
-        if best_step is None:
-            out.append(None)
-            continue
-        test = last_eval[m]["test"] if best_step == step else tests[m]
-        out.append({"step": best_step, "val": checkpointers[m].metrics("best"), "test": test})
-    return out
