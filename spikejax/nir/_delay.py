@@ -14,7 +14,7 @@ __all__ = ["Delay", "DelayState"]
 
 
 class DelayState(NamedTuple):
-    """State of :class:`Delay`. ``past``: the last ``depth`` inputs, newest first,
+    """State of `Delay`. ``past``: the last ``depth`` inputs, newest first,
     ``(depth, *batch, *neurons)``."""
 
     past: Float[Array, "..."]
@@ -23,9 +23,9 @@ class DelayState(NamedTuple):
 class Delay(AbstractNeuron):
     r"""Delay every element of the input by its own whole number of steps.
 
-    One step: :math:`y_{t,i} = x_{t - d_i, i}`, with :math:`x_t = 0` for :math:`t < 0`. The state
+    One step: $y_{t,i} = x_{t - d_i, i}$, with $x_t = 0$ for $t < 0$. The state
     holds the last ``depth = max(d)`` inputs (newest first); ``d_i = 0`` passes the input through.
-    NIR's ``Delay(delay)`` in seconds is ``d = delay / dt`` steps (:mod:`spikejax.nir`).
+    NIR's ``Delay(delay)`` in seconds is ``d = delay / dt`` steps (`spikejax.nir`).
 
     Args:
         steps: non-negative integer delays, scalar or per element (broadcast against the input's

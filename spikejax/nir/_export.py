@@ -338,25 +338,25 @@ def export(
 ) -> Any:
     """The network ``model`` as a NIR graph (``nir.NIRGraph``), read from its network graph.
 
-    Every node of :func:`spikejax.graph.trace` is written in NIR's own (channels-first) layout or
+    Every node of `spikejax.graph.trace` is written in NIR's own (channels-first) layout or
     refused with an error naming it: ``nnx.Linear`` → ``Affine``/``Linear``; ``nnx.Conv`` →
     ``Conv1d``/``Conv2d`` (symmetric padding), followed by a batch norm in evaluation mode folded
     into its weights; sum/average pooling → ``SumPool2d``/``AvgPool2d``; max-pooling of spikes →
     ``SumPool2d`` then ``Threshold(0)`` (exact for 0/1 values); flatten → ``Flatten`` (a
     channels-last flatten is reordered, the next layer's weights permuted to match); residual
     additions → summed edges; neurons IF, LIF, LI (``I`` when ``β = 1``), CubaLIF, CubaLI with a
-    hard reset (``reset="zero"``), :class:`spikejax.neurons.Recurrent` of those (a ``Linear``
-    back edge), :class:`~spikejax.nir.Delay`, :class:`~spikejax.nir.Loop`,
-    :class:`~spikejax.nir.Scale` and :class:`~spikejax.nir.Threshold`. Neuron parameters are
-    written for the time step ``dt`` so that :func:`spikejax.nir.load` at the same ``dt`` and
-    ``discretization`` gives back the same neuron (see :mod:`spikejax.nir`); a neuron that fires
+    hard reset (``reset="zero"``), `spikejax.neurons.Recurrent` of those (a ``Linear``
+    back edge), `Delay`, `Loop`,
+    `Scale` and `Threshold`. Neuron parameters are
+    written for the time step ``dt`` so that `spikejax.nir.load` at the same ``dt`` and
+    ``discretization`` gives back the same neuron (see `spikejax.nir`); a neuron that fires
     at ``v ≥ θ`` is written with the float32 threshold just below ``θ``, exact for float32
     membranes. Reset by subtraction, readouts over time, max-pooling of real values and other
     neurons (ALIF, PLIF, Izhikevich, refractory) have no exact NIR form and are refused.
 
     Args:
-        model: a spikejax NNX model (e.g. of :mod:`spikejax.models`, or a loaded
-            :class:`~spikejax.nir.NIRNetwork`).
+        model: a spikejax NNX model (e.g. of `spikejax.models`, or a loaded
+            `NIRNetwork`).
         example_input: time-major ``[T, B, *features]`` (an array or ``jax.ShapeDtypeStruct``).
         dt: the time step in seconds (> 0) the neuron parameters are written for.
         discretization: ``"euler"`` (default) or ``"exact"``, as the reader will use it.
@@ -383,8 +383,8 @@ def export(
 def write(
     path: str | os.PathLike, model: nnx.Module, example_input: Any, *, dt: float, **kwargs: Any
 ) -> Any:
-    """:func:`export` the model and write the graph to ``path`` (HDF5, ``nir.write``); returns
-    the graph. ``kwargs`` go to :func:`export`."""
+    """`export` the model and write the graph to ``path`` (HDF5, ``nir.write``); returns
+    the graph. ``kwargs`` go to `export`."""
     import nir
 
     graph = export(model, example_input, dt=dt, **kwargs)

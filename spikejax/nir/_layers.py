@@ -2,7 +2,7 @@
 layout: convolution, sum/average pooling, flatten, elementwise scale and threshold.
 
 Affine and Linear nodes are ``nnx.Linear`` layers; neurons and delays are
-:class:`spikejax.layers.Spiking` layers. Convolution and pooling run time-folded with channels
+`spikejax.layers.Spiking` layers. Convolution and pooling run time-folded with channels
 last inside (``nnx.Conv``, ``reduce_window``), so the network graph sees ordinary convolution and
 pooling nodes.
 """

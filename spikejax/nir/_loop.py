@@ -18,7 +18,7 @@ STATELESS = ("Affine", "Linear", "Scale", "Threshold")
 
 
 class LoopState(NamedTuple):
-    """State of :class:`Loop`. ``neurons``: each member neuron's state by name; ``previous``: the
+    """State of `Loop`. ``neurons``: each member neuron's state by name; ``previous``: the
     previous step's output of every member that a back edge reads (zeros at the start)."""
 
     neurons: dict[str, Any]
@@ -47,9 +47,9 @@ class Loop(AbstractNeuron):
     back edge is ``Affine → LIF``.
 
     Args:
-        nodes: each member's neuron (spikejax neurons and :class:`~spikejax.nir.Delay`) or the
+        nodes: each member's neuron (spikejax neurons and `Delay`) or the
             arrays of a stateless member (``{"weight": ..., "bias": ...}``; see
-            :data:`STATELESS`).
+            `STATELESS`).
         plan: ``((name, type, ((source, back), ...)), ...)`` in step order.
         entry, exit: the members receiving the input and giving the output.
         shapes: ``((name, feature shape), ...)`` of every member's output.

@@ -44,7 +44,7 @@ def _linear(node: NodeRecord) -> TimeFolded:
 
 
 def _stateless_arrays(node: NodeRecord, shape: tuple[int, ...]) -> dict[str, Array]:
-    """A stateless node's parameters for :class:`Loop`, broadcast to its shape."""
+    """A stateless node's parameters for `Loop`, broadcast to its shape."""
     if node.type in ("Affine", "Linear"):
         weight = np.asarray(node.params["weight"], np.float32)
         arrays = {"weight": jnp.asarray(weight)}
@@ -59,16 +59,16 @@ def _stateless_arrays(node: NodeRecord, shape: tuple[int, ...]) -> dict[str, Arr
 class NIRNetwork(nnx.Module):
     """A NIR graph as a spikejax model: time-major ``[T, B, *input_shape]`` in, per-step outputs
     ``[T, B, *output_shape]`` out (a dict by Output node name when the graph has several), in
-    NIR's own (channels-first) shapes. Made by :func:`spikejax.nir.load`.
+    NIR's own (channels-first) shapes. Made by `spikejax.nir.load`.
 
     Every node is a layer under ``layers`` named after it: ``nnx.Linear`` (Affine/Linear,
-    time-folded), :class:`~spikejax.nir.Conv`, :class:`~spikejax.nir.Pool`,
-    :class:`~spikejax.nir.Flatten`, :class:`~spikejax.nir.Scale`,
-    :class:`~spikejax.nir.Threshold`, or a :class:`spikejax.layers.Spiking` layer of a neuron
-    (LIF, LI, IF, I as ``LI(β = 1)``, CubaLIF, CubaLI) or of a :class:`~spikejax.nir.Delay`; the
-    members of a cycle form one ``Spiking`` layer of a :class:`~spikejax.nir.Loop`. A node with
-    several incoming edges sums them. So the model traces (:func:`spikejax.graph.trace`), trains,
-    streams (:func:`spikejax.run`) and exports back (:func:`spikejax.nir.export`) like any other.
+    time-folded), `Conv`, `Pool`,
+    `Flatten`, `Scale`,
+    `Threshold`, or a `spikejax.layers.Spiking` layer of a neuron
+    (LIF, LI, IF, I as ``LI(β = 1)``, CubaLIF, CubaLI) or of a `Delay`; the
+    members of a cycle form one ``Spiking`` layer of a `Loop`. A node with
+    several incoming edges sums them. So the model traces (`spikejax.graph.trace`), trains,
+    streams (`spikejax.run`) and exports back (`spikejax.nir.export`) like any other.
 
     Attributes:
         input_shapes, output_shapes: feature shapes of the Input and Output nodes by name.
@@ -369,7 +369,7 @@ def load(path_or_graph: Any, *, dt: float, discretization: str = "euler") -> NIR
             ``"exact"``.
 
     Returns:
-        A :class:`NIRNetwork` running on ``[T, B, *input_shape]``.
+        A `NIRNetwork` running on ``[T, B, *input_shape]``.
 
     Example:
         >>> import numpy as np, nir, jax.numpy as jnp, spikejax as sj

@@ -1,5 +1,5 @@
 """From spikejax neurons to NIR neuron nodes at a time step ``dt``: the inverse of
-:mod:`spikejax.nir._params`.
+`spikejax.nir._params`.
 
 A neuron ``h = β v + g x + (1 − β) v_leak`` (``g = r``, or ``(1 − β) r`` with ``decay_input``) is
 NIR's ``τ v̇ = (v_leak − v) + R·I`` with ``τ = dt/(1 − β)`` (Euler; ``−dt/ln β`` exact) and

@@ -1,7 +1,7 @@
 """Reading a NIR graph (an ``nir.NIRGraph`` or an HDF5 file) into plain, checked node records.
 
 A file is read with ``h5py`` as numbers and strings only: nothing in it is imported or executed.
-Every node of the graph becomes a :class:`NodeRecord` or is refused by name: an unknown type lists
+Every node of the graph becomes a `NodeRecord` or is refused by name: an unknown type lists
 the supported ones, a missing parameter names the node, its type and the parameter.
 """
 
@@ -190,7 +190,7 @@ def _from_file(path: str | os.PathLike) -> GraphRecord:
 
 
 def read_graph(path_or_graph: Any) -> GraphRecord:
-    """A :class:`GraphRecord` from an ``nir.NIRGraph`` or the path of a NIR (HDF5) file."""
+    """A `GraphRecord` from an ``nir.NIRGraph`` or the path of a NIR (HDF5) file."""
     if isinstance(path_or_graph, str | os.PathLike):
         return _from_file(path_or_graph)
     if type(path_or_graph).__name__ == "NIRGraph" and hasattr(path_or_graph, "nodes"):
