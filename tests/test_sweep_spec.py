@@ -118,6 +118,8 @@ def test_an_unreachable_storage_creates_nothing(tmp_path):
     with pytest.raises(ConnectionError, match=r"cannot open postgresql://user:\*\*\*@127") as e:
         run_sweep(path, out, storage=url, progress=False)
     assert "secret" not in str(e.value) and "No study was created" in str(e.value)
+    with pytest.raises(ValueError, match=r"an Optuna sweep .* one device; got devices=2"):
+        run_sweep(path, out, devices=2, progress=False)
     assert not out.exists()
     url = f"sqlite:///{tmp_path / 'missing' / 'study.db'}"
     with pytest.raises(ConnectionError, match="sqlite:///"):

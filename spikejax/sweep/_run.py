@@ -65,6 +65,11 @@ def run_sweep(
         claim(out, description, resume=False, fn=fn)
         return run_grid(sweep, base, out, devices=devices, progress=progress, plots=plots)
 
+    if devices != 1:
+        raise ValueError(
+            f"`{fn}`: `devices` splits a grid sweep's populations; an Optuna sweep (a `space`) "
+            f"trains one run per trial on one device; got devices={devices}."
+        )
     from spikejax.sweep._study import SQLITE_FILE, connect, run_study, study_name
     from spikejax.train.logging import config_hash
 
