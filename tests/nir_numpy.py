@@ -1,4 +1,5 @@
-"""An independent NumPy simulation of NIR graphs from the equations of specs/nir.md (float64).
+"""An independent NumPy simulation of NIR graphs from the equations of docs/explanation/nir.md
+(float64).
 
 Written from the NIR 1.0 equations, not from spikejax: forward Euler at ``dt`` (or the exact
 exponential step), spike when ``v > v_threshold`` then ``v ← v_reset``, IF/I integrating per
