@@ -120,3 +120,26 @@ def test_normalize_and_clip_are_projections_of_the_final_update():
         sp.clip_weights(["x.kernel"], w_min=0.0, w_max=1.0).init(w)
     with pytest.raises(ValueError, match="`w_min` must be < `w_max`"):
         sp.clip_weights(["fc.kernel"], w_min=1.0, w_max=1.0)
+
+
+def test_adaptive_threshold_needs_a_trainable_threshold_and_finds_a_wrapped_one():
+    class Inhibited(nnx.Module):
+        def __init__(self, trainable):
+            self.fc = nnx.Linear(5, 3, use_bias=False, rngs=nnx.Rngs(0))
+            lif = sj.neurons.LIF(beta=0.9, threshold=jnp.ones((3,)))
+            self.sn = sj.layers.Spiking(
+                sj.neurons.Recurrent(lif, -jnp.ones((3, 3))), trainable=trainable
+            )
+
+        def __call__(self, xs):
+            return self.sn(self.fc(xs))
+
+    net = Inhibited(("neuron.threshold",))
+    syn = sp.synapses(net, jnp.zeros((T, B, 5)))
+    tx = sp.adaptive_threshold(syn, increment=0.1, tau=10.0)
+    params = nnx.state(net, nnx.Param)
+    tx.init(params)  # finds sn.params.neuron.threshold
+    fixed = Inhibited(())
+    syn = sp.synapses(fixed, jnp.zeros((T, B, 5)))
+    with pytest.raises(ValueError, match=r"neurons `sn` driven by `fc\.kernel` must have one"):
+        sp.adaptive_threshold(syn).init(nnx.state(fixed, nnx.Param))
