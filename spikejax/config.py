@@ -240,7 +240,8 @@ class TrainConfig:
             ``"eprop"`` (online, forward in time with memory independent of ``T``; see
             `spikejax.online`; OTTT takes ``gradient_options["decay"]``). All but ``"bptt"``
             need a loss that is a mean of per-step terms: ``loss="tet"``.
-        gradient_options: options of the gradient method (see ``gradient``).
+        gradient_options: options of the gradient method (see ``gradient``); on the command
+            line as one JSON dict, ``--set 'train.gradient_options={"window": 8}'``.
         devices: devices of the data-parallel mesh: every batch is split evenly over them
             (``batch_size`` and ``eval_batch_size`` must be multiples), parameters and optimizer
             state are replicated (see `spikejax.train._parallel`). 1 (the default) trains on

@@ -115,8 +115,9 @@ class OnlineGradient:
             shape and dtype are used).
         method: ``"ottt"`` or ``"eprop"``.
         decay: OTTT only: the trace decay ``λ`` of every layer as one number in ``[0, 1]``, or
-            ``None`` to take each neuron layer's own leak (``β`` of ``LIF``/``LI``, 1 for ``IF``),
-            which must then be the same for all its neurons.
+            ``None`` to take each neuron layer's own leak (``β`` of ``LIF``/``LI``, 1 for ``IF``)
+            as it is when the plan is built (a trained ``β`` is not followed), which must then
+            be the same for all its neurons.
         step_loss: ``step_loss(outputs_t, labels) -> scalar`` (default `ce_step`).
 
     Example:
