@@ -9,9 +9,11 @@ arrays sharded over 8 devices restores on one.
 import itertools
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -175,31 +177,9 @@ def test_two_processes_train_the_parameters_of_one(tmp_path, one_device):
         "    return tiny(devices=0)\n"
     )
     run_dir = tmp_path / "two"
-    port = _free_port()
-    command = [sys.executable, "-m", "spikejax", "train", str(config), "--run-dir", str(run_dir)]
-    command += ["--quiet", "--distributed", "--coordinator", f"127.0.0.1:{port}"]
-    command += ["--num-processes", "2"]
-    workers = [
-        subprocess.Popen(
-            [*command, "--process-id", str(i)],
-            cwd=ROOT,
-            env=_env(1),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for i in range(2)
-    ]
-    outputs = []
-    try:
-        for worker in workers:
-            outputs.append(worker.communicate(timeout=TIMEOUT)[0])
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-    assert [w.returncode for w in workers] == [0, 0], "\n----\n".join(o[-4000:] for o in outputs)
-    assert "test accuracy" in outputs[0] or "run " in outputs[0]
+    codes, output = _wait(_launch(config, run_dir))
+    assert codes == [0, 0], output
+    assert output.count("test         accuracy") == 1, output  # process 0 alone reports
 
     one = one_device
     step_2, tree_2, extra_2 = _latest(run_dir)
@@ -217,6 +197,70 @@ def test_two_processes_train_the_parameters_of_one(tmp_path, one_device):
     np.testing.assert_allclose(_train_losses(run_dir), _train_losses(one), rtol=1e-5)
     assert (run_dir / "summary.json").is_file()
     assert not (run_dir / ".lock").exists()
+
+
+def _launch(config: Path, run_dir: Path, *extra: str) -> list[subprocess.Popen]:
+    port = _free_port()
+    command = [sys.executable, "-m", "spikejax", "train", str(config), "--run-dir", str(run_dir)]
+    command += ["--quiet", "--distributed", "--coordinator", f"127.0.0.1:{port}"]
+    command += ["--num-processes", "2", *extra]
+    return [
+        subprocess.Popen(
+            [*command, "--process-id", str(i)],
+            cwd=ROOT,
+            env=_env(1),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i in range(2)
+    ]
+
+
+def _wait(workers: list[subprocess.Popen]) -> tuple[list[int], str]:
+    outputs = []
+    try:
+        for worker in workers:
+            outputs.append(worker.communicate(timeout=TIMEOUT)[0])
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+    return [w.returncode for w in workers], "\n----\n".join(o[-4000:] for o in outputs)
+
+
+@pytest.mark.slow
+def test_two_processes_stop_together_on_sigterm_and_resume(tmp_path):
+    # SIGTERM reaches both processes at slightly different steps; they agree to stop at the
+    # next logging step, write one checkpoint and exit with 75; --resume finishes the run.
+    config = tmp_path / "config.py"
+    config.write_text(
+        "from tests.distributed_jobs import tiny\n\n\ndef get_config():\n"
+        "    return tiny(devices=0, epochs=10, max_steps=40, eval_every=20, checkpoint_every=0,"
+        " log_every=2)\n"
+    )
+    run_dir = tmp_path / "run"
+    workers = _launch(config, run_dir)
+    metrics = run_dir / "metrics.jsonl"
+    deadline = time.monotonic() + TIMEOUT
+    while not (metrics.is_file() and metrics.read_text().strip()):
+        assert all(w.poll() is None for w in workers), _wait(workers)[1]
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    codes, output = _wait(workers)
+    assert codes == [75, 75], output
+    stopped_at, _, extra = _latest(run_dir)
+    assert 0 < stopped_at < 40 and stopped_at % 2 == 0 and extra["devices"] == 2
+    assert max(r["step"] for r in read_metrics(run_dir)) == stopped_at
+
+    codes, output = _wait(_launch(config, run_dir, "--resume"))
+    assert codes == [0, 0], output
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["resumed_from"] == stopped_at and summary["steps"] == 40
+    steps = [r["step"] for r in read_metrics(run_dir) if r["split"] == "train"]
+    assert steps == list(range(2, 41, 2))  # every record once, none lost at the stop
 
 
 def test_distributed_options_need_distributed(capsys):
