@@ -215,10 +215,7 @@ def write_plots(study: Any, folder: Path) -> list[Path]:
     """The optimisation history and the parameter importances (matplotlib PNGs) in ``folder``.
     Importances need two complete trials; without them the plot is not drawn and the reason is
     printed, as are Optuna's warnings about the plots."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # Optuna draws with pyplot; each figure is closed after saving
     import optuna
     from optuna.visualization import matplotlib as oplt
 
