@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from spikejax.cli import main
-from spikejax.train._loop import _build, _train_loader, fit
+from spikejax.train._loop import _build, _train_loader, evaluate, fit
 from spikejax.train._parallel import Placement, check_devices, data_mesh
 from spikejax.train._rundir import saveable
 from spikejax.train.checkpoint import Checkpointer
@@ -106,6 +106,11 @@ def _check_eight_devices_equal_one_within_float32_rounding(one: Path, eight: Pat
     summary_1 = json.loads((one / "summary.json").read_text())
     summary_8 = json.loads((eight / "summary.json").read_text())
     assert summary_8["test_accuracy_final"] == pytest.approx(summary_1["test_accuracy_final"])
+    # `spikejax eval` of the 8-device run on this one-device process.
+    result = evaluate(eight, which="latest")
+    assert result["step"] == 4
+    assert result["accuracy"] == pytest.approx(summary_8["test_accuracy_final"], abs=0.02)
+    assert result["loss"] == pytest.approx(summary_8["final"]["test_loss"], rel=1e-4)
 
 
 def _check_a_resumed_sharded_run_is_bit_identical(straight: Path, resumed: Path) -> None:
