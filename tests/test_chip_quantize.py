@@ -112,7 +112,9 @@ def test_describe_errors():
 
     frames = jax.ShapeDtypeStruct((2, 5, 5, 1), jnp.float32)
     with pytest.raises(
-        ValueError, match=r"module `conv` is a conv \(Conv\), which no layer of a chip maps"
+        ValueError,
+        match=r"module `fc` is a linear \(Linear\), which no layer of a chip maps: only a batch "
+        "norm may come between a synaptic layer and its neurons",
     ):
         describe(Conv(), example_input=frames)
     with pytest.raises(ValueError, match=r"no nnx\.Linear layer whose input size it accepts"):

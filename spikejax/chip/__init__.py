@@ -10,6 +10,8 @@ same tree structure and integer leaves; ``emulate`` runs it on the chip's intege
 `spikejax.chip.deploy.deploy` does all of it for a trained run and exports the vendor layout.
 """
 
+from spikejax.chip import connectivity as connectivity
+from spikejax.chip import cores as cores
 from spikejax.chip import deploy as deploy
 from spikejax.chip import export as export
 from spikejax.chip import finetune as finetune
@@ -64,6 +66,8 @@ __all__ = [
     "XyloProfile",
     "calibrate",
     "chip_forward",
+    "connectivity",
+    "cores",
     "deploy",
     "dequantize",
     "emulate",

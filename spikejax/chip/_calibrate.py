@@ -16,10 +16,12 @@ import numpy as np
 from flax import nnx
 
 from spikejax._errors import check_floating
+from spikejax.chip._fold import fold
 from spikejax.chip._graph import LayerSpec, describe, flat_state
-from spikejax.neurons import IF, LI, LIF, CubaLIF
+from spikejax.chip.connectivity import apply
+from spikejax.neurons import IF, LI, LIF, CubaLIF, Recurrent
 
-__all__ = ["calibrate", "float_neuron"]
+__all__ = ["calibrate", "float_layer", "float_neuron"]
 
 
 def float_neuron(spec: LayerSpec, flat: dict[str, Any]) -> Any:
@@ -32,7 +34,10 @@ def float_neuron(spec: LayerSpec, flat: dict[str, Any]) -> Any:
     if spec.decay_input and spec.kind in ("lif", "li"):
         kwargs["decay_input"] = True
     cls = {"lif": LIF, "if": IF, "cuba": CubaLIF, "li": LI}[spec.kind]
-    return cls(**leaves, **kwargs)
+    neuron = cls(**leaves, **kwargs)
+    if spec.rec_kernel is not None:
+        return Recurrent(neuron, jnp.asarray(flat[spec.rec_kernel]))
+    return neuron
 
 
 def calibrate(model: Any, inputs: Any) -> tuple[float, ...]:
@@ -57,26 +62,45 @@ def calibrate(model: Any, inputs: Any) -> tuple[float, ...]:
     flat = flat_state(state)
     x = jnp.asarray(inputs)
     check_floating(fn, "inputs", x)
-    if x.ndim < 2 or x.shape[-1] != specs[0].n_in:
+    in_shape = specs[0].in_shape
+    k = len(in_shape)
+    if x.ndim < max(2, 1 + k) or tuple(x.shape[x.ndim - k :]) != in_shape:
         raise ValueError(
-            f"`{fn}`: `inputs` must be [T, *batch, {specs[0].n_in}]; got {tuple(x.shape)}."
+            f"`{fn}`: `inputs` must be [T, *batch, {', '.join(map(str, in_shape))}]; got "
+            f"{tuple(x.shape)}."
         )
+    x = x.reshape((x.shape[0], -1, specs[0].n_in))
     peaks = []
     for spec in specs:
-        w = jnp.asarray(flat[spec.kernel], x.dtype)
-        cur = jnp.matmul(x, w, precision=jax.lax.Precision.HIGHEST)
-        if spec.bias is not None:
-            cur = cur + jnp.broadcast_to(jnp.asarray(flat[spec.bias], x.dtype), cur.shape)
-        neuron = float_neuron(spec, flat)
-
-        def step(state, x_t, neuron=neuron):
-            state, out = neuron.step(state, x_t)
-            return state, (out, state)
-
-        _, (out, states) = jax.lax.scan(step, neuron.init_state(cur.shape[1:], cur.dtype), cur)
-        peak = float(jnp.max(jnp.abs(cur)))
-        for s in jax.tree.leaves(states):
-            peak = max(peak, float(jnp.max(jnp.abs(s))))
+        _, out, peak = float_layer(spec, flat, x)
         peaks.append(peak)
         x = out
     return tuple(float(np.float64(p)) for p in peaks)
+
+
+def float_layer(spec: LayerSpec, flat: dict[str, Any], x: jax.Array):
+    """The float layer on ``x`` ``[T, B, n_in]``: ``(synaptic input, output [T, B, n_out], peak
+    of |input|, |membrane| and |current|)``; a relay's output is the max pool of its spikes."""
+    T, B = x.shape[:2]
+    flat_x = x.reshape((T * B, spec.n_in))
+    if spec.kind == "or":
+        out = apply(spec.conn, flat_x, jnp.ones((), x.dtype)) > 0
+        return None, out.astype(x.dtype).reshape((T, B, spec.n_out)), 0.0
+    fd = fold(spec, flat)
+    w = jnp.asarray(fd.w, x.dtype)
+    cur = apply(spec.conn, flat_x, w, precision=jax.lax.Precision.HIGHEST)
+    cur = cur * jnp.asarray(spec.conn.pool_scale, x.dtype)
+    cur = cur.reshape((T, B, *spec.out_shape))
+    if fd.bias is not None:
+        cur = cur + jnp.broadcast_to(jnp.asarray(fd.bias, x.dtype), cur.shape)
+    neuron = float_neuron(spec, flat)
+
+    def step(state, x_t):
+        state, out = neuron.step(state, x_t)
+        return state, (out, state)
+
+    _, (out, states) = jax.lax.scan(step, neuron.init_state(cur.shape[1:], cur.dtype), cur)
+    peak = float(jnp.max(jnp.abs(cur)))
+    for s in jax.tree.leaves(states):
+        peak = max(peak, float(jnp.max(jnp.abs(s))))
+    return cur, out.reshape((T, B, spec.n_out)), peak

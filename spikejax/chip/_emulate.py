@@ -19,12 +19,14 @@ from jaxtyping import Array, Float, Int
 
 from spikejax._errors import is_concrete
 from spikejax.chip._model import ChipModel
+from spikejax.chip.connectivity import per_neuron
 from spikejax.chip.loihi.layer import LoihiLayerConfig, loihi_layer
 from spikejax.chip.xylo.layer import XyloLayerConfig, xylo_layer
 
 __all__ = [
     "SATURATION_KEYS",
     "ChipSaturationError",
+    "check_inputs",
     "chip_params",
     "emulate",
     "encode_inputs",
@@ -60,21 +62,25 @@ def param_name(name: str) -> str:
 
 
 def chip_params(chip_model: ChipModel) -> tuple[dict[str, Int[Array, "..."]], ...]:
-    """Per layer, the chip parameters as int32 arrays: ``weights`` ``(n_in, n_out)`` and one
-    value per neuron ``(n_out,)`` of ``du, dv, vth, bias_mant`` (Loihi) or ``dash_syn, dash_mem,
-    threshold, bias`` (Xylo), taken from the leaves or the layers' constants."""
+    """Per layer, the chip parameters as int32 arrays: ``weights`` (the kernel's shape: ``(n_in,
+    n_out)``, a convolution kernel, or a relay's one shared weight), ``rec_weights`` of a
+    recurrent layer, and one value per neuron ``(n_out,)`` of ``du, dv, vth, bias_mant`` (Loihi)
+    or ``dash_syn, dash_mem, threshold, bias`` (Xylo), taken from the leaves or the layers'
+    constants (per-channel values broadcast over the layer's neurons)."""
     leaves = chip_model.leaves()
     out = []
     for k, layer in enumerate(chip_model.layers):
-        n = layer.spec.n_out
         params = {
             param_name(fmt.name): jnp.asarray(leaves[path], jnp.int32)
             for path, fmt in chip_model.formats
-            if fmt.layer == k
+            if fmt.layer == k and fmt.name != "folded"
         }
         params |= {param_name(name): jnp.asarray(v, jnp.int32) for name, v in layer.constants}
         out.append(
-            {k2: (v if k2 == "weights" else jnp.broadcast_to(v, (n,))) for k2, v in params.items()}
+            {
+                k2: v if "weights" in k2 else per_neuron(v, layer.spec.out_shape)
+                for k2, v in params.items()
+            }
         )
     return tuple(out)
 
@@ -91,7 +97,16 @@ def layer_configs(chip_model: ChipModel, exact: bool = False) -> tuple:
             max_count = chip_model.input_levels if k == 0 else 1
             du_max = layer.constant("du") == p.decay_unity - p.du_offset
             configs.append(
-                LoihiLayerConfig(layer.weight_exp, layer.bias_exp, max_count, du_max, readout, p)
+                LoihiLayerConfig(
+                    layer.weight_exp,
+                    layer.bias_exp,
+                    max_count,
+                    du_max,
+                    readout,
+                    p,
+                    layer.spec.synapse,
+                    layer.rec_exp,
+                )
             )
         else:
             cap = p.readout_cap if k == n - 1 else p.hidden_cap
@@ -122,15 +137,26 @@ def run_layers(chip: str, configs: tuple, params: tuple, x: Int[Array, "time bat
     return x.astype(jnp.int32), stats
 
 
-def _inputs(fn: str, chip_model: ChipModel, inputs: Any) -> Int[Array, "time *batch n_in"]:
+def check_inputs(fn: str, chip_model: ChipModel, inputs: Any) -> Int[Array, "time *batch n_in"]:
+    """``inputs`` ``[T, *batch, *input_shape]`` as int32 events ``[T, *batch, n_in]``, checked:
+    binary spikes or counts up to ``input_levels`` on Loihi, counts >= 0 on Xylo."""
     n_in = chip_model.sizes[0]
+    shape = chip_model.input_shape
+    want = f"[T, *batch, {', '.join(map(str, shape))}]"
     if not hasattr(inputs, "shape") or not hasattr(inputs, "dtype"):
-        raise TypeError(f"`{fn}`: `inputs` must be an array [T, *batch, {n_in}]; got {inputs!r}.")
-    if inputs.ndim < 2 or inputs.shape[-1] != n_in or inputs.shape[0] == 0:
+        raise TypeError(f"`{fn}`: `inputs` must be an array {want}; got {inputs!r}.")
+    k = len(shape)
+    if (
+        inputs.ndim < max(2, 1 + k)
+        or tuple(inputs.shape[inputs.ndim - k :]) != shape
+        or (inputs.shape[0] == 0)
+    ):
         raise ValueError(
-            f"`{fn}`: `inputs` must be time-major [T, *batch, {n_in}] with T >= 1; got shape "
+            f"`{fn}`: `inputs` must be time-major {want} with T >= 1; got shape "
             f"{tuple(inputs.shape)}."
         )
+    if k > 1:
+        inputs = inputs.reshape((*inputs.shape[: inputs.ndim - k], n_in))
     loihi = chip_model.chip == "loihi"
     high = chip_model.input_levels if loihi else None
     what = "binary spikes (0 or 1)" if high == 1 else "integer event counts"
@@ -201,7 +227,7 @@ def emulate(
         raise TypeError(
             f"`{fn}`: `chip_model` must be a ChipModel; got {type(chip_model).__name__}."
         )
-    x = _inputs(fn, chip_model, inputs)
+    x = check_inputs(fn, chip_model, inputs)
     shape = x.shape
     x = x.reshape((shape[0], -1, shape[-1]))
     out, stats = run_layers(
@@ -234,17 +260,24 @@ def _check(fn: str, stats: dict[str, dict[str, Any]]) -> None:
 
 
 def encode_inputs(chip_model: ChipModel, x: Any) -> Int[Array, "time *batch n_in"]:
-    """Input events for float inputs ``x`` in ``[0, 1]``: ``round(x * input_levels)``.
+    """Input events for float inputs ``x``: ``round(x * input_levels)`` for ``x`` in ``[0, 1]``,
+    or ``round(x / input_unit)`` for ``x`` in ``[0, input_levels * input_unit]`` when the chip
+    model has an ``input_unit`` (e.g. event counts with unit 1).
 
     Binary spike trains (``input_levels = 1``) pass unchanged; analog values (direct encoding)
-    become event counts. Values outside ``[0, 1]`` raise ``ValueError``.
+    become event counts. Values outside the range raise ``ValueError``.
     """
     fn = "encode_inputs"
     a = np.asarray(x, np.float64)
-    if not np.all(np.isfinite(a)) or np.any((a < 0) | (a > 1)):
-        bad = a[~np.isfinite(a) | (a < 0) | (a > 1)].ravel()[:3]
-        raise ValueError(f"`{fn}`: `x` must lie in [0, 1]; got {bad.tolist()}.")
-    return jnp.asarray(np.rint(a * chip_model.input_levels).astype(np.int32))
+    unit = chip_model.input_unit
+    high = 1.0 if unit is None else chip_model.input_levels * unit
+    bad = ~np.isfinite(a) | (a < 0) | (a > high)
+    if np.any(bad):
+        raise ValueError(
+            f"`{fn}`: `x` must lie in [0, {high:g}]; got {a[bad].ravel()[:3].tolist()}."
+        )
+    q = a * chip_model.input_levels if unit is None else a / unit
+    return jnp.asarray(np.rint(q).astype(np.int32))
 
 
 def outputs_to_float(chip_model: ChipModel, outputs: Any) -> Float[Array, "time *batch n_out"]:

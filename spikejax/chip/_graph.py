@@ -1,6 +1,9 @@
-"""The float networks a chip runs: a chain of ``nnx.Linear → Spiking`` layers, read from a model.
+"""The float networks a chip runs: synaptic layers and spiking neurons, read from a model.
 
-A supported network is a multilayer perceptron: ``Linear → Spiking(neuron)`` repeated, every
+From a module, the layers are read from its network graph (`spikejax.chip._graph_layers`:
+dense and convolutional synapses, folded batch norms and sum/average pools, max pools of spikes
+as OR relays, flatten, recurrent neurons). From a bare ``nnx.State`` only a multilayer
+perceptron can be read: ``Linear → Spiking(neuron)`` repeated, every
 hidden neuron spiking (`LIF`, `IF`,
 `CubaLIF`), the last one spiking or a leaky-integrator readout
 (`LI`). `describe` lists its layers in order with the state paths
@@ -22,9 +25,10 @@ import numpy as np
 from flax import nnx
 
 from spikejax import graph as trace_graph
+from spikejax.chip.connectivity import Synapse, dense
 from spikejax.graph import path_str
 
-__all__ = ["KINDS", "LayerSpec", "describe", "flat_state", "path_str"]
+__all__ = ["KINDS", "LayerSpec", "check_leaf_shapes", "describe", "flat_state", "path_str"]
 
 #: Neuron kinds a chip can run, with the leaf names of each.
 KINDS = {
@@ -33,7 +37,6 @@ KINDS = {
     "cuba": ("alpha", "beta", "threshold"),
     "li": ("beta",),
 }
-_NAMES = {"LIF": "lif", "IF": "if", "CubaLIF": "cuba", "LI": "li"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,17 +54,67 @@ class LayerSpec:
     """
 
     kind: str
-    kernel: str
+    kernel: str | None
     bias: str | None
     leaves: tuple[tuple[str, str], ...]
     n_in: int
     n_out: int
     reset: str | None = None
     decay_input: bool | None = None
+    synapse: Synapse | None = None
+    norm: tuple[tuple[str, str], ...] | None = None
+    norm_eps: float = 0.0
+    rec_kernel: str | None = None
+    path: str = ""
 
     def leaf(self, name: str) -> str | None:
         """The state path of neuron leaf ``name`` (``None`` if the neuron has none)."""
         return dict(self.leaves).get(name)
+
+    @property
+    def conn(self) -> Synapse:
+        """The layer's connectivity (a dense one for a plain ``Linear`` layer)."""
+        return self.synapse if self.synapse is not None else dense(self.n_in, self.n_out)
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        """Per-sample shape of the layer's neurons (channels last)."""
+        return self.conn.out_shape
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        """Per-sample shape of the layer's presynaptic neurons (channels last)."""
+        return self.conn.in_shape
+
+    @property
+    def name(self) -> str:
+        """The layer's name in messages: its neurons' module path, else its kernel's."""
+        return self.path or (self.kernel or "").removesuffix(".kernel") or "<root>"
+
+
+def check_leaf_shapes(fn: str, spec: LayerSpec, flat: dict[str, Any]) -> None:
+    """Raise unless every neuron and norm leaf of ``spec`` is in ``flat`` and holds a scalar,
+    one value per channel or one per neuron, and the bias one per channel."""
+    shape = spec.out_shape
+    allowed = {(), (shape[-1],), shape, (spec.n_out,)}
+    paths = [path for _, path in spec.leaves] + [path for _, path in spec.norm or ()]
+    paths += [spec.bias] if spec.bias is not None else []
+    for path in paths:
+        if path not in flat:
+            raise ValueError(f"`{fn}`: the state must hold the leaf `{path}`; it is missing.")
+        got = np.shape(flat[path])
+        if got not in allowed:
+            raise ValueError(
+                f"`{fn}`: `{path}` must be a scalar or have shape ({shape[-1]},) (one per "
+                f"channel) or {shape} (one per neuron of `{spec.name}`); got {got}."
+            )
+    if spec.rec_kernel is not None:
+        got = np.shape(flat[spec.rec_kernel])
+        if got != (spec.n_out, spec.n_out):
+            raise ValueError(
+                f"`{fn}`: `{spec.rec_kernel}` must have shape ({spec.n_out}, {spec.n_out}); "
+                f"got {got}."
+            )
 
 
 def _is_variable(x: Any) -> bool:
@@ -104,52 +157,6 @@ def _probe(model: nnx.Module, fn: str) -> trace_graph.Graph:
         + ("" if not errors else " whose input size it accepts: " + "; ".join(errors))
         + "."
     )
-
-
-def _from_graph(
-    graph: trace_graph.Graph, fn: str, chip: str = "a chip"
-) -> list[tuple[str, str, dict[str, Any]]]:
-    """``Linear → Spiking`` pairs in call order, each fed by the one before."""
-    nodes = []
-    previous = "input"
-    for node in graph:
-        if node.kind == "readout" and nodes and nodes[-1][0] == "spiking":
-            continue  # a reduction over time after the last layer: the host reads the outputs
-        if node.kind not in ("linear", "neuron"):
-            raise ValueError(
-                f"`{fn}`: the network must be a chain of nnx.Linear and spikejax.layers.Spiking "
-                f"layers to run on {chip}; module `{node.path or node.name}` is a {node.kind} "
-                f"({node.op}), which no layer of {chip} maps."
-            )
-        if node.inputs != (previous,):
-            raise ValueError(
-                f"`{fn}`: every layer must take the output of the one called before it; "
-                f"`{node.name}` takes {list(node.inputs)}, not [{previous!r}]."
-            )
-        previous = node.name
-        if node.kind == "linear":
-            nodes.append(("linear", node.path, {"bias": bool(node.attrs["use_bias"])}))
-            continue
-        kind = _NAMES.get(node.op)
-        if kind is None:
-            raise ValueError(
-                f"`{fn}`: the neuron of {node.path!r} must be one of {tuple(_NAMES)} to run on a "
-                f"chip; got {node.op}."
-            )
-        settings = node.attrs["settings"]
-        if settings.get("v_init", 0.0) != 0.0:  # the chips start every membrane at 0
-            raise ValueError(
-                f"`{fn}`: the neuron of {node.path!r} must start at rest (v_init = 0) to run on a "
-                f"chip; got v_init = {settings['v_init']}."
-            )
-        info = {
-            "kind": kind,
-            "reset": settings.get("reset"),
-            "decay_input": bool(settings.get("decay_input", False)),
-            "prefix": f"{node.path}.params." if node.path else "params.",
-        }
-        nodes.append(("spiking", node.path, info))
-    return nodes
 
 
 # --------------------------------------------------------------------------------- from a state
@@ -279,8 +286,9 @@ def describe(
             graph = _probe(model, fn)
         else:
             graph = trace_graph.trace(model, example_input)
-        nodes = _from_graph(graph, fn, chip)
-        flat = flat_state(nnx.state(model))
+        from spikejax.chip._graph_layers import layers_from_graph
+
+        return layers_from_graph(graph, model, fn, chip)
     elif isinstance(model, nnx.State):
         flat = flat_state(model)
         nodes = _from_state(flat)

@@ -27,8 +27,9 @@ CODES = ("linear", "loihi_decay", "dash")
 class LeafFormat:
     """How the integers of one leaf encode the float values.
 
-    * ``"linear"``: ``x = q * scale`` (``scale`` a float, or one float per output neuron, i.e.
-      along the last axis).
+    * ``"linear"``: ``x = q * scale + origin`` (``scale`` and ``origin`` a float, or one float
+      per output channel, i.e. along the last axis; ``origin`` is non-zero only for a leaf that a
+      folded batch norm shifts, see `spikejax.chip._fold`).
     * ``"loihi_decay"``: ``x = 1 - (q + offset) / 2**decay_bits`` (Loihi ``dv``: offset 0;
       ``du``: offset 1, since the current decays with ``du + 1``).
     * ``"dash"``: ``x = 1 - 2**-q`` (Xylo bit-shift decay).
@@ -42,6 +43,7 @@ class LeafFormat:
         offset: decay offset (``"loihi_decay"``).
         decay_bits: fractional bits of a Loihi decay.
         step: spacing of the representable integers (2 for Loihi mixed-sign weights).
+        origin: float value of the integer 0 (``"linear"``).
     """
 
     name: str
@@ -53,6 +55,7 @@ class LeafFormat:
     offset: int = 0
     decay_bits: int = 12
     step: int = 1
+    origin: float | tuple[float, ...] = 0.0
 
     def scale_array(self, shape: tuple[int, ...]) -> np.ndarray:
         """``scale`` broadcast to ``shape`` (float64)."""
@@ -62,10 +65,14 @@ class LeafFormat:
         """Float values (float64) of the integers ``q``."""
         q = np.asarray(q, np.float64)
         if self.code == "linear":
-            return q * self.scale_array(q.shape)
+            return q * self.scale_array(q.shape) + self.origin_array(q.shape)
         if self.code == "loihi_decay":
             return 1.0 - (q + self.offset) / float(1 << self.decay_bits)
         return 1.0 - np.exp2(-q)
+
+    def origin_array(self, shape: tuple[int, ...]) -> np.ndarray:
+        """``origin`` broadcast to ``shape`` (float64)."""
+        return np.broadcast_to(np.asarray(self.origin, np.float64), shape)
 
     def encode(self, x: Any, xp: Any = np) -> Any:
         """The nearest representable integers of the float values ``x``, not yet clipped to
@@ -76,6 +83,8 @@ class LeafFormat:
         x = xp.asarray(x, dtype=f32)
         if self.code == "linear":
             s = xp.asarray(np.asarray(self.scale, np.float64) * self.step, dtype=f32)
+            if np.any(np.asarray(self.origin) != 0):
+                x = x - xp.broadcast_to(xp.asarray(np.asarray(self.origin), dtype=f32), x.shape)
             q = xp.rint(x / xp.broadcast_to(s, x.shape)) * self.step
         elif self.code == "loihi_decay":
             q = xp.rint((1 - x) * f32(1 << self.decay_bits)) - self.offset
@@ -109,6 +118,7 @@ class ChipLayer:
         bias_exp: Loihi bias exponent of the layer (0 on Xylo).
         constants: chip parameters that no float leaf holds, e.g. ``(("du", 4095),)``.
         input_delay: steps between the layer's presynaptic spikes and their arrival.
+        rec_exp: Loihi ``weight_exp`` of the layer's recurrent Dense (``None``: no recurrence).
     """
 
     spec: LayerSpec
@@ -117,6 +127,7 @@ class ChipLayer:
     bias_exp: int
     constants: tuple[tuple[str, int], ...]
     input_delay: int
+    rec_exp: int | None = None
 
     def constant(self, name: str) -> int | None:
         """The constant chip parameter ``name`` (``None`` if a leaf holds it)."""
@@ -171,6 +182,17 @@ class ChipModel:
     report: tuple[LeafReport, ...] = static(())
     notes: tuple[str, ...] = static(())
     arithmetic: LoihiProfile | XyloProfile | None = static(None)
+    input_unit: float | None = static(None)
+
+    @property
+    def event_value(self) -> float:
+        """The float input value of one input event: ``input_unit``, else ``1 / input_levels``."""
+        return self.input_unit if self.input_unit is not None else 1.0 / self.input_levels
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Per-sample shape of the chip's input (channels last)."""
+        return self.layers[0].spec.in_shape
 
     @property
     def profile(self) -> LoihiProfile | XyloProfile:

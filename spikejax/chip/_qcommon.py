@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from spikejax.chip._fold import Folded, fold
 from spikejax.chip._graph import LayerSpec
 from spikejax.chip._model import ChipLayer, LeafFormat
 
@@ -16,11 +17,13 @@ __all__ = [
     "LeafPlan",
     "choose_exponent",
     "dash_plan",
+    "folded_plans",
     "gains",
     "layer_floats",
     "linear_plan",
     "loihi_decay_plan",
     "reference",
+    "worst_input",
 ]
 
 
@@ -76,27 +79,54 @@ def choose_exponent(
     return e_min, target
 
 
-def gains(spec: LayerSpec, floats: dict[str, np.ndarray], layer: int, levels: int) -> np.ndarray:
-    """The factor between a presynaptic event and the float drive of each output neuron:
-    ``1 - beta`` with ``decay_input``, ``1 / levels`` for the first layer (input counts)."""
-    g = np.ones((spec.n_out,), np.float64)
+def gains(
+    spec: LayerSpec, floats: dict[str, np.ndarray], layer: int, unit: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(g, g_in)`` per output channel: ``g`` the factor between a presynaptic event and the
+    float drive of a neuron (``1 - beta`` with ``decay_input``, a folded average pool's
+    ``1 / count``, ``unit`` (the float value of one input event) on the first layer), ``g_in``
+    that of a constant drive such as the bias (``1 - beta`` with ``decay_input``, else 1)."""
+    channels = spec.out_shape[-1]
+    g = np.ones((channels,), np.float64)
     if spec.decay_input and "beta" in floats:
-        g = g * (1.0 - np.broadcast_to(floats["beta"], g.shape))
-    if layer == 0:
-        g = g / levels
-    return g
+        beta = floats["beta"]
+        if beta.shape not in ((), (channels,)):
+            raise ValueError(
+                f"`quantize`: `{spec.leaf('beta')}` must be a scalar or one value per channel "
+                f"({channels},) for a layer with decay_input (the chip's weights are shared "
+                f"per channel); got shape {beta.shape}."
+            )
+        g = g * (1.0 - np.broadcast_to(beta, g.shape))
+    g_in = g.copy()
+    g = g * spec.conn.pool_scale * (unit if layer == 0 else 1.0)
+    return g, g_in
 
 
 def layer_floats(
-    spec: LayerSpec, flat: dict[str, Any], layer: int, levels: int
-) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """``(w, f, g, g_in)`` of a layer: its kernel and neuron leaves (by leaf name) in float64,
-    its `gains` ``g``, and ``g_in = g·levels`` for the first layer (else ``g``), the gain
-    of a constant drive such as the bias."""
-    w = np.asarray(flat[spec.kernel], np.float64)
+    spec: LayerSpec, flat: dict[str, Any], layer: int, unit: float
+) -> tuple[Folded, dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """``(folded, f, g, g_in)`` of a layer: its folded kernel and bias (`fold`), its
+    neuron leaves (by leaf name) in float64, and its `gains`."""
+    folded = fold(spec, flat)
     f = {name: np.asarray(flat[path], np.float64) for name, path in spec.leaves}
-    g = gains(spec, f, layer, levels)
-    return w, f, g, g * (levels if layer == 0 else 1)
+    g, g_in = gains(spec, f, layer, unit)
+    return folded, f, g, g_in
+
+
+def folded_plans(layer: int, folded: Folded) -> list[LeafPlan]:
+    """The leaves a folded batch norm absorbs: formats that decode to their own values."""
+    plans = []
+    for path, value in folded.folded:
+        fmt = LeafFormat("folded", layer, "linear", 0, 0, origin=as_scale(value))
+        plans.append(LeafPlan(path, fmt, value, np.zeros(np.shape(value), np.int64)))
+    return plans
+
+
+def worst_input(w: np.ndarray, spec: LayerSpec, c_max: int) -> float:
+    """The largest sum of weight magnitudes into one neuron, times the largest presynaptic
+    count (a folded sum pool adds ``count`` presynaptic neurons per weight)."""
+    per_out = np.sum(np.abs(w).reshape((-1, w.shape[-1])), axis=0)
+    return float(np.max(per_out, initial=0.0)) * c_max * spec.conn.pool_count
 
 
 def as_scale(s: np.ndarray) -> float | tuple[float, ...]:
@@ -106,10 +136,20 @@ def as_scale(s: np.ndarray) -> float | tuple[float, ...]:
 
 
 def linear_plan(
-    path: str, name: str, layer: int, x: np.ndarray, scale: Any, low: int, high: int, step: int = 1
+    path: str,
+    name: str,
+    layer: int,
+    x: np.ndarray,
+    scale: Any,
+    low: int,
+    high: int,
+    step: int = 1,
+    origin: Any = 0.0,
 ) -> LeafPlan:
-    """``q = step * round(x / (scale * step))`` with ``x = q * scale``."""
-    fmt = LeafFormat(name, layer, "linear", low, high, scale=as_scale(scale), step=step)
+    """``q = step * round((x - origin) / (scale * step))`` with ``x = q * scale + origin``."""
+    fmt = LeafFormat(
+        name, layer, "linear", low, high, scale=as_scale(scale), step=step, origin=as_scale(origin)
+    )
     return LeafPlan(path, fmt, np.asarray(x, np.float64), fmt.encode(x))
 
 

@@ -107,6 +107,7 @@ def _assemble(
     saturate: bool,
     levels: int,
     notes,
+    unit: float | None = None,
 ) -> ChipModel:
     chip = "loihi" if isinstance(arithmetic, LoihiProfile) else "xylo"
     ints, formats, reports = {}, [], []
@@ -125,6 +126,7 @@ def _assemble(
         report=tuple(reports),
         notes=tuple(notes),
         arithmetic=arithmetic,
+        input_unit=unit,
     )
 
 
@@ -138,8 +140,13 @@ def quantize(
     input_levels: int = 1,
     headroom: int = 2,
     peaks: Sequence[float] | None = None,
+    input_unit: float | None = None,
 ) -> ChipModel:
-    """Quantize a float MLP (``Linear → Spiking`` layers) for a bit-exact chip profile.
+    """Quantize a float network for a bit-exact chip profile.
+
+    Loihi runs the networks `describe` reads from a model's graph
+    (dense and convolutional synapses, folded batch norms and sum/average pools, max pools of
+    spikes as OR relays, recurrent spiking layers); Xylo runs ``Linear → Spiking`` chains.
 
     Args:
         float_state: the float model (an ``nnx.Module``: layer order, neuron classes and static
@@ -162,6 +169,8 @@ def quantize(
         peaks: optional peak magnitude per layer of the float membrane and synaptic input (from a
             float run on sample data); bounds each layer's scale so that the chip does not
             saturate where the float network did not.
+        input_unit: the float input value of one event when it is not ``1 / input_levels``:
+            e.g. 1.0 for inputs that are event counts, with ``input_levels`` the largest count.
 
     Returns:
         The `ChipModel`: same tree structure as the float state, int32
@@ -194,7 +203,11 @@ def quantize(
         raise TypeError(f"`{fn}`: `saturate` must be a bool; got {saturate!r}.")
     levels = _check_int(fn, "input_levels", input_levels, 1)
     headroom = _check_int(fn, "headroom", headroom, 0)
-    specs = describe(float_state, fn=fn)
+    if input_unit is not None and not (
+        isinstance(input_unit, int | float) and not isinstance(input_unit, bool) and input_unit > 0
+    ):
+        raise ValueError(f"`{fn}`: `input_unit` must be a number > 0 or None; got {input_unit!r}.")
+    specs = describe(float_state, fn=fn, chip=p.name)
     state = nnx.state(float_state) if isinstance(float_state, nnx.Module) else float_state
     flat = flat_state(state)
     check_finite(fn, "float_state", {k: v for k, v in flat.items() if _is_float(v)})
@@ -205,8 +218,14 @@ def quantize(
                 f"`{fn}`: `peaks` must hold one finite value >= 0 per layer ({len(specs)}); "
                 f"got {peaks!r}."
             )
+    unit = None if input_unit is None else float(input_unit)
     kwargs = dict(
-        method=method, percentile=float(percentile), headroom=headroom, levels=levels, peaks=peaks
+        method=method,
+        percentile=float(percentile),
+        headroom=headroom,
+        levels=levels,
+        peaks=peaks,
+        unit=unit,
     )
     arith = p.arithmetic
     if isinstance(arith, LoihiProfile):
@@ -217,6 +236,7 @@ def quantize(
                 f"`{fn}`: Xylo needs at least one hidden layer before the readout; got a network "
                 f"of {len(specs)} layer."
             )
+        _xylo_layers(fn, specs)
         cap = p.arithmetic.input_cap
         if levels > cap:
             raise ValueError(
@@ -229,7 +249,27 @@ def quantize(
             "The network was read from a bare nnx.State: neuron reset modes are unknown and "
             "decay_input was assumed false (pass the model to read them)."
         )
-    return _assemble(fn, p.arithmetic, state, plans, saturate, levels, notes)
+    return _assemble(fn, p.arithmetic, state, plans, saturate, levels, notes, unit)
+
+
+def _xylo_layers(fn: str, specs) -> None:
+    """Refuse what Xylo's one dense, fixed-size core cannot hold, naming the layer."""
+    for spec in specs:
+        what = None
+        if spec.kind == "or":
+            what = "a max-pooling relay"
+        elif spec.synapse is not None:
+            what = f"a {spec.synapse.op} synapse on input {spec.synapse.in_shape}"
+        elif spec.norm is not None:
+            what = "a batch norm"
+        elif spec.rec_kernel is not None:
+            what = "a recurrent layer"
+        if what is not None:
+            raise ValueError(
+                f"`{fn}`: module `{spec.name}` is {what}, which no layer of xylo maps: Xylo holds "
+                "dense Linear → Spiking layers (16 input channels, one recurrent hidden "
+                "population, 8 readout neurons); flatten, fold or convert the network first."
+            )
 
 
 def _is_float(x: Any) -> bool:
@@ -263,7 +303,9 @@ def requantize(float_state: Any, like: ChipModel, *, saturate: bool = False) -> 
             if fmt.layer == k
         ]
         plans.append(LayerPlan(layer, leaves))
-    return _assemble(fn, like.profile, state, plans, saturate, like.input_levels, like.notes)
+    return _assemble(
+        fn, like.profile, state, plans, saturate, like.input_levels, like.notes, like.input_unit
+    )
 
 
 def dequantize(chip_model: ChipModel) -> Any:

@@ -35,10 +35,12 @@ from spikejax.chip._model import ChipLayer
 from spikejax.chip._qcommon import (
     LayerPlan,
     choose_exponent,
+    folded_plans,
     layer_floats,
     linear_plan,
     loihi_decay_plan,
     reference,
+    worst_input,
 )
 from spikejax.chip.loihi.profile import LOIHI, LoihiProfile
 
@@ -52,6 +54,22 @@ def _bias_exp(x: np.ndarray, high: int, max_exp: int) -> int:
     return max_exp
 
 
+def _relay(spec: LayerSpec, k: int, p: LoihiProfile) -> LayerPlan:
+    """A max-pooling relay: OR neurons. One shared weight 1 (exponent 0) gives ``u = 2**act_shift``
+    per spike of the window; ``du`` and ``dv`` at their maxima keep no state (a ``v`` below the
+    decay unity decays to 0, and a neuron that spiked is at 0), ``vth = 0``: the neuron spikes
+    exactly when ``v = u > 0``, i.e. when any spike of its window arrived."""
+    constants = (
+        ("weights", 1),
+        ("du", p.decay_max),
+        ("dv", p.decay_max),
+        ("vth", 0),
+        ("bias_mant", 0),
+    )
+    layer = ChipLayer(spec, float(1 << p.act_shift), 0, 0, constants, input_delay=1)
+    return LayerPlan(layer, [])
+
+
 def plan_loihi(
     specs: tuple[LayerSpec, ...],
     flat: dict[str, Any],
@@ -61,19 +79,28 @@ def plan_loihi(
     headroom: int,
     levels: int,
     peaks: tuple[float, ...] | None,
+    unit: float | None = None,
     p: LoihiProfile = LOIHI,
 ) -> list[LayerPlan]:
     """One `LayerPlan` per layer (integers not yet range-checked), for profile ``p``."""
     top = (1 << p.weight_bits) - 2  # largest magnitude on the even (mixed-sign) grid
     bound = float(p.state_bound)
     lo_b, hi_b = p.bias_mant_bounds
+    unit = 1.0 / levels if unit is None else unit
     plans = []
     for k, spec in enumerate(specs):
-        w, f, g, g_in = layer_floats(spec, flat, k, levels)
-        wg = w * g
         c_max = levels if k == 0 else 1
+        if spec.kind == "or":
+            plans.append(_relay(spec, k, p))
+            continue
+        folded, f, g, g_in = layer_floats(spec, flat, k, unit)
+        w = folded.w
+        wg = w * g
         target = math.inf
-        u_worst = float(np.max(np.sum(np.abs(wg), axis=0))) * c_max
+        u_worst = worst_input(wg, spec, c_max)
+        if spec.rec_kernel is not None:
+            w_rec = np.asarray(flat[spec.rec_kernel], np.float64) * g_in
+            u_worst += float(np.max(np.sum(np.abs(w_rec), axis=0), initial=0.0))
         if u_worst > 0:
             target = min(target, (bound - 1) / u_worst)
         if "threshold" in f:
@@ -83,9 +110,11 @@ def plan_loihi(
             target = min(target, bound / 2**headroom / peaks[k])
         b_gain = g_in.copy()
         if spec.kind == "cuba":
-            b_gain = b_gain / (1.0 - np.broadcast_to(f["alpha"], b_gain.shape))
-        if spec.bias is not None:
-            b_eff = np.asarray(flat[spec.bias], np.float64) * b_gain
+            alpha = np.broadcast_to(f["alpha"], b_gain.shape)
+            b_gain = b_gain / (1.0 - alpha)
+        b_eff = None
+        if folded.bias is not None:
+            b_eff = folded.bias * b_gain
             if np.max(np.abs(b_eff)) > 0:
                 target = min(target, hi_b * 2.0**p.bias_exp_max / float(np.max(np.abs(b_eff))))
         e, s = choose_exponent(
@@ -98,22 +127,51 @@ def plan_loihi(
         )
         leaves = [
             linear_plan(
-                spec.kernel, "weights", k, w, 2.0 ** (e + p.act_shift) / (s * g), -top, top, step=2
+                spec.kernel,
+                "weights",
+                k,
+                flat[spec.kernel],
+                2.0 ** (e + p.act_shift) / (s * g * folded.factor),
+                -top,
+                top,
+                step=2,
             )
         ]
+        leaves += folded_plans(k, folded)
+        rec_exp = None
+        if spec.rec_kernel is not None:
+            w_rec = np.asarray(flat[spec.rec_kernel], np.float64) * g_in
+            # the smallest exponent at which the largest recurrent weight fits the range (the
+            # recurrent Dense shares the layer's scale S; e >= 0 as for the feed-forward one)
+            need = s * reference(w_rec, method, percentile) / top / 2.0**p.act_shift
+            rec_exp = max(p.weight_exp_min, 0, math.ceil(math.log2(need)) if need > 0 else 0)
+            rec_exp = min(rec_exp, p.weight_exp_max)
+            leaves.append(
+                linear_plan(
+                    spec.rec_kernel,
+                    "rec_weights",
+                    k,
+                    flat[spec.rec_kernel],
+                    2.0 ** (rec_exp + p.act_shift) / (s * g_in),
+                    -top,
+                    top,
+                    step=2,
+                )
+            )
         constants: list[tuple[str, int]] = []
         bias_exp = 0
-        if spec.bias is not None:
+        if b_eff is not None:
             bias_exp = _bias_exp(s * b_eff, hi_b, p.bias_exp_max)
             leaves.append(
                 linear_plan(
-                    spec.bias,
+                    folded.bias_path,
                     "bias_mant",
                     k,
-                    flat[spec.bias],
+                    flat[folded.bias_path],
                     2.0**bias_exp / (s * b_gain),
                     lo_b,
                     hi_b,
+                    origin=folded.bias_origin,
                 )
             )
         else:
@@ -148,7 +206,7 @@ def plan_loihi(
                     p.vth_max,
                 )
             )
-        layer = ChipLayer(spec, s, e, bias_exp, tuple(constants), input_delay=1)
+        layer = ChipLayer(spec, s, e, bias_exp, tuple(constants), input_delay=1, rec_exp=rec_exp)
         plans.append(LayerPlan(layer, leaves))
     return plans
 
@@ -168,7 +226,29 @@ def loihi_notes(specs: tuple[LayerSpec, ...], levels: int) -> list[str]:
             f"channel and step, i.e. a unary code on {levels} binary input lines per channel."
         )
     for k, spec in enumerate(specs):
-        name = f"Layer {k} ({spec.kind}, `{spec.kernel}`)"
+        name = f"Layer {k} ({spec.kind}, `{spec.name}`)"
+        if spec.kind == "or":
+            notes.append(
+                f"{name}: max pooling of binary spikes runs as a relay of OR neurons (one shared "
+                "weight per window, threshold 0): exact, but it adds one step of delay and "
+                f"{spec.n_out} neurons."
+            )
+            continue
+        if spec.norm is not None:
+            notes.append(
+                f"{name}: the batch norm is folded into the weights and the bias with its running "
+                "statistics (the evaluation-mode network)."
+            )
+        if spec.synapse is not None and spec.synapse.pool is not None:
+            notes.append(
+                f"{name}: the preceding {'average' if spec.synapse.pool_scale != 1 else 'sum'} "
+                "pool is folded into the synapses (every neuron of a window has the same weight)."
+            )
+        if spec.rec_kernel is not None:
+            notes.append(
+                f"{name}: the recurrent Dense adds one step of delay, like the feed-forward one, "
+                "so the recurrent input keeps its float timing relative to the layer's spikes."
+            )
         if spec.kind in ("lif", "if", "li"):
             notes.append(f"{name}: du = 4095, the synaptic current is this step's input only.")
         if spec.kind == "li":

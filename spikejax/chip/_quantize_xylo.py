@@ -86,6 +86,7 @@ def plan_xylo(
     headroom: int,
     levels: int,
     peaks: tuple[float, ...] | None,
+    unit: float | None = None,
     p: XyloProfile = XYLO,
 ) -> list[LayerPlan]:
     """One `LayerPlan` per layer (integers not yet range-checked), for profile ``p``."""
@@ -95,7 +96,8 @@ def plan_xylo(
     n = len(specs)
     prepared = []
     for k, spec in enumerate(specs):
-        w, f, g, g_in = layer_floats(spec, flat, k, levels)
+        folded, f, g, g_in = layer_floats(spec, flat, k, 1.0 / levels if unit is None else unit)
+        w = folded.w
         syn = 0.5 if spec.kind != "cuba" else None
         if spec.kind == "cuba":
             syn = dash_value(np.broadcast_to(f["alpha"], (spec.n_out,)), p.dash_max)

@@ -47,38 +47,58 @@ __all__ = ["deploy", "format_report"]
 READOUTS = ("mean", "max", "last", "count")
 
 
-def _check_data(fn: str, data: Any, n_in: int) -> dict[str, np.ndarray]:
+def _check_data(fn: str, data: Any, in_shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+    want = f"[T, N, {', '.join(map(str, in_shape))}]"
     if not isinstance(data, dict) or not {"x_test", "y_test"} <= set(data):
         got = sorted(data) if isinstance(data, dict) else type(data).__name__
         raise ValueError(
             f"`{fn}`: `data` must be a dict with 'x_test' and 'y_test' (and optionally 'x_train', "
-            f"'y_train'): time-major inputs [T, N, {n_in}] and labels [N]; got {got}."
+            f"'y_train'): time-major inputs {want} and labels [N]; got {got}."
         )
     out = {}
     for split in ("test", "train"):
         if f"x_{split}" not in data:
             continue
         x, y = np.asarray(data[f"x_{split}"], np.float32), np.asarray(data[f"y_{split}"])
-        if x.ndim != 3 or x.shape[-1] != n_in or y.shape != (x.shape[1],):
+        if x.ndim != 2 + len(in_shape) or x.shape[2:] != in_shape or y.shape != (x.shape[1],):
             raise ValueError(
-                f"`{fn}`: `data['x_{split}']` must be [T, N, {n_in}] with labels [N]; got "
+                f"`{fn}`: `data['x_{split}']` must be {want} with labels [N]; got "
                 f"{x.shape} and {y.shape}."
             )
         out[f"x_{split}"], out[f"y_{split}"] = x, y.astype(np.int64)
     return out
 
 
-def _levels(fn: str, x: np.ndarray, chip: str, input_levels: int | None) -> int:
-    if np.any((x < 0) | (x > 1)) or not np.all(np.isfinite(x)):
+def _levels(
+    fn: str, x: np.ndarray, chip: str, input_levels: int | None
+) -> tuple[int, float | None]:
+    """``(input_levels, input_unit)``: inputs in ``[0, 1]`` are spikes or analog values sent as
+    ``input_levels`` events per 1.0; non-negative integer inputs above 1 are event counts (one
+    event per unit, ``input_levels`` the largest count)."""
+    if not np.all(np.isfinite(x)) or np.any(x < 0):
         raise ValueError(
-            f"`{fn}`: the model's inputs must lie in [0, 1] to be sent to a chip as events (spikes "
-            f"or analog values as event counts); got values in [{x.min()}, {x.max()}]."
+            f"`{fn}`: the model's inputs must be finite and >= 0 to be sent to a chip as events "
+            f"(spikes, analog values in [0, 1] or event counts); got values in "
+            f"[{x.min()}, {x.max()}]."
         )
+    if np.any(x > 1):
+        if np.any(x != np.round(x)):
+            raise ValueError(
+                f"`{fn}`: inputs above 1 must be integer event counts to be sent to a chip; got "
+                f"values in [{x.min()}, {x.max()}] that are not all integers."
+            )
+        top = int(x.max())
+        if input_levels is not None and input_levels < top:
+            raise ValueError(
+                f"`{fn}`: `input_levels` must be at least the largest input count {top} for "
+                f"event-count inputs; got {input_levels}."
+            )
+        return (top if input_levels is None else input_levels), 1.0
     if input_levels is not None:
-        return input_levels
+        return input_levels, None
     if np.all((x == 0) | (x == 1)):
-        return 1
-    return 16 if chip == "loihi" else get_profile("xylo").arithmetic.input_cap
+        return 1, None
+    return (16 if chip == "loihi" else get_profile("xylo").arithmetic.input_cap), None
 
 
 def _accuracy(cm: ChipModel, x: np.ndarray, y: np.ndarray, readout: str, batch: int):
@@ -207,8 +227,12 @@ def deploy(
     readout = run_readout if readout is None else readout
     check_choice(fn, "readout", readout, READOUTS)
     specs = describe(model, fn=fn, chip=chip)
-    data = _check_data(fn, data, specs[0].n_in)
-    levels = _levels(fn, data["x_test"], chip, input_levels)
+    data = _check_data(fn, data, specs[0].in_shape)
+    levels, unit = _levels(fn, data["x_test"], chip, input_levels)
+    if "x_train" in data:  # fine-tuning sends the training inputs too: the largest count of both
+        levels_tr, unit_tr = _levels(fn, data["x_train"], chip, input_levels)
+        if unit is not None or unit_tr is not None:
+            levels, unit = max(levels, levels_tr), 1.0
     x_te, y_te = data["x_test"], data["y_test"]
     float_acc = _float_accuracy(model, x_te, y_te, readout, batch_size)
     calib = data.get("x_train", x_te)[:, :train_samples]
@@ -221,6 +245,7 @@ def deploy(
         saturate=saturate,
         input_levels=levels,
         peaks=peaks,
+        input_unit=unit,
     )
     rows = fit(cm)
     bad = [r for r in rows if not r["ok"]]
@@ -253,6 +278,7 @@ def deploy(
         **info,
         "sizes": list(cm.sizes),
         "input_levels": levels,
+        "input_unit": unit,
         "readout": readout,
         "test_samples": int(x_te.shape[1]),
         "steps": int(x_te.shape[0]),

@@ -4,7 +4,11 @@
   ``W{k}_raw`` ``(post, pre)``, the weights to give Lava's ``Dense``, and ``W{k}_eff``, the
   weights Lava uses after its clip and truncation (identical: the quantized weights are already
   effective), scalars ``wexp{k}``, ``nwb{k}`` (``num_weight_bits``), and per neuron
-  ``du{k}, dv{k}, vth{k}, bias_mant{k}, bias_exp{k}``. With ``input_levels = m > 1``
+  ``du{k}, dv{k}, vth{k}, bias_mant{k}, bias_exp{k}``. A convolution gives ``W{k}_conv`` in Lava
+  ``Conv``'s layout ``(out channels, *kernel, in channels)`` and a max-pooling relay its shared
+  weight ``W{k}_pool`` instead (their geometry in the json's ``connectivity``); a dense layer
+  after a folded sum pool gives the expanded ``(post, pre)`` matrix; a recurrent layer adds
+  ``Wrec{k}`` ``(post, pre)`` and ``wexprec{k}``. With ``input_levels = m > 1``
   every input channel is ``m`` binary input lines (a unary code), so ``W1_raw`` has ``m n_in``
   columns, channel ``i`` in columns ``i m .. i m + m - 1``. A two-layer network is exactly the
   input of `spikejax.chip.loihi.network_from_case` (plus ``s_in`` and ``reset``).
@@ -21,11 +25,14 @@ import io
 from pathlib import Path
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from spikejax._io import atomic_write_bytes, atomic_write_json
 from spikejax.chip._emulate import chip_params
 from spikejax.chip._model import ChipModel
+from spikejax.chip.connectivity import apply
 from spikejax.chip.loihi import LoihiDense, LoihiLIF, LoihiNetwork
 from spikejax.chip.profiles import get_profile
 from spikejax.chip.xylo import XyloNetwork
@@ -60,6 +67,18 @@ def expand_inputs(chip_model: ChipModel, counts: Any) -> np.ndarray:
     return lines.reshape((*c.shape[:-1], c.shape[-1] * m)).astype(np.uint8)
 
 
+def _dense_matrix(layer, weights: np.ndarray) -> np.ndarray:
+    """The ``(post, pre)`` matrix of a dense layer whose presynaptic neurons are summed over
+    folded pool windows first (every neuron of a window gets the window's weight): the transpose
+    of the layer's linear map, exact in float32 for integer weights below ``2**24``."""
+    conn = layer.spec.conn
+    eye = jnp.eye(conn.n_out, dtype=jnp.float32)
+    x = jnp.zeros((conn.n_out, conn.n_in), jnp.float32)
+    w = jnp.asarray(weights, jnp.float32)
+    _, vjp = jax.vjp(lambda x: apply(conn, x, w, precision=jax.lax.Precision.HIGHEST), x)
+    return np.rint(np.asarray(vjp(eye)[0])).astype(np.int64)
+
+
 def _loihi_layers(chip_model: ChipModel) -> list[dict[str, np.ndarray]]:
     m = chip_model.input_levels
     out = []
@@ -67,12 +86,23 @@ def _loihi_layers(chip_model: ChipModel) -> list[dict[str, np.ndarray]]:
         zip(chip_model.layers, chip_params(chip_model), strict=True)
     ):
         p = _np(params)
-        w = p["weights"].T
-        if k == 0 and m > 1:
-            w = np.repeat(w, m, axis=1)
+        conn = layer.spec.conn
+        arrays: dict[str, np.ndarray] = {}
+        if conn.op == "conv":  # Lava Conv's layout: (out channels, *kernel, in channels)
+            arrays["W_conv"] = np.moveaxis(p["weights"], -1, 0)
+        elif conn.op == "pool":
+            arrays["W_pool"] = np.asarray(p["weights"], np.int64)
+        else:
+            w = p["weights"].T if conn.pool is None else _dense_matrix(layer, p["weights"])
+            if k == 0 and m > 1:
+                w = np.repeat(w, m, axis=1)
+            arrays["W"] = w
+        if "rec_weights" in p:
+            arrays["Wrec"] = p["rec_weights"].T
+            arrays["wexprec"] = np.int64(layer.rec_exp)
         out.append(
-            {
-                "W": w,
+            arrays
+            | {
                 "wexp": np.int64(layer.weight_exp),
                 "nwb": np.int64(chip_model.profile.weight_bits),
                 "du": p["du"],
@@ -166,10 +196,28 @@ def vendor_arrays(chip_model: ChipModel) -> dict[str, np.ndarray]:
         return _xylo_arrays(chip_model)
     arrays = {}
     for k, layer in enumerate(_loihi_layers(chip_model), start=1):
-        w = layer.pop("W")
-        arrays |= {f"W{k}_raw": w, f"W{k}_eff": w.copy()}
+        if "W" in layer:
+            w = layer.pop("W")
+            arrays |= {f"W{k}_raw": w, f"W{k}_eff": w.copy()}
+        for name in ("conv", "pool"):
+            if f"W_{name}" in layer:
+                arrays[f"W{k}_{name}"] = layer.pop(f"W_{name}")
         arrays |= {f"{name}{k}": np.asarray(value) for name, value in layer.items()}
     return arrays
+
+
+def _connectivity(conn) -> dict[str, Any]:
+    return {
+        "op": conn.op,
+        "in_shape": list(conn.in_shape),
+        "out_shape": list(conn.out_shape),
+        "pool": None if conn.pool is None else [list(conn.pool[0]), list(conn.pool[1])],
+        "kernel": list(conn.kernel),
+        "strides": list(conn.strides),
+        "padding": [list(p) for p in conn.padding],
+        "dilation": list(conn.dilation),
+        "groups": conn.groups,
+    }
 
 
 def write_files(
@@ -200,6 +248,8 @@ def write_files(
                 "bias_exp": layer.bias_exp,
                 "constants": dict(layer.constants),
                 "input_delay": layer.input_delay,
+                "rec_exp": layer.rec_exp,
+                "connectivity": _connectivity(layer.spec.conn),
             }
             for layer in cm.layers
         ],
@@ -213,6 +263,7 @@ def write_files(
                 "scale": f.scale,
                 "offset": f.offset,
                 "step": f.step,
+                "origin": f.origin,
             }
             for path, f in cm.formats
         },

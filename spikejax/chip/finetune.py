@@ -77,8 +77,11 @@ def finetune(
     flat = flat_state(state)
     trainable = set(flat_state(nnx.state(model, nnx.Param)))
     paths = [p for p, _ in chip_model.formats]
-    params = {p: jnp.asarray(flat[p], jnp.float32) for p in paths if p in trainable}
-    fixed = {p: jnp.asarray(flat[p], jnp.float32) for p in paths if p not in trainable}
+    folded = {p for p, f in chip_model.formats if f.name == "folded"}  # no chip parameter
+    params = {
+        p: jnp.asarray(flat[p], jnp.float32) for p in paths if p in trainable and p not in folded
+    }
+    fixed = {p: jnp.asarray(flat[p], jnp.float32) for p in paths if p not in params}
     lag = latency(chip_model)
     tx = optax.adam(lr)
     opt_state = tx.init(params)

@@ -8,11 +8,11 @@ Two kinds of targets:
   a chip model, or every synapse of a float model);
 * a many-core chip (Loihi, TrueNorth, SpiNNaker, ...): each layer is split over cores so that a
   core holds at most ``neurons_per_core`` neurons and at most ``synapse_bits_per_core`` bits of
-  weights; every core receives the layer's presynaptic lines (``fan_in_per_core``) and every
-  neuron sends one output axon per core of the next layer (``fan_out_per_core``); the cores add
-  up (``cores``). Weight memory uses NengoLoihi's dense synapse format (blocks of up to 64
-  weights plus 10 header bits, rounded up to 64-bit words) at the profile's widest weight; for
-  TrueNorth, one crossbar bit per synapse.
+  weights; each core's axons (``fan_in_per_core``: the presynaptic lines that reach it, the
+  receptive field of its neurons for a convolution), synapses, synaptic memory (shared kernels
+  for convolutions) and fan-out (``fan_out_per_core``: one output axon per neuron and target
+  core) are counted from the layer's connectivity by `spikejax.chip.cores`; the cores add
+  up (``cores``).
 
 Limits a profile does not know (``None``) are not checked.
 """
@@ -26,26 +26,10 @@ import numpy as np
 
 from spikejax.chip._graph import describe
 from spikejax.chip._model import ChipModel
+from spikejax.chip.cores import core_plan, fan_out, synapse_bits
 from spikejax.chip.profiles import ChipProfile, get_profile
 
 __all__ = ["check_fit", "fit", "synapse_bits"]
-
-
-def synapse_bits(n_axons: int, n_targets: int, weight_bits: int) -> int:
-    """Weight memory of ``n_axons`` axons that each reach ``n_targets`` neurons of one core, in
-    NengoLoihi's dense format: blocks of up to 64 weights, ``weight_bits`` each plus 10 header
-    bits, rounded up to 64-bit words.
-
-    Example:
-        >>> from spikejax.chip.fit import synapse_bits
-        >>> synapse_bits(1, 128, 8)                 # 2 blocks of 64 weights: 2 * 576 bits
-        1152
-    """
-    bits = 0
-    for start in range(0, n_targets, 64):
-        n = min(64, n_targets - start)
-        bits += -64 * (-(n * weight_bits + 10) // 64)
-    return n_axons * bits
 
 
 def _row(resource: str, used: int, limit: int | None, where: str = "") -> dict[str, Any]:
@@ -58,16 +42,18 @@ def _row(resource: str, used: int, limit: int | None, where: str = "") -> dict[s
     }
 
 
-def _sizes(model: Any) -> tuple[list[int], int, list[np.ndarray | None]]:
+def _layers(model: Any) -> tuple[tuple, int, list[np.ndarray | None]]:
     if isinstance(model, ChipModel):
         leaves = model.leaves()
-        weights = [np.asarray(leaves[layer.spec.kernel]) for layer in model.layers]
-        return list(model.sizes), model.input_levels, weights
+        specs = tuple(layer.spec for layer in model.layers)
+        weights = [None if s.kernel is None else np.asarray(leaves[s.kernel]) for s in specs]
+        return specs, model.input_levels, weights
     specs = describe(model, fn="fit")
-    return [specs[0].n_in, *(s.n_out for s in specs)], 1, [None] * len(specs)
+    return specs, 1, [None] * len(specs)
 
 
-def _xylo(profile: ChipProfile, sizes, levels, weights) -> list[dict[str, Any]]:
+def _xylo(profile: ChipProfile, specs, levels, weights) -> list[dict[str, Any]]:
+    sizes = [specs[0].n_in, *(s.n_out for s in specs)]
     r = profile.resources
     n_in, hidden, n_out = sizes[0], sizes[1:-1], sizes[-1]
     rows = [
@@ -85,41 +71,34 @@ def _xylo(profile: ChipProfile, sizes, levels, weights) -> list[dict[str, Any]]:
     return rows
 
 
-def _cores(profile: ChipProfile, sizes, levels) -> list[dict[str, Any]]:
+def _cores(profile: ChipProfile, specs, levels) -> list[dict[str, Any]]:
     r = profile.resources
-    if profile.name == "truenorth":
-
-        def bits(n_pre: int, n: int) -> int:  # a binary crossbar: one bit per synapse
-            return n_pre * n
-    else:
-
-        def bits(n_pre: int, n: int) -> int:
-            return synapse_bits(n_pre, n, max(profile.weight_bits))
-
-    rows, cores, per_layer = [], 0, []
-    for k in range(1, len(sizes)):
-        n_pre = sizes[k - 1] * (levels if k == 1 else 1)
-        n = sizes[k]
+    bits_w = 1 if profile.name == "truenorth" else max(profile.weight_bits)
+    rows, cores, plans = [], 0, []
+    for k, spec in enumerate(specs):
+        lines = levels if k == 0 else 1
+        n = spec.n_out
         per_core = n if r.neurons_per_core is None else min(n, r.neurons_per_core)
-        if r.synapse_bits_per_core is not None:
-            while per_core > 1 and bits(n_pre, per_core) > r.synapse_bits_per_core:
-                per_core = math.ceil(per_core / 2)
-        c = math.ceil(n / per_core)
-        per_layer.append((c, per_core))
-        cores += c
-        where = f"layer {k - 1}"
-        rows.append(_row("fan_in_per_core", n_pre, r.fan_in_per_core, where))
+        while True:
+            plan, targets = core_plan(spec, per_core, lines, bits_w, profile.name == "truenorth")
+            memory = max(c.memory_bits for c in plan)
+            if per_core == 1 or r.synapse_bits_per_core is None:
+                break
+            if memory <= r.synapse_bits_per_core:
+                break
+            per_core = math.ceil(per_core / 2)
+        plans.append((plan, targets))
+        cores += len(plan)
+        where = f"layer {k}"
+        rows.append(_row("fan_in_per_core", max(c.axons for c in plan), r.fan_in_per_core, where))
         rows.append(_row("neurons_per_core", per_core, r.neurons_per_core, where))
-        rows.append(
-            _row("synapse_bits_per_core", bits(n_pre, per_core), r.synapse_bits_per_core, where)
-        )
-    for k, (_, per_core) in enumerate(per_layer[:-1]):
-        next_cores = per_layer[k + 1][0]
-        rows.append(
-            _row("fan_out_per_core", per_core * next_cores, r.fan_out_per_core, f"layer {k}")
-        )
+        rows.append(_row("synapse_bits_per_core", memory, r.synapse_bits_per_core, where))
+        rows.append(_row("synapses", sum(c.synapses for c in plan), None, where))
+    for k in range(len(plans) - 1):
+        fan = fan_out(plans[k][0], plans[k + 1][1])
+        rows.append(_row("fan_out_per_core", fan, r.fan_out_per_core, f"layer {k}"))
     rows.append(_row("cores", cores, r.cores))
-    rows.append(_row("neurons", sum(sizes[1:]), r.neurons))
+    rows.append(_row("neurons", sum(s.n_out for s in specs), r.neurons))
     return rows
 
 
@@ -148,10 +127,10 @@ def fit(model: Any, profile: str | ChipProfile | None = None) -> list[dict[str, 
             raise ValueError("`fit`: `profile` must be given for a float model; got None.")
         profile = model.chip
     p = get_profile(profile)
-    sizes, levels, weights = _sizes(model)
+    specs, levels, weights = _layers(model)
     if p.resources.input_channels is not None and p.resources.cores == 1:
-        return _xylo(p, sizes, levels, weights)
-    return _cores(p, sizes, levels)
+        return _xylo(p, specs, levels, weights)
+    return _cores(p, specs, levels)
 
 
 def check_fit(model: Any, profile: str | ChipProfile | None = None) -> list[dict[str, Any]]:

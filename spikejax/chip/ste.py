@@ -27,6 +27,7 @@ from jaxtyping import Array, Float
 from spikejax.chip._emulate import layer_configs, param_name
 from spikejax.chip._graph import flat_state, path_str
 from spikejax.chip._model import ChipLayer, ChipModel, LeafFormat
+from spikejax.chip.connectivity import per_neuron
 from spikejax.chip.loihi import arithmetic as loihi_arithmetic
 from spikejax.chip.loihi.layer import loihi_layer
 from spikejax.chip.twin import Twin
@@ -88,7 +89,8 @@ def _hat(fmt: LeafFormat, x: Float[Array, "..."]) -> Float[Array, "..."]:
 def _decode(fmt: LeafFormat, q, dtype):
     qf = q.astype(dtype)
     if fmt.code == "linear":
-        return qf * jnp.asarray(fmt.scale_array(q.shape), dtype)
+        scale = jnp.asarray(fmt.scale_array(q.shape), dtype)
+        return qf * scale + jnp.asarray(fmt.origin_array(q.shape), dtype)
     if fmt.code == "loihi_decay":
         return 1 - (qf + fmt.offset) / (1 << fmt.decay_bits)
     return 1 - jnp.exp2(-qf)
@@ -137,25 +139,28 @@ def _constant(static: _Static, name: str, value: int) -> Twin:
 def _twin_params(static: _Static, leaves: dict[str, Any]) -> dict[str, Twin]:
     """The layer's chip parameters as straight-through values: integers as in
     `requantize` (``saturate=True``), floats with the leaves' gradients."""
-    n = static.layer.spec.n_out
+    out_shape = static.layer.spec.out_shape
     params = {}
     for fmt in static.formats:
+        if fmt.name == "folded":  # absorbed by a folded batch norm: no chip parameter
+            continue
         x = leaves[fmt.name]
         name = param_name(fmt.name)
         q = jnp.clip(fmt.encode(x, jnp), fmt.low, fmt.high)
         f = _hat(fmt, x)
         if fmt.code == "linear":
-            f = f * _gain(static, name, fmt, x.shape)
+            origin = jnp.asarray(fmt.origin_array(x.shape), jnp.float32)
+            f = (f - origin) * _gain(static, name, fmt, x.shape)
         params[name] = Twin(q, f)
     for name, value in static.layer.constants:
         params[param_name(name)] = _constant(static, param_name(name), value)
     zero = Twin(jnp.zeros((), jnp.int32), jnp.zeros((), jnp.float32))
     params.setdefault("bias_mant" if static.chip == "loihi" else "bias", zero)
 
-    def per_neuron(t: Twin) -> Twin:
-        return Twin(*(jnp.broadcast_to(a, (n,)) for a in t))
+    def neurons(t: Twin) -> Twin:
+        return Twin(*(per_neuron(a, out_shape) for a in t))
 
-    return {k: (v if k == "weights" else per_neuron(v)) for k, v in params.items()}
+    return {k: (v if "weights" in k else neurons(v)) for k, v in params.items()}
 
 
 def _layer_input(static: _Static, x: Twin) -> Twin:
@@ -219,11 +224,14 @@ def chip_forward(
     if missing:
         raise ValueError(f"`{fn}`: `params` must hold the leaves {missing}; they are missing.")
     x = jnp.asarray(inputs)
-    if x.ndim < 2 or x.shape[-1] != chip_model.sizes[0] or x.shape[0] == 0:
+    in_shape = chip_model.input_shape
+    k = len(in_shape)
+    if x.ndim < max(2, 1 + k) or tuple(x.shape[x.ndim - k :]) != in_shape or x.shape[0] == 0:
         raise ValueError(
-            f"`{fn}`: `inputs` must be [T, *batch, {chip_model.sizes[0]}] with T >= 1; got "
-            f"{tuple(x.shape)}."
+            f"`{fn}`: `inputs` must be [T, *batch, {', '.join(map(str, in_shape))}] with T >= 1; "
+            f"got {tuple(x.shape)}."
         )
+    x = x.reshape((*x.shape[: x.ndim - k], chip_model.sizes[0]))
     shape = x.shape
     x = jax.lax.stop_gradient(x.reshape((shape[0], -1, shape[-1])))
     value = Twin(x.astype(jnp.int32), x.astype(jnp.float32))

@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Int
 
+from spikejax.chip.connectivity import Synapse, apply, exact_apply
 from spikejax.chip.intmath import check_int32, shift
 from spikejax.chip.loihi.profile import LoihiProfile
 from spikejax.chip.twin import Twin, straight_through
@@ -102,17 +103,23 @@ def exact_matmul(
 
 def synapse(
     x: Int[Array, "rows n_in"],
-    w: Int[Array, "n_in n_out"],
+    w: Int[Array, "..."],
     weight_exp: int | Int[Array, ""],
     p: LoihiProfile,
     *,
     max_count: int = 1,
+    conn: Synapse | None = None,
 ) -> Int[Array, "rows n_out"]:
-    """The Dense stage: ``shift(x @ w, weight_exp)`` (the shift follows the exact sum) for input
-    counts ``0 <= x <= max_count`` and weights within the profile's range."""
+    """The Dense stage: ``shift(acc, weight_exp)`` of the exact integer sum ``acc`` of weighted
+    input counts (the shift follows the sum) for counts ``0 <= x <= max_count`` and weights
+    within the profile's range. ``conn`` is the layer's connectivity
+    (`Synapse`; default: dense, ``w`` of shape
+    ``(n_in, n_out)``): a convolution or pooling window sums the same way, with shared weights."""
     w_max = max(-p.weight_min_mixed, p.weight_max)
-    bound = w.shape[0] * max_count * w_max
-    return shift(exact_matmul(x, w, bound, max(max_count, w_max)), weight_exp)
+    if conn is None:
+        bound = w.shape[0] * max_count * w_max
+        return shift(exact_matmul(x, w, bound, max(max_count, w_max)), weight_exp)
+    return shift(exact_apply(conn, x, w, max_count, w_max), weight_exp)
 
 
 class LIFConstants(NamedTuple):
@@ -153,8 +160,8 @@ class IntegerNumerics:
     def constants(self, shape, du, dv, vth, bias_mant, bias_exp) -> LIFConstants:
         return lif_constants(self.p, shape, du, dv, vth, bias_mant, bias_exp)
 
-    def synapse(self, x, w, weight_exp: int, max_count: int):
-        return synapse(x, w, weight_exp, self.p, max_count=max_count)
+    def synapse(self, x, w, weight_exp: int, max_count: int, conn: Synapse | None = None):
+        return synapse(x, w, weight_exp, self.p, max_count=max_count, conn=conn)
 
     def decay(self, x, d):
         return decay(x, d, decay_bits=self.p.decay_bits)
@@ -210,9 +217,15 @@ class TwinNumerics:
             *(Twin(q, jnp.broadcast_to(f, shape)) for q, f in zip(c, fs, strict=True))
         )
 
-    def synapse(self, x: Twin, w: Twin, weight_exp: int, max_count: int) -> Twin:
-        q = synapse(x.q, w.q, weight_exp, self.p, max_count=max_count)
-        f = jnp.matmul(x.f, w.f, precision=jax.lax.Precision.HIGHEST) * (2.0**weight_exp)
+    def synapse(
+        self, x: Twin, w: Twin, weight_exp: int, max_count: int, conn: Synapse | None = None
+    ) -> Twin:
+        q = synapse(x.q, w.q, weight_exp, self.p, max_count=max_count, conn=conn)
+        if conn is None:
+            f = jnp.matmul(x.f, w.f, precision=jax.lax.Precision.HIGHEST)
+        else:
+            f = apply(conn, x.f, w.f, precision=jax.lax.Precision.HIGHEST)
+        f = f * (2.0**weight_exp)
         return straight_through(q, f, self.unit)
 
     def decay(self, x: Twin, d: Twin) -> Twin:

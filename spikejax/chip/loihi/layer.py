@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Int
 
+from spikejax.chip.connectivity import Synapse
 from spikejax.chip.loihi.arithmetic import IntegerNumerics, lif_update
 from spikejax.chip.loihi.profile import LOIHI, LoihiProfile
 
@@ -29,7 +30,8 @@ _CHUNK_MAX = 32
 class LoihiLayerConfig(NamedTuple):
     """Static settings of one Loihi layer: ``weight_exp``, ``bias_exp``, the largest input count,
     whether ``du + du_offset`` is the decay unity (current = this step's input), whether the
-    layer is a non-spiking readout (its membrane is the output), and the profile."""
+    layer is a non-spiking readout (its membrane is the output), the profile, the connectivity
+    (``None``: dense) and the exponent of a recurrent Dense (``None``: no recurrence)."""
 
     weight_exp: int
     bias_exp: int
@@ -37,6 +39,8 @@ class LoihiLayerConfig(NamedTuple):
     du_is_max: bool
     readout: bool
     profile: LoihiProfile = LOIHI
+    conn: Synapse | None = None
+    rec_exp: int | None = None
 
 
 def _map(fn, x):
@@ -49,9 +53,13 @@ def loihi_layer(
 ) -> tuple[Any, dict[str, Int[Array, ""]]]:
     """Dense (one step of delay) then CUBA LIF over all steps.
 
-    ``params``: ``weights`` ``(n_in, n_out)`` (the float kernel's layout) and per-neuron ``du``,
-    ``dv``, ``vth``, ``bias_mant`` ``(n_out,)``. ``x``: input counts ``[T, B, n_in]`` (binary
-    spikes, or up to ``cfg.max_count`` events standing for that many binary input lines).
+    ``params``: ``weights`` ``(n_in, n_out)`` (the float kernel's layout; a convolution's kernel
+    or a pooling relay's shared weight with ``cfg.conn``), per-neuron ``du``, ``dv``, ``vth``,
+    ``bias_mant`` ``(n_out,)`` and, with ``cfg.rec_exp``, ``rec_weights`` ``(n_out, n_out)``
+    (pre, post): a recurrent Dense whose buffer of step t (from the spikes of step t) adds to the
+    feed-forward buffer at step t + 1, as Lava sums the buffers of all Dense into one neuron.
+    ``x``: input counts ``[T, B, n_in]`` (binary spikes, or up to ``cfg.max_count`` events
+    standing for that many binary input lines).
     ``numerics``: `IntegerNumerics` of ``cfg.profile``
     (default: int32 arrays everywhere) or ``TwinNumerics`` (every value a ``Twin``).
 
@@ -71,7 +79,7 @@ def loihi_layer(
     w = params["weights"]
     x_q = num.value(x)
     T, batch = x_q.shape[0], x_q.shape[1]
-    n_out = num.value(w).shape[1]
+    n_out = num.value(w).shape[1] if cfg.conn is None else cfg.conn.n_out
     shape = (batch, n_out)
     c = num.constants(
         shape, params["du"], params["dv"], params["vth"], params["bias_mant"], cfg.bias_exp
@@ -81,12 +89,13 @@ def loihi_layer(
     def chunk(carry, x_chunk):
         n = num.value(x_chunk).shape[0]
         flat = _map(lambda a: a.reshape(n * batch, a.shape[2]), x_chunk)
-        acc = num.synapse(flat, w, cfg.weight_exp, cfg.max_count)
-        return _neuron_chunk(cfg, num, c, carry, _map(lambda a: a.reshape(n, *shape), acc))
+        acc = num.synapse(flat, w, cfg.weight_exp, cfg.max_count, cfg.conn)
+        a = _map(lambda a: a.reshape(n, *shape), acc)
+        return _neuron_chunk(cfg, num, c, params.get("rec_weights"), carry, a)
 
     zero = jnp.zeros(shape, jnp.int32)
     state0 = _map(lambda a: jnp.zeros(shape, a.dtype), c.bias)
-    carry = (state0, state0, zero, zero, zero)
+    carry = (state0, state0, state0, zero, zero, zero)
     steps = max(1, min(_CHUNK_MAX, _CHUNK_BYTES // (4 * batch * n_out)))
     n_full, rest = divmod(T, steps)
     outs = []
@@ -98,7 +107,7 @@ def loihi_layer(
         carry, out = chunk(carry, _map(lambda a: a[n_full * steps :], delayed))
         outs.append(out)
     out = outs[0] if len(outs) == 1 else jax.tree.map(lambda *a: jnp.concatenate(a), *outs)
-    _, _, spikes, wraps, clips = carry
+    _, _, _, spikes, wraps, clips = carry
     stats = {"readout_spikes" if cfg.readout else "spikes": jnp.sum(spikes)}
     stats |= {"u_wraps": jnp.sum(wraps), "v_saturations": jnp.sum(clips)}
     return out, stats
@@ -107,29 +116,34 @@ def loihi_layer(
 _SPIKE, _CLIP, _WRAP = 1, 2, 4  # bits of the packed per-step flags
 
 
-def _neuron_chunk(cfg: LoihiLayerConfig, num, c, carry, a):
-    """The LIF update over the steps of one chunk, from the chunk's Dense outputs ``a``."""
-    u0, v0, spikes, wraps, clips = carry
-    if cfg.du_is_max:
+def _neuron_chunk(cfg: LoihiLayerConfig, num, c, w_rec, carry, a):
+    """The LIF update over the steps of one chunk, from the chunk's Dense outputs ``a`` (plus
+    the recurrent Dense of the previous step's spikes with ``w_rec``)."""
+    u0, v0, s0, spikes, wraps, clips = carry
+    recurrent = cfg.rec_exp is not None
+    if cfg.du_is_max and not recurrent:
         xs = num.wrap(num.input(a))  # the current does not depend on the previous current
     else:
         xs = (a, jnp.zeros(num.value(a).shape, jnp.bool_))
 
     def step(state, x_t):
-        u, v = state
+        u, v, s_prev = state
         a_t, wrapped_t = x_t
-        current = (a_t, wrapped_t) if cfg.du_is_max else None
+        current = (a_t, wrapped_t) if cfg.du_is_max and not recurrent else None
+        if recurrent:
+            a_t = num.add(a_t, num.synapse(s_prev, w_rec, cfg.rec_exp, 1))
         u, v, s, wrapped, clipped = lif_update(num, c, u, v, a_t, current=current)
         flags = jnp.where(num.value(s) != 0, _SPIKE, 0) | jnp.where(clipped, _CLIP, 0)
         flags = (flags | jnp.where(wrapped, _WRAP, 0)).astype(jnp.int8)
-        return (u, v), (flags if packed else (flags, v if cfg.readout else s))
+        return (u, v, s), (flags if packed else (flags, v if cfg.readout else s))
 
     packed = isinstance(num, IntegerNumerics) and not cfg.readout  # spikes are the flags' bit 0
-    (u, v), ys = jax.lax.scan(step, (u0, v0), xs)
+    (u, v, s_last), ys = jax.lax.scan(step, (u0, v0, s0), xs)
     flags, out = (ys, jnp.bitwise_and(ys, _SPIKE)) if packed else ys
     carry = (
         u,
         v,
+        s_last,
         spikes + _count(flags, _SPIKE),
         wraps + _count(flags, _WRAP),
         clips + _count(flags, _CLIP),

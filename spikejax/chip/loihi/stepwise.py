@@ -1,0 +1,92 @@
+"""A quantized Loihi network step by step: every layer of one time step, then the next step.
+
+The reference for :func:`spikejax.chip.emulate` on any network that deploys (dense and
+convolutional synapses, pooling relays, recurrent layers): one ``lax.scan`` over time whose body
+runs every layer in the order of the traced Lava network (:func:`spikejax.chip.loihi.step`),
+each layer integrating the Dense buffers of the previous step and filling its buffer with this
+step's presynaptic spikes::
+
+    a_k    = buf_k (+ shift(W_rec s_k[t-1], rec_exp))        # produced in the previous step
+    buf_k  = synapse(s_{k-1}[t], W_k)                        # s_0 = the input events
+    (u_k, v_k, s_k[t]) = lif_update(u_k, v_k, a_k)
+
+with the functions of :mod:`spikejax.chip.loihi.arithmetic` on int32 values, one step at a
+time, the current decayed by its constant every step (no shortcut for ``du`` at its maximum).
+The batched emulator instead runs each layer's synapses for many steps at once and scans only
+the neuron updates; both must agree bit for bit.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Int
+
+from spikejax.chip._emulate import check_inputs, chip_params, layer_configs
+from spikejax.chip._model import ChipModel
+from spikejax.chip.loihi.arithmetic import IntegerNumerics, lif_constants, lif_update, synapse
+
+__all__ = ["run_stepwise"]
+
+
+def run_stepwise(chip_model: ChipModel, inputs: Any) -> Int[Array, "time *batch n_out"]:
+    """The outputs of a quantized Loihi network (spikes, or an LI readout's membrane), computed
+    step by step (see the module docstring); equal to ``emulate(chip_model, inputs)[0]``.
+
+    Example:
+        >>> import numpy as np
+        >>> from flax import nnx
+        >>> from spikejax import chip
+        >>> from spikejax.chip.loihi.stepwise import run_stepwise
+        >>> from spikejax.models._small import LIFMLP
+        >>> cm = chip.quantize(LIFMLP(6, (5,), 3, rngs=nnx.Rngs(0)), "loihi")
+        >>> x = (np.random.default_rng(0).random((12, 2, 6)) < 0.5).astype(np.int32)
+        >>> bool(np.array_equal(run_stepwise(cm, x), chip.emulate(cm, x)[0]))
+        True
+    """
+    fn = "run_stepwise"
+    if not isinstance(chip_model, ChipModel) or chip_model.chip != "loihi":
+        raise TypeError(f"`{fn}`: `chip_model` must be a Loihi ChipModel; got {chip_model!r}.")
+    x = check_inputs(fn, chip_model, inputs)
+    shape = x.shape
+    x = x.reshape((shape[0], -1, shape[-1]))
+    out = _run(layer_configs(chip_model), chip_params(chip_model), x)
+    return out.reshape((*shape[:-1], out.shape[-1]))
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _run(configs: tuple, params: tuple, x: Int[Array, "time batch n_in"]):
+    batch = x.shape[1]
+    num = IntegerNumerics(configs[0].profile)
+    consts, carry = [], []
+    for cfg, prm in zip(configs, params, strict=True):
+        n = prm["du"].shape[0]
+        shape = (batch, n)
+        consts.append(
+            lif_constants(
+                cfg.profile, shape, prm["du"], prm["dv"], prm["vth"], prm["bias_mant"], cfg.bias_exp
+            )
+        )
+        zero = jnp.zeros(shape, jnp.int32)
+        carry.append((zero, zero, zero, zero))  # u, v, buffer, previous spikes
+
+    def step(state, x_t):
+        new, pre = [], x_t
+        for cfg, prm, c, (u, v, buf, s_prev) in zip(configs, params, consts, state, strict=True):
+            a = buf
+            if cfg.rec_exp is not None:
+                a = a + synapse(s_prev, prm["rec_weights"], cfg.rec_exp, cfg.profile)
+            w = prm["weights"]
+            buf = synapse(
+                pre, w, cfg.weight_exp, cfg.profile, max_count=cfg.max_count, conn=cfg.conn
+            )
+            u, v, s, _, _ = lif_update(num, c, u, v, a)
+            new.append((u, v, buf, s))
+            pre = v if cfg.readout else s
+        return new, pre
+
+    _, out = jax.lax.scan(step, carry, x)
+    return out
