@@ -372,7 +372,8 @@ class Config:
 
 def to_dict(config: Config) -> dict[str, Any]:
     """The configuration as JSON data (nested dicts; tuples become lists). The ``learning``
-    section is left out while it is the default (gradient learning).
+    section is left out while it is the default (gradient learning), as are ``train.gradient``
+    and ``train.gradient_options`` while they are ``"bptt"`` and empty.
 
     Example:
         >>> from spikejax.config import Config, from_dict, to_dict
@@ -387,6 +388,8 @@ def to_dict(config: Config) -> dict[str, Any]:
     # made before the section existed stay the same.
     if config.learning == LearningConfig():
         del data["learning"]
+    if config.train.gradient == "bptt" and not config.train.gradient_options:
+        del data["train"]["gradient"], data["train"]["gradient_options"]  # likewise
     return data
 
 

@@ -66,3 +66,14 @@ def test_bad_gradient_settings_are_refused_by_name():
         one_step("tbptt")
     with pytest.raises(ValueError, match=r"gradient_options` of gradient 'eprop' must be among"):
         one_step("eprop", window=2)
+
+
+def test_the_gradient_is_written_to_config_json_only_when_not_bptt():
+    """Runs made before ``train.gradient`` existed keep their configuration and its hash."""
+    from spikejax.config import from_dict, to_dict
+
+    plain = Config(train=TrainConfig(loss="tet"))
+    assert "gradient" not in to_dict(plain)["train"] and from_dict(to_dict(plain)) == plain
+    online = Config(train=TrainConfig(loss="tet", gradient="ottt", gradient_options={"decay": 0.8}))
+    data = to_dict(online)
+    assert data["train"]["gradient"] == "ottt" and from_dict(data) == online
