@@ -373,7 +373,8 @@ class Config:
 def to_dict(config: Config) -> dict[str, Any]:
     """The configuration as JSON data (nested dicts; tuples become lists). The ``learning``
     section is left out while it is the default (gradient learning), as are ``train.gradient``
-    and ``train.gradient_options`` while they are ``"bptt"`` and empty.
+    and ``train.gradient_options`` while they are ``"bptt"`` and empty, and ``train.devices``
+    while it is 1.
 
     Example:
         >>> from spikejax.config import Config, from_dict, to_dict
@@ -390,6 +391,8 @@ def to_dict(config: Config) -> dict[str, Any]:
         del data["learning"]
     if config.train.gradient == "bptt" and not config.train.gradient_options:
         del data["train"]["gradient"], data["train"]["gradient_options"]  # likewise
+    if config.train.devices == 1:  # likewise the one-device mesh of runs from before meshes
+        del data["train"]["devices"]
     return data
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from spikejax.cli import main
+from spikejax.config import from_dict, to_dict
 from spikejax.train._loop import _build, _train_loader, evaluate, fit
 from spikejax.train._parallel import Placement, check_devices, data_mesh
 from spikejax.train._rundir import saveable
@@ -155,6 +156,16 @@ def test_a_one_device_mesh_is_the_plain_single_device_step_bit_for_bit():
     assert leaves_a.keys() == leaves_b.keys()
     for path, a in leaves_a.items():
         np.testing.assert_array_equal(np.asarray(leaves_b[path]), np.asarray(a), err_msg=path)
+
+
+def test_the_default_mesh_leaves_configurations_and_their_hashes_as_before():
+    # Runs made before train.devices existed have no such key; a one-device run writes none.
+    assert "devices" not in to_dict(tiny())["train"]
+    assert to_dict(tiny(devices=8))["train"]["devices"] == 8
+    for config in (tiny(), tiny(devices=0), tiny(devices=8)):
+        assert from_dict(json.loads(json.dumps(to_dict(config)))) == config
+    with pytest.raises(ValueError, match=r"`TrainConfig`: `devices` must be an int >= 0; got -1"):
+        tiny(devices=-1)
 
 
 def test_more_devices_than_there_are_is_named(tmp_path):

@@ -111,7 +111,6 @@ def prepare_run_dir(config: Config, run_dir: Path, resume: bool) -> None:
                 f"`{fn}`: {saved} must hold the run's JSON configuration to resume; "
                 f"{type(error).__name__}: {error}"
             ) from error
-        old.setdefault("train.devices", 1)  # written before runs had a mesh: one device
         new = flat_config(to_dict(config))
         changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
         grown = extension(fn, old, new) if changed else None
