@@ -457,7 +457,11 @@ def _sweep(args: argparse.Namespace) -> int:
         plots=args.plots,
     )
     done = [r for r in rows if r.get("val_accuracy_best") is not None]
-    print(f"sweep        {args.out}: {len(rows)} runs, {len(done)} finished", flush=True)
+    states = {
+        s: sum(r["state"] == s for r in rows) for s in dict.fromkeys(r["state"] for r in rows)
+    }
+    counts = ", ".join(f"{n} {state.lower()}" for state, n in states.items())
+    print(f"sweep        {args.out}: {len(rows)} runs ({counts})", flush=True)
     if done:
         best = max(done, key=lambda r: r["val_accuracy_best"])
         print(

@@ -64,7 +64,7 @@ def test_grid_sweep_members_equal_their_runs_trained_alone(tmp_path, capsys):
     (tmp_path / "sweep.py").write_text(SWEEP.format(base=to_dict(TINY)))
     out = tmp_path / "out"
     assert main(["sweep", str(tmp_path / "sweep.py"), "--out", str(out), "--quiet"]) == 0
-    assert "8 runs, 8 finished" in capsys.readouterr().out
+    assert "8 runs (8 complete)" in capsys.readouterr().out
     with (out / "results.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
     assert [r["run"] for r in rows] == [str(i) for i in range(8)]
