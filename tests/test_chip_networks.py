@@ -9,6 +9,8 @@ units). The folded batch norm is checked against the float modules themselves, a
 against a max pool of the emulator's own spikes.
 """
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -241,6 +243,16 @@ def test_fit_of_a_conv_network_counts_every_layer():
     assert rows[("fan_in_per_core", "layer 0")]["used"] == 6 * 6 * 2 * 3
     # relay: the 2×2 windows of a 6×6×3 layer, one synapse per presynaptic neuron
     assert rows[("synapses", "layer 1")]["used"] == 6 * 6 * 3
+    # a core accepting fewer axons: the convolution is split into cores of smaller receptive
+    # fields until each fits (a dense layer's fan-in would not shrink)
+    base = chip.get_profile("loihi")
+    small = dataclasses.replace(
+        base, resources=dataclasses.replace(base.resources, fan_in_per_core=100)
+    )
+    rows = {(r["resource"], r["where"]): r for r in chip.fit.fit(cm, small)}
+    fan_in = rows[("fan_in_per_core", "layer 0")]
+    assert fan_in["ok"] and fan_in["used"] <= 100
+    assert rows[("neurons_per_core", "layer 0")]["used"] < 108
     # inputs are frames [T, *batch, 6, 6, 2] of counts up to 3, with T >= 1
     with pytest.raises(ValueError, match=r"\[T, \*batch, 6, 6, 2\] with T >= 1; got shape"):
         chip.emulate(cm, np.zeros((0, 1, 6, 6, 2), np.int32))

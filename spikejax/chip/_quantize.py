@@ -229,7 +229,7 @@ def quantize(
     )
     arith = p.arithmetic
     if isinstance(arith, LoihiProfile):
-        plans, notes = plan_loihi(specs, flat, p=arith, **kwargs), loihi_notes(specs, levels)
+        plans, notes = plan_loihi(specs, flat, p=arith, **kwargs), loihi_notes(specs, levels, unit)
     else:
         if len(specs) < 2:
             raise ValueError(

@@ -211,7 +211,7 @@ def plan_loihi(
     return plans
 
 
-def loihi_notes(specs: tuple[LayerSpec, ...], levels: int) -> list[str]:
+def loihi_notes(specs: tuple[LayerSpec, ...], levels: int, unit: float | None = None) -> list[str]:
     """Every semantic difference between the float layers and their Loihi mapping."""
     n = len(specs)
     notes = [
@@ -220,7 +220,12 @@ def loihi_notes(specs: tuple[LayerSpec, ...], levels: int) -> list[str]:
         "Thresholds: the chip spikes when v > vth << 6 (strict); the float neuron at h >= theta.",
         "Decays truncate toward zero after every multiply (12 fractional bits).",
     ]
-    if levels > 1:
+    if levels > 1 and unit is not None:
+        notes.append(
+            f"Inputs are event counts of up to {levels} per channel and step (one event per "
+            f"{unit:g} of input), i.e. a unary code on {levels} binary input lines per channel."
+        )
+    elif levels > 1:
         notes.append(
             f"Analog inputs in [0, 1] are sent as {levels} levels: round(x * {levels}) events per "
             f"channel and step, i.e. a unary code on {levels} binary input lines per channel."

@@ -82,15 +82,22 @@ def _cores(profile: ChipProfile, specs, levels) -> list[dict[str, Any]]:
         while True:
             plan, targets = core_plan(spec, per_core, lines, bits_w, profile.name == "truenorth")
             memory = max(c.memory_bits for c in plan)
-            if per_core == 1 or r.synapse_bits_per_core is None:
-                break
-            if memory <= r.synapse_bits_per_core:
+            axons = max(c.axons for c in plan)
+            # fewer neurons per core: less weight memory, and for a convolution or pooling
+            # window a smaller receptive field (a dense layer's fan-in does not shrink)
+            over_memory = r.synapse_bits_per_core is not None and memory > r.synapse_bits_per_core
+            over_fan_in = (
+                r.fan_in_per_core is not None
+                and axons > r.fan_in_per_core
+                and spec.conn.op != "dense"
+            )
+            if per_core == 1 or not (over_memory or over_fan_in):
                 break
             per_core = math.ceil(per_core / 2)
         plans.append((plan, targets))
         cores += len(plan)
         where = f"layer {k}"
-        rows.append(_row("fan_in_per_core", max(c.axons for c in plan), r.fan_in_per_core, where))
+        rows.append(_row("fan_in_per_core", axons, r.fan_in_per_core, where))
         rows.append(_row("neurons_per_core", per_core, r.neurons_per_core, where))
         rows.append(_row("synapse_bits_per_core", memory, r.synapse_bits_per_core, where))
         rows.append(_row("synapses", sum(c.synapses for c in plan), None, where))
