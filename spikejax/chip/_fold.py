@@ -2,12 +2,13 @@
 
 A layer ``synapse → batch norm → neurons`` drives its neurons with, per output channel ``c``,
 
-.. math::
-    \\gamma_c \\frac{(x W)_c + b_c - \\mu_c}{\\sqrt{\\sigma^2_c + \\epsilon}} + \\beta_c
-    = (x W')_c + b'_c, \\quad W'_{\\cdot c} = k_c W_{\\cdot c}, \\quad
-    b'_c = k_c (b_c - \\mu_c) + \\beta_c,
+$$
+\\gamma_c \\frac{(x W)_c + b_c - \\mu_c}{\\sqrt{\\sigma^2_c + \\epsilon}} + \\beta_c
+= (x W')_c + b'_c, \\quad W'_{\\cdot c} = k_c W_{\\cdot c}, \\quad
+b'_c = k_c (b_c - \\mu_c) + \\beta_c,
+$$
 
-with :math:`k_c = \\gamma_c / \\sqrt{\\sigma^2_c + \\epsilon}`
+with $k_c = \\gamma_c / \\sqrt{\\sigma^2_c + \\epsilon}$
 
 (running statistics: the evaluation-mode network). The chip holds ``W'`` and ``b'``; in the
 chip model's tree the kernel leaf keeps the integers of ``W'`` with a per-channel format scale

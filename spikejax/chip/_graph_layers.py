@@ -1,13 +1,13 @@
 """The chip layers of a traced network: synapses (dense, conv, pooling relay) ending in neurons.
 
-:func:`layers_from_graph` walks a network graph (:func:`spikejax.graph.trace`) in call order and
+`layers_from_graph` walks a network graph (`spikejax.graph.trace`) in call order and
 groups its nodes into chip layers, each ``synaptic node [→ batch norm] → Spiking``:
 
 * ``nnx.Linear`` (dense) and ``nnx.Conv`` (convolution with shared weights; no input dilation);
 * a batch norm right after the synaptic node (``SeqBatchNorm``, ``nnx.BatchNorm``): folded into
   the weights and the bias with its running statistics (the evaluation-mode network);
 * a sum or average pool (window equal to its strides, no padding) before a synaptic node:
-  folded into it (:class:`~spikejax.chip.connectivity.Synapse` ``pool``);
+  folded into it (`Synapse` ``pool``);
 * a max pool of binary spikes: a relay layer of OR neurons (``kind="or"``), exact for spikes;
 * a flatten before a Linear: the Linear reads the presynaptic neurons row-major;
 * ``Recurrent`` spiking neurons: the layer gets a recurrent Dense (``rec_kernel``);

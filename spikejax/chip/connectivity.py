@@ -1,6 +1,6 @@
 """How a chip layer's presynaptic neurons reach its neurons: dense, convolutional or pooling.
 
-A :class:`Synapse` describes the connectivity of one layer, read from the network graph:
+A `Synapse` describes the connectivity of one layer, read from the network graph:
 
 * ``"dense"``: every presynaptic neuron reaches every neuron (``nnx.Linear``; a flatten before
   it only reorders the presynaptic neurons, row-major, channels last);
@@ -17,9 +17,9 @@ same weight (an average pool's ``1 / count`` goes into the weights' scale). On i
 counts the sum and the weighted sum are exact integer sums, so the chip's accumulation rule
 (exact sum, then its shift or saturation) applies unchanged.
 
-:func:`apply` is the one linear map of a layer, on any numeric dtype; the chips call it with
+`apply` is the one linear map of a layer, on any numeric dtype; the chips call it with
 integer values cast to float32 only while every partial sum is an integer below ``2**24``
-(:func:`exact_apply`), where float accumulation is exact in any order.
+(`exact_apply`), where float accumulation is exact in any order.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def apply(syn: Synapse, x: jax.Array, w: jax.Array, *, precision=None, out_dtype
 def exact_apply(
     syn: Synapse, x: Int[Array, "rows n_in"], w: Int[Array, "..."], max_count: int, w_max: int
 ) -> Int[Array, "rows n_out"]:
-    """:func:`apply` on integers, exactly, for presynaptic counts ``0 <= x <= max_count`` and
+    """`apply` on integers, exactly, for presynaptic counts ``0 <= x <= max_count`` and
     weights ``|w| <= w_max``.
 
     A folded sum pool runs first on int32. Every partial sum of the weighted sum is then an

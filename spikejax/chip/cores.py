@@ -12,7 +12,7 @@ A layer's neurons are split, in row-major order (channels last), into blocks of 
 * **synapses**: the connections into its neurons (each presynaptic neuron of a folded sum pool
   is its own connection);
 * **synaptic memory**: NengoLoihi's dense format (blocks of up to 64 weights plus 10 header bits,
-  rounded up to 64-bit words, :func:`synapse_bits`). A dense layer stores one weight per axon and
+  rounded up to 64-bit words, `synapse_bits`). A dense layer stores one weight per axon and
   neuron. A convolution shares its weights (Loihi's population axons index one stored kernel):
   the core stores the kernel of its output channels once, ``kh · kw · c_in / groups`` rows of
   one weight per channel; a pooling relay stores its window for each of its channels. On a
@@ -145,5 +145,5 @@ def core_plan(
 
 def fan_out(layer: list[Core], targets: np.ndarray) -> int:
     """The largest fan-out of a core of ``layer``: the sum over its neurons of ``targets``, the
-    cores of the next layer each neuron reaches (from :func:`core_plan` of the next layer)."""
+    cores of the next layer each neuron reaches (from `core_plan` of the next layer)."""
     return max(int(np.sum(targets[a:b])) for a, b in (c.neurons for c in layer))

@@ -1,8 +1,8 @@
 """A quantized Loihi network step by step: every layer of one time step, then the next step.
 
-The reference for :func:`spikejax.chip.emulate` on any network that deploys (dense and
+The reference for `spikejax.chip.emulate` on any network that deploys (dense and
 convolutional synapses, pooling relays, recurrent layers): one ``lax.scan`` over time whose body
-runs every layer in the order of the traced Lava network (:func:`spikejax.chip.loihi.step`),
+runs every layer in the order of the traced Lava network (`spikejax.chip.loihi.step`),
 each layer integrating the Dense buffers of the previous step and filling its buffer with this
 step's presynaptic spikes::
 
@@ -10,7 +10,7 @@ step's presynaptic spikes::
     buf_k  = synapse(s_{k-1}[t], W_k)                        # s_0 = the input events
     (u_k, v_k, s_k[t]) = lif_update(u_k, v_k, a_k)
 
-with the functions of :mod:`spikejax.chip.loihi.arithmetic` on int32 values, one step at a
+with the functions of `spikejax.chip.loihi.arithmetic` on int32 values, one step at a
 time, the current decayed by its constant every step (no shortcut for ``du`` at its maximum).
 The batched emulator instead runs each layer's synapses for many steps at once and scans only
 the neuron updates; both must agree bit for bit.
@@ -41,7 +41,7 @@ def run_stepwise(chip_model: ChipModel, inputs: Any) -> Int[Array, "time *batch 
         >>> from flax import nnx
         >>> from spikejax import chip
         >>> from spikejax.chip.loihi.stepwise import run_stepwise
-        >>> from spikejax.models._small import LIFMLP
+        >>> from spikejax.models import LIFMLP
         >>> cm = chip.quantize(LIFMLP(6, (5,), 3, rngs=nnx.Rngs(0)), "loihi")
         >>> x = (np.random.default_rng(0).random((12, 2, 6)) < 0.5).astype(np.int32)
         >>> bool(np.array_equal(run_stepwise(cm, x), chip.emulate(cm, x)[0]))
