@@ -112,11 +112,12 @@ def core_plan(
     axons into this layer).
 
     Example:
-        >>> from spikejax.chip._graph import LayerSpec
-        >>> from spikejax.chip.connectivity import Synapse
-        >>> conv = Synapse("conv", (4, 4, 1), (4, 4, 2), kernel=(3, 3), strides=(1, 1),
-        ...                padding=((1, 1), (1, 1)), dilation=(1, 1))
-        >>> spec = LayerSpec("lif", "conv.kernel", None, (), 16, 32, synapse=conv)
+        >>> from flax import nnx
+        >>> from spikejax import chip, models
+        >>> net = models.ConvSNN(1, (2,), 4, image_size=(4, 4), pool=1, rngs=nnx.Rngs(0))
+        >>> spec = chip.quantize(net, "loihi").layers[0].spec   # a 3x3 conv, 1 -> 2 channels
+        >>> spec.synapse.op, spec.n_in, spec.n_out
+        ('conv', 16, 32)
         >>> cores, targets = core_plan(spec, 16, 1, 8)
         >>> [(c.neurons, c.axons, c.synapses) for c in cores], targets.tolist()[::4]
         ([((0, 16), 12, 100), ((16, 32), 12, 100)], [1, 2, 2, 1])
