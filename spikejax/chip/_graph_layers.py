@@ -226,9 +226,10 @@ def layers_from_graph(graph, model: nnx.Module, fn: str, chip: str) -> tuple[Lay
 
 
 _JOIN = (
-    "a residual join adds two spike trains; a chip neuron sums the synaptic inputs of its "
-    "Dense connections, so an ADD is expressible only as two synaptic inputs into the next "
-    "layer, which the graph does not give here"
+    "a residual join (e.g. SEW ADD of two spike trains) would be two synaptic inputs with the "
+    "same weights into the next layer, but on the chip every synaptic stage adds one step of "
+    "delay, so the skip path arrives earlier than the branch; deployment does not insert the "
+    "delay-matching relays this needs, so joins are not supported"
 )
 
 
