@@ -52,8 +52,10 @@ def _train_losses(run_dir: Path) -> list[float]:
 
 
 @pytest.fixture(scope="module")
-def mesh_runs(tmp_path_factory):
-    out = tmp_path_factory.mktemp("mesh")
+def runs(tmp_path_factory):
+    """Every run the comparisons read: the 8-device job, the one-device run in this process
+    (beside it), and the two-process run."""
+    out = tmp_path_factory.mktemp("runs")
     # The three 8-device runs compile the same two steps: a compilation cache private to this
     # job compiles them once (the cache changes no result, only the time to get it).
     env = _env(8)
@@ -62,31 +64,29 @@ def mesh_runs(tmp_path_factory):
         JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
         JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.distributed_jobs", "mesh", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
+    command = [sys.executable, "-m", "tests.distributed_jobs", "mesh", str(out / "mesh")]
+    mesh = [_start(command, env, out / "mesh.log")]
+    config = out / "config.py"
+    config.write_text(
+        "from tests.distributed_jobs import tiny\n\n\ndef get_config():\n"
+        "    return tiny(devices=0)\n"
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
-    return out
+    try:  # this process's run beside the 8-device job; the two processes after both
+        fit(tiny(), out / "one", progress=False, plots=False)
+    finally:
+        mesh_result = _wait(mesh)
+    two_result = _wait(_launch(config, out / "two"))  # alone: their collectives wait for both
+    assert mesh_result[0] == [0], mesh_result[1]
+    return {"mesh": out / "mesh", "one": out / "one", "two": out / "two", "two_result": two_result}
 
 
-@pytest.fixture(scope="module")
-def one_device(tmp_path_factory):
-    """The tiny run on this process's one device (the default mesh)."""
-    run_dir = tmp_path_factory.mktemp("one") / "run"
-    fit(tiny(), run_dir, progress=False, plots=False)
-    return run_dir
-
-
-def test_eight_simulated_devices(mesh_runs, one_device):
-    # One test for everything the 8-device job wrote, so that the job runs once under xdist too.
-    _check_eight_devices_equal_one_within_float32_rounding(one_device, mesh_runs / "eight")
-    _check_a_resumed_sharded_run_is_bit_identical(mesh_runs / "eight", mesh_runs / "resumed")
-    _check_a_batch_that_does_not_divide_across_the_mesh_is_named(mesh_runs)
+def test_eight_devices_and_two_processes_train_as_one_device(runs):
+    # One test for everything the jobs wrote, so that they run once under xdist too.
+    mesh = runs["mesh"]
+    _check_eight_devices_equal_one_within_float32_rounding(runs["one"], mesh / "eight")
+    _check_a_resumed_sharded_run_is_bit_identical(mesh / "eight", mesh / "resumed")
+    _check_a_batch_that_does_not_divide_across_the_mesh_is_named(mesh)
+    _check_two_processes_train_the_parameters_of_one(runs["one"], runs["two"], runs["two_result"])
 
 
 def _check_eight_devices_equal_one_within_float32_rounding(one: Path, eight: Path) -> None:
@@ -186,18 +186,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_processes_train_the_parameters_of_one(tmp_path, one_device):
-    config = tmp_path / "config.py"
-    config.write_text(
-        "from tests.distributed_jobs import tiny\n\n\ndef get_config():\n"
-        "    return tiny(devices=0)\n"
-    )
-    run_dir = tmp_path / "two"
-    codes, output = _wait(_launch(config, run_dir))
+def _check_two_processes_train_the_parameters_of_one(
+    one: Path, run_dir: Path, result: tuple[list[int], str]
+) -> None:
+    codes, output = result
     assert codes == [0, 0], output
     assert output.count("test         accuracy") == 1, output  # process 0 alone reports
-
-    one = one_device
     step_2, tree_2, extra_2 = _latest(run_dir)
     step_1, tree_1, _ = _latest(one)
     assert step_2 == step_1 == 4
@@ -215,34 +209,34 @@ def test_two_processes_train_the_parameters_of_one(tmp_path, one_device):
     assert not (run_dir / ".lock").exists()
 
 
+def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    with open(log, "w") as out:  # a file, not a pipe: nothing blocks on a full pipe
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    process.log = log  # read by _wait
+    return process
+
+
 def _launch(config: Path, run_dir: Path, *extra: str) -> list[subprocess.Popen]:
     port = _free_port()
     command = [sys.executable, "-m", "spikejax", "train", str(config), "--run-dir", str(run_dir)]
     command += ["--quiet", "--distributed", "--coordinator", f"127.0.0.1:{port}"]
     command += ["--num-processes", "2", *extra]
-    return [
-        subprocess.Popen(
-            [*command, "--process-id", str(i)],
-            cwd=ROOT,
-            env=_env(1),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for i in range(2)
-    ]
+    logs = [run_dir.parent / f"{run_dir.name}-process{i}.log" for i in range(2)]
+    return [_start([*command, "--process-id", str(i)], _env(1), logs[i]) for i in range(2)]
 
 
 def _wait(workers: list[subprocess.Popen]) -> tuple[list[int], str]:
-    outputs = []
+    """The exit codes of ``workers`` and the end of their output."""
     try:
         for worker in workers:
-            outputs.append(worker.communicate(timeout=TIMEOUT)[0])
+            worker.wait(timeout=TIMEOUT)
     finally:
         for worker in workers:
             if worker.poll() is None:
                 worker.kill()
-    return [w.returncode for w in workers], "\n----\n".join(o[-4000:] for o in outputs)
+                worker.wait()
+    outputs = [w.log.read_text(errors="replace")[-4000:] for w in workers]
+    return [w.returncode for w in workers], "\n----\n".join(outputs)
 
 
 @pytest.mark.slow
