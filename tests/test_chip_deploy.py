@@ -189,8 +189,8 @@ def test_deploy_bad_inputs(trained, data, tmp_path):
             out_dir=tmp_path,
             data={"x_test": data["x_test"][0], "y_test": data["y_test"]},
         )
-    bad = dict(data, x_test=data["x_test"] * 2)
-    with pytest.raises(ValueError, match=r"must lie in \[0, 1\] to be sent to a chip"):
+    bad = dict(data, x_test=data["x_test"] * 2)  # analog values above 1: not event counts
+    with pytest.raises(ValueError, match=r"inputs above 1 must be integer event counts"):
         dep.deploy(trained, "loihi", out_dir=tmp_path, data=bad)
     with pytest.raises(TypeError, match=r"run directory or an nnx\.Module"):
         dep.deploy(3, "loihi", out_dir=tmp_path)
