@@ -178,12 +178,14 @@ def test_workers_share_a_study_and_a_killed_workers_trial_fails(tmp_path, storag
     retried = [t.number for t in study.trials if t.system_attrs.get("failed_trial") == 0]
     assert len(retried) == 1  # re-queued once with trial 0's settings
     assert study.trials[retried[0]].params == study.trials[0].params
-    for d in (b, c):  # both workers ran trials, and each wrote the whole study's table
-        assert any((d / "runs").iterdir())
+    for d in (b, c):  # each worker wrote the whole study's table
         rows = _rows(d / "results.csv")
         assert [r["trial"] for r in rows] == [str(t.number) for t in study.trials]
+    # The finished trials ran in the workers b and c (which of them ran how many depends on
+    # their start-up times), trial 0 in the killed worker a.
     ran = {Path(t.user_attrs["run_dir"]).parent.parent.name for t in finished}
-    assert ran == {"b", "c"}
+    assert ran <= {"b", "c"} and ran
+    assert Path(study.trials[0].user_attrs["run_dir"]).parent.parent.name == "a"
 
 
 def test_resume_continues_a_study_in_its_sqlite_file(tmp_path):
