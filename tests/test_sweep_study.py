@@ -41,7 +41,7 @@ def get_sweep():
         space={space},
         trials={trials},
         startup_trials=1,
-        heartbeat_s=1,
+        heartbeat_s=2,  # a loaded machine may delay a live worker's heartbeat by a second
         seed={seed},
     )
 """
@@ -162,7 +162,7 @@ def test_workers_share_a_study_and_a_killed_workers_trial_fails(tmp_path, storag
         time.sleep(0.2)
     killed.send_signal(signal.SIGKILL)
     killed.wait()
-    time.sleep(2.5)  # longer than the grace period (2 heartbeats of 1 s): trial 0 is stale
+    time.sleep(4.5)  # longer than the grace period (2 heartbeats of 2 s): trial 0 is stale
     workers = [_worker(sweep, d, storage, tmp_path / f"{d.name}.log") for d in (b, c)]
     for worker, d in zip(workers, (b, c), strict=True):
         assert worker.wait(timeout=600) == 0, (tmp_path / f"{d.name}.log").read_text()
