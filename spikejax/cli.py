@@ -172,6 +172,13 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         help="straight-through fine-tuning on the chip forward (auto: if PTQ loses > 1 point)",
     )
+    deploy.add_argument(
+        "--qat-epochs",
+        type=int,
+        default=3,
+        metavar="N",
+        help="epochs of fine-tuning over the training inputs (default: 3)",
+    )
     _factory_option(deploy)
     energy = sub.add_parser("energy", help="estimate the energy of a run or a zoo model")
     energy.add_argument("target", help="a run directory written by `spikejax train`, or a model")
@@ -398,6 +405,7 @@ def _deploy(args: argparse.Namespace) -> int:
             which=args.which,
             strict=args.strict,
             qat=args.qat,
+            qat_epochs=args.qat_epochs,
             progress=True,
         )
     print(format_report(report), flush=True)

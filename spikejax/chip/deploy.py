@@ -204,6 +204,8 @@ def deploy(
     check_choice(fn, "chip", chip, ("loihi", "xylo"))
     check_choice(fn, "qat", qat, ("auto", "always", "never"))
     check_choice(fn, "which", which, ("best", "latest"))
+    if isinstance(qat_epochs, bool) or not isinstance(qat_epochs, int) or qat_epochs < 1:
+        raise ValueError(f"`{fn}`: `qat_epochs` must be an int >= 1; got {qat_epochs!r}.")
     info: dict[str, Any] = {}
     if isinstance(run_dir_or_model, nnx.Module):
         model = run_dir_or_model
