@@ -20,6 +20,8 @@ _FILES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test
 # Per-channel mean and standard deviation of the training images in [0, 1] (R, G, B).
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+
+
 def _field(batch: dict, key: str) -> Any:
     for k in (key, key.encode()):
         if k in batch:
