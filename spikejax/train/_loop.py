@@ -41,6 +41,7 @@ from spikejax.train._evaluation import evaluate_split as _evaluate
 from spikejax.train._extend import read_extensions
 from spikejax.train._factory import build_model
 from spikejax.train._learning import learning_steps, learning_tx
+from spikejax.train._legacy_opt import restore_state
 from spikejax.train._lock import run_lock
 from spikejax.train._preempt import Preempted, stop_on_signals
 from spikejax.train._resume_metrics import last_train_metrics, metrics_commit, resume_metrics
@@ -137,7 +138,7 @@ def _restore(
     target = abstract(saveable(state))
     if run.steps.placement is not None:  # Orbax reads the arrays straight onto the mesh
         target = run.steps.placement.target(target)
-    step, tree, extra = checkpointer.restore(which, target=target)
+    step, tree, extra = restore_state(checkpointer, which, target, saveable(state))
     state = restore_into(state, tree)
     check_finite(fn, f"checkpoint['{which}'].model", nnx.to_pure_dict(state["model"]))
     check_params(run.steps.eval_model(state["model"]), fn=fn, where=f"checkpoint['{which}'].model")
