@@ -25,8 +25,9 @@ demo: $(STAMP)
 	$(BIN)/spikejax energy $(RUN) --profile cmos45nm_fp32 --profile loihi --out $(RUN)/energy
 	$(BIN)/spikejax summary $(RUN) $(XYLO_RUN)
 
+# Two pytest workers (pytest-xdist): the suite is dominated by XLA compilations, one per process.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 	$(MAKE) docs
 
 # The documentation site, built offline into site/; --strict: a broken reference or link fails.

@@ -287,7 +287,10 @@ def test_tracing_restores_the_module_classes():
     assert nnx.Linear.__call__ is before
 
 
-def test_a_chip_refuses_a_conv_zoo_model_by_its_node():
+def test_a_chip_refuses_a_zoo_model_by_the_node_it_cannot_map():
     model = sj.models.create("conv_snn", rngs=nnx.Rngs(0))
-    with pytest.raises(ValueError, match=r"module `blocks.0.conv` is a conv \(Conv\)"):
-        sj.chip.quantize(model, "loihi")
+    with pytest.raises(ValueError, match=r"module `blocks.0.sn` is a conv synapse .* xylo"):
+        sj.chip.quantize(model, "xylo")
+    sew = sj.models.create("sew_7bnet_dvs128", rngs=nnx.Rngs(0), width=2, blocks=(2,), image_size=4)
+    with pytest.raises(ValueError, match=r"module `stem.sn` is a neuron \(PLIF\).* loihi"):
+        sj.chip.quantize(sew, "loihi")

@@ -20,13 +20,23 @@ PACKAGES = [
     "spikejax.encoding",
     "spikejax.readout",
     "spikejax.losses",
+    "spikejax.graph",
+    "spikejax.convert",
+    "spikejax.train",
+    "spikejax.viz",
+    "spikejax.nir",
+    "spikejax.plasticity",
+    "spikejax.evolve",
+    "spikejax.online",
+    "spikejax.sweep",
 ]
 
 
 def test_import_does_not_pull_heavy_optional_dependencies():
     code = (
         "import sys, spikejax\n"
-        "heavy = {'torch', 'tonic', 'matplotlib', 'sklearn', 'orbax', 'tensorboardX', 'optuna'}\n"
+        "heavy = {'torch', 'tonic', 'matplotlib', 'sklearn', 'orbax', 'tensorboardX', 'optuna',"
+        " 'nir', 'evosax', 'h5py'}\n"
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
