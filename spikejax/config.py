@@ -13,13 +13,12 @@ content (`spikejax.train.logging.config_hash`).
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import math
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from spikejax._pyfile import call_entry_point
 from spikejax._typed import build, freeze, plain, set_path
 
 __all__ = [
@@ -470,20 +469,7 @@ def load_config(path: str | Path) -> Config:
         path = path / "config.py"
     if not path.is_file():
         raise FileNotFoundError(f"`{fn}`: `path` must be a Python config file; {path} not found.")
-    module_name = f"_spikejax_config_{abs(hash(str(path.resolve())))}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise ValueError(f"`{fn}`: `path` must be a Python file; got {path}.")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.modules.pop(module_name, None)
-    get_config = getattr(module, "get_config", None)
-    if not callable(get_config):
-        raise ValueError(f"`{fn}`: {path} must define a function `get_config()`; it does not.")
-    config = get_config()
+    config = call_entry_point(fn, path, "get_config")
     if not isinstance(config, Config):
         raise TypeError(
             f"`{fn}`: `get_config()` of {path} must return a spikejax.config.Config; "

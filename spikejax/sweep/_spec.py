@@ -8,15 +8,14 @@ values are plain data; every parameter is a dotted key of the base configuration
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import itertools
 import json
 import math
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from spikejax._pyfile import call_entry_point
 from spikejax.config import Config, apply_overrides, load_config, to_dict
 
 __all__ = ["Choice", "Float", "Int", "Sweep", "load_sweep", "override", "with_values"]
@@ -260,20 +259,7 @@ def load_sweep(path: str | Path) -> tuple[Sweep, Config]:
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"`{fn}`: `path` must be a Python sweep file; {path} not found.")
-    module_name = f"_spikejax_sweep_{abs(hash(str(path.resolve())))}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise ValueError(f"`{fn}`: `path` must be a Python file; got {path}.")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.modules.pop(module_name, None)
-    get_sweep = getattr(module, "get_sweep", None)
-    if not callable(get_sweep):
-        raise ValueError(f"`{fn}`: {path} must define a function `get_sweep()`; it does not.")
-    sweep = get_sweep()
+    sweep = call_entry_point(fn, path, "get_sweep")
     if not isinstance(sweep, Sweep):
         raise TypeError(
             f"`{fn}`: `get_sweep()` of {path} must return a spikejax.sweep.Sweep; "
