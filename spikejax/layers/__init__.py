@@ -1,11 +1,20 @@
-"""NNX layers: spiking neurons over time, time folding, sequence batch norm and dropout; keeping
-trained neuron parameters valid (`project_params`, `check_params`)."""
+"""NNX layers: spiking neurons over time, convolution lowered for the backend, event-driven
+synapses, time folding, sequence batch norm and dropout; keeping trained neuron parameters valid
+(`project_params`, `check_params`)."""
 
 from spikejax.layers._batchnorm import SeqBatchNorm as SeqBatchNorm
 from spikejax.layers._bounds import check_params as check_params
 from spikejax.layers._bounds import project_params as project_params
 from spikejax.layers._conv import conv2d_im2col as conv2d_im2col
+from spikejax.layers._conv_layer import LOWERINGS as LOWERINGS
+from spikejax.layers._conv_layer import Conv as Conv
+from spikejax.layers._conv_layer import reference_lowering as reference_lowering
 from spikejax.layers._dropout import SeqDropout as SeqDropout
+from spikejax.layers._event import METHODS as EVENT_METHODS
+from spikejax.layers._event import event_matmul as event_matmul
+from spikejax.layers._event import event_slots as event_slots
+from spikejax.layers._event_linear import EVENT_THRESHOLD as EVENT_THRESHOLD
+from spikejax.layers._event_linear import EventLinear as EventLinear
 from spikejax.layers._fold import TimeFolded as TimeFolded
 from spikejax.layers._fold import fold as fold
 from spikejax.layers._fold import unfold as unfold
@@ -13,6 +22,11 @@ from spikejax.layers._spiking import Fixed as Fixed
 from spikejax.layers._spiking import Spiking as Spiking
 
 __all__ = [
+    "LOWERINGS",
+    "Conv",
+    "EVENT_METHODS",
+    "EVENT_THRESHOLD",
+    "EventLinear",
     "Fixed",
     "SeqBatchNorm",
     "SeqDropout",
@@ -20,7 +34,10 @@ __all__ = [
     "TimeFolded",
     "check_params",
     "conv2d_im2col",
+    "event_matmul",
+    "event_slots",
     "fold",
     "project_params",
+    "reference_lowering",
     "unfold",
 ]

@@ -1,8 +1,9 @@
-"""2-D convolution as shifted slices and one matrix product (im2col), in memory-bounded chunks."""
+"""2-D convolution as strided slices and one matrix product (im2col), in memory-bounded chunks."""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -15,29 +16,48 @@ __all__ = ["conv2d_im2col"]
 _PATCH_BYTES = 16 * 2**20
 
 
-def _patches(x: Float[Array, "n h w c"], kh: int, kw: int) -> Float[Array, "rows cols"]:
-    """Patch matrix ``[n*ho*wo, kh*kw*c]``; row ``(n, y, x)`` holds ``x[n, y+i, x+j, c]``.
+def _out_size(size: int, k: int, s: int) -> int:
+    return (size - k) // s + 1
+
+
+def _patches(x: Float[Array, "n h w c"], kh: int, kw: int, strides) -> Float[Array, "rows cols"]:
+    """Patch matrix ``[n*ho*wo, kh*kw*c]``; row ``(n, y, x)`` holds ``x[n, sy*y+i, sx*x+j, c]``.
 
     Columns are in ``(i, j, c)`` order, matching ``kernel.reshape(kh*kw*c, o)`` for HWIO kernels.
     """
     n, h, w, c = x.shape
-    ho, wo = h - kh + 1, w - kw + 1
-    cols = [x[:, i : i + ho, j : j + wo, :] for i in range(kh) for j in range(kw)]
+    sh, sw = strides
+    ho, wo = _out_size(h, kh, sh), _out_size(w, kw, sw)
+    cols = [
+        jax.lax.slice(
+            x, (0, i, j, 0), (n, i + sh * (ho - 1) + 1, j + sw * (wo - 1) + 1, c), (1, sh, sw, 1)
+        )
+        for i in range(kh)
+        for j in range(kw)
+    ]
     return jnp.stack(cols, axis=-2).reshape(n * ho * wo, kh * kw * c)
 
 
 def _col2im(
-    dp: Float[Array, "rows cols"], shape: tuple[int, ...], kh: int, kw: int
+    dp: Float[Array, "rows cols"], shape: tuple[int, ...], kh: int, kw: int, strides
 ) -> Float[Array, "n h w c"]:
     """Adjoint of `_patches`: add every patch entry back onto the pixel it was read from."""
     n, h, w, c = shape
-    ho, wo = h - kh + 1, w - kw + 1
+    sh, sw = strides
+    ho, wo = _out_size(h, kh, sh), _out_size(w, kw, sw)
     dp = dp.reshape(n, ho, wo, kh, kw, c)
+    zero = jnp.zeros((), dp.dtype)
     dx = None
     for i in range(kh):
         for j in range(kw):
-            pad = ((0, 0), (i, h - ho - i), (j, w - wo - j), (0, 0))
-            term = jnp.pad(dp[:, :, :, i, j, :], pad)
+            # Row y of the slice lands on pixel sh*y + i: interior padding spreads the stride.
+            pad = (
+                (0, 0, 0),
+                (i, h - i - sh * (ho - 1) - 1, sh - 1),
+                (j, w - j - sw * (wo - 1) - 1, sw - 1),
+                (0, 0, 0),
+            )
+            term = jax.lax.pad(dp[:, :, :, i, j, :], zero, pad)
             dx = term if dx is None else dx + term
     return dx
 
@@ -50,12 +70,15 @@ def _pool_windows(y, pool: int):
     return [y[:, a::pool, b::pool, :] for a in range(pool) for b in range(pool)]
 
 
-def _forward_chunk(x, kernel, bias, pool: int):
+def _forward_chunk(x, kernel, bias, pool: int, strides):
     """``(max_pool(conv(x) + bias), index of each window's first maximum)`` for one chunk."""
     kh, kw, c, o = kernel.shape
     n, h, w, _ = x.shape
-    y = _patches(x, kh, kw) @ kernel.reshape(kh * kw * c, o)
-    y = (y + jnp.broadcast_to(bias, y.shape)).reshape(n, h - kh + 1, w - kw + 1, o)
+    ho, wo = _out_size(h, kh, strides[0]), _out_size(w, kw, strides[1])
+    y = _patches(x, kh, kw, strides) @ kernel.reshape(kh * kw * c, o)
+    if bias is not None:
+        y = y + jnp.broadcast_to(bias, y.shape)
+    y = y.reshape(n, ho, wo, o)
     if pool == 1:
         return y, jnp.zeros((), jnp.int8)
     windows = _pool_windows(y, pool)
@@ -88,43 +111,47 @@ def _unchunked(ys):
     return ys.reshape(ys.shape[0] * ys.shape[1], *ys.shape[2:])
 
 
-def _forward(x, kernel, bias, chunk: int, pool: int):
+def _forward(x, kernel, bias, chunk: int, pool: int, strides):
     if chunk == x.shape[0]:
-        return _forward_chunk(x, kernel, bias, pool)
-    ys, index = jax.lax.map(lambda xc: _forward_chunk(xc, kernel, bias, pool), _chunked(x, chunk))
+        return _forward_chunk(x, kernel, bias, pool, strides)
+    ys, index = jax.lax.map(
+        lambda xc: _forward_chunk(xc, kernel, bias, pool, strides), _chunked(x, chunk)
+    )
     return _unchunked(ys), index if pool == 1 else _unchunked(index)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
-def _conv(x, kernel, bias, chunk, pool):
-    return _forward(x, kernel, bias, chunk, pool)[0]
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5))
+def _conv(x, kernel, bias, chunk, pool, strides):
+    return _forward(x, kernel, bias, chunk, pool, strides)[0]
 
 
-def _conv_fwd(x, kernel, bias, chunk, pool):
+def _conv_fwd(x, kernel, bias, chunk, pool, strides):
     # Kept for the backward pass: the inputs and, when pooling, each window's argmax (int8).
     # Patches are rebuilt chunk by chunk there instead of being stored.
-    y, index = _forward(x, kernel, bias, chunk, pool)
+    y, index = _forward(x, kernel, bias, chunk, pool, strides)
     return y, (x, kernel, bias, index)
 
 
-def _conv_bwd(chunk, pool, residuals, g):
+def _conv_bwd(chunk, pool, strides, residuals, g):
     x, kernel, bias, index = residuals
     kh, kw, c, o = kernel.shape
     n, h, w, _ = x.shape
+    ho, wo = _out_size(h, kh, strides[0]), _out_size(w, kw, strides[1])
     k2 = kernel.reshape(kh * kw * c, o)
 
     def one_chunk(carry, xgi):
         dk, db = carry
         xc, gc, ic = xgi
-        gc = _unpool(gc, ic, (xc.shape[0], h - kh + 1, w - kw + 1, o), pool)
-        p = _patches(xc, kh, kw)
+        gc = _unpool(gc, ic, (xc.shape[0], ho, wo, o), pool)
+        p = _patches(xc, kh, kw, strides)
         g2 = gc.reshape(-1, o)
         dk = dk + jax.lax.dot_general(p, g2, (((0,), (0,)), ((), ())))
-        db = db + jnp.sum(g2, axis=0)
-        dx = _col2im(jax.lax.dot_general(g2, k2, (((1,), (1,)), ((), ()))), xc.shape, kh, kw)
-        return (dk, db), dx
+        if db is not None:
+            db = db + jnp.sum(g2, axis=0)
+        dp = jax.lax.dot_general(g2, k2, (((1,), (1,)), ((), ())))
+        return (dk, db), _col2im(dp, xc.shape, kh, kw, strides)
 
-    carry0 = (jnp.zeros_like(k2), jnp.zeros_like(bias))
+    carry0 = (jnp.zeros_like(k2), None if bias is None else jnp.zeros_like(bias))
     if chunk == n:
         (dk, db), dx = one_chunk(carry0, (x, g, index))
     else:
@@ -148,7 +175,47 @@ def _default_chunk(n: int, rows_per_image: int, cols: int, itemsize: int) -> int
     return best
 
 
-def _check(x: Any, kernel: Any, bias: Any, max_pool: Any, chunk: Any) -> None:
+def _positive_pair(fn: str, arg: str, value: Any) -> tuple[int, int]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value, value)
+    ok = (
+        isinstance(value, Sequence)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
+    )
+    if not ok:
+        raise ValueError(
+            f"`{fn}`: `{arg}` must be a positive int or a pair of positive ints; got {value!r}."
+        )
+    return int(value[0]), int(value[1])
+
+
+def _padding_pairs(fn: str, padding: Any) -> tuple[tuple[int, int], tuple[int, int]]:
+    """``(lo, hi)`` zero padding per spatial axis from an int, a pair of ints or two pairs."""
+
+    def is_count(v):
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+    if is_count(padding):
+        return (padding, padding), (padding, padding)
+    if isinstance(padding, Sequence) and not isinstance(padding, str) and len(padding) == 2:
+        pairs = []
+        for p in padding:
+            if is_count(p):
+                pairs.append((p, p))
+            elif isinstance(p, Sequence) and len(p) == 2 and all(is_count(v) for v in p):
+                pairs.append((int(p[0]), int(p[1])))
+            else:
+                break
+        if len(pairs) == 2:
+            return pairs[0], pairs[1]
+    raise ValueError(
+        f"`{fn}`: `padding` must be a non-negative int, or one int or (low, high) pair of "
+        f"non-negative ints per spatial axis (zero padding); got {padding!r}."
+    )
+
+
+def _check(x: Any, kernel: Any, bias: Any, max_pool: Any, chunk: Any, strides, pads) -> None:
     fn = "conv2d_im2col"
     named = [("x", x), ("kernel", kernel)] + ([] if bias is None else [("bias", bias)])
     for name, a in named:
@@ -171,9 +238,10 @@ def _check(x: Any, kernel: Any, bias: Any, max_pool: Any, chunk: Any) -> None:
             f"`{fn}`: `kernel` input channels must equal `x` channels {x.shape[3]}; "
             f"got kernel shape {tuple(kernel.shape)}."
         )
-    if kernel.shape[0] > x.shape[1] or kernel.shape[1] > x.shape[2]:
+    padded = (x.shape[1] + sum(pads[0]), x.shape[2] + sum(pads[1]))
+    if kernel.shape[0] > padded[0] or kernel.shape[1] > padded[1]:
         raise ValueError(
-            f"`{fn}`: `kernel` must fit inside the image {tuple(x.shape[1:3])} (valid padding); "
+            f"`{fn}`: `kernel` must fit inside the padded image {padded}; "
             f"got kernel shape {tuple(kernel.shape)}."
         )
     if bias is not None and tuple(bias.shape) != (kernel.shape[3],):
@@ -181,7 +249,7 @@ def _check(x: Any, kernel: Any, bias: Any, max_pool: Any, chunk: Any) -> None:
             f"`{fn}`: `bias` must have shape ({kernel.shape[3]},) (one per output channel); "
             f"got {tuple(bias.shape)}."
         )
-    out = (x.shape[1] - kernel.shape[0] + 1, x.shape[2] - kernel.shape[1] + 1)
+    out = tuple(_out_size(padded[a], kernel.shape[a], strides[a]) for a in range(2))
     if (
         isinstance(max_pool, bool)
         or not isinstance(max_pool, int)
@@ -206,45 +274,54 @@ def conv2d_im2col(
     kernel: Float[Array, "kh kw c_in c_out"],
     bias: Float[Array, " c_out"] | None = None,
     *,
+    strides: int | tuple[int, int] = 1,
+    padding: Any = 0,
     max_pool: int = 1,
     chunk: int | None = None,
 ) -> Float[Array, "batch height_out width_out c_out"]:
-    r"""Valid, stride-1 2-D convolution (cross-correlation) by im2col, optionally + bias + max pool.
+    r"""2-D convolution (cross-correlation) by im2col, optionally + bias + max pool.
+
+    With the input zero-padded by ``(l_h, r_h)``, ``(l_w, r_w)`` into ``\tilde x`` and strides
+    ``(s_h, s_w)``:
 
     $$
     \begin{aligned}
-    z_{n,h,w,o} &= \sum_{i<k_h}\sum_{j<k_w}\sum_{c} x_{n,\,h+i,\,w+j,\,c}\; k_{i,j,c,o}
-        + b_o \\
+    z_{n,h,w,o} &= \sum_{i<k_h}\sum_{j<k_w}\sum_{c} \tilde x_{n,\,s_h h+i,\,s_w w+j,\,c}\;
+        k_{i,j,c,o} + b_o \\
     y_{n,h,w,o} &= \max_{a,b<p}\; z_{n,\,ph+a,\,pw+b,\,o}
     \end{aligned}
     $$
 
-    for ``h < H - k_h + 1``, ``w < W - k_w + 1`` (valid padding) and pool size ``p = max_pool``
+    for ``h < ⌊(H + l_h + r_h - k_h)/s_h⌋ + 1`` (likewise ``w``) and pool size ``p = max_pool``
     (stride ``p``, incomplete windows at the bottom/right dropped; ``p = 1``: no pooling). ``z``
-    equals ``lax.conv_general_dilated(x, kernel, (1, 1), "VALID", dimension_numbers=("NHWC",
+    equals ``lax.conv_general_dilated(x, kernel, strides, padding, dimension_numbers=("NHWC",
     "HWIO", "NHWC")) + bias`` up to float rounding (sums are taken in a different order).
 
     The images are processed ``chunk`` at a time: each chunk's patch matrix
-    ``[chunk*h_out*w_out, k_h*k_w*c_in]`` is built from ``k_h*k_w`` shifted slices and multiplied
-    by the kernel in one matrix product; bias and pooling are applied to the chunk, so the
-    un-pooled ``z`` of the whole batch is never stored. The gradient is written by hand: only
+    ``[chunk*h_out*w_out, k_h*k_w*c_in]`` is built from ``k_h*k_w`` strided slices and
+    multiplied by the kernel in one matrix product; bias and pooling are applied to the chunk, so
+    the un-pooled ``z`` of the whole batch is never stored. The gradient is written by hand: only
     ``x``, the parameters and (when pooling) the position of each window's maximum are kept for
     the backward pass, which rebuilds each chunk's patches and computes ``dkernel = patchesᵀ·g``,
     ``dbias = Σ g`` and ``dx = col2im(g·kernelᵀ)``. The gradient of a window goes to its first
     maximum in row-major order (as PyTorch's ``max_pool2d``). So temporary memory is bounded by
     the chunk, not the batch. On CPU (XLA:CPU) this is several times faster to differentiate than
-    ``lax.conv_general_dilated`` for small kernels on large time-folded batches.
+    ``lax.conv_general_dilated`` for small kernels on large time-folded batches; `Conv` uses it
+    there.
 
     Args:
         x: NHWC input, e.g. ``[T*B, H, W, C]`` (see `spikejax.layers.fold`).
         kernel: HWIO kernel ``[k_h, k_w, C, O]`` of the dtype of ``x``.
         bias: optional ``[O]`` bias of the dtype of ``x``.
+        strides: ``s`` or ``(s_h, s_w)`` (default 1).
+        padding: zero padding: ``q`` (all sides), ``(q_h, q_w)`` or ``((l_h, r_h), (l_w, r_w))``
+            (default 0: valid).
         max_pool: pool size and stride ``p`` (default 1: no pooling).
         chunk: images per chunk; must divide the batch size. Default: the largest divisor whose
             patch matrix fits in 16 MiB.
 
     Returns:
-        ``[N, (H - k_h + 1) // p, (W - k_w + 1) // p, O]`` in the dtype of ``x``.
+        ``[N, H_out // p, W_out // p, O]`` in the dtype of ``x``.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -257,12 +334,17 @@ def conv2d_im2col(
                [81., 90.]], dtype=float32))
         >>> layers.conv2d_im2col(x, k, jnp.array([1.0, -1.0]), max_pool=2)[0, 0, 0]
         Array([91., 89.], dtype=float32)
+        >>> layers.conv2d_im2col(x, k, strides=2, padding=1)[0, :, :, 0]
+        Array([[10., 24.],
+               [51., 90.]], dtype=float32)
     """
-    _check(x, kernel, bias, max_pool, chunk)
-    kh, kw, c, o = kernel.shape
-    if bias is None:
-        bias = jnp.zeros((o,), x.dtype)
+    strides = _positive_pair("conv2d_im2col", "strides", strides)
+    pads = _padding_pairs("conv2d_im2col", padding)
+    _check(x, kernel, bias, max_pool, chunk, strides, pads)
+    if any(p != (0, 0) for p in pads):
+        x = jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+    kh, kw, c, _ = kernel.shape
     if chunk is None:
-        rows = (x.shape[1] - kh + 1) * (x.shape[2] - kw + 1)
+        rows = _out_size(x.shape[1], kh, strides[0]) * _out_size(x.shape[2], kw, strides[1])
         chunk = _default_chunk(x.shape[0], rows, kh * kw * c, jnp.dtype(x.dtype).itemsize)
-    return _conv(x, kernel, bias, chunk, max_pool)
+    return _conv(x, kernel, bias, chunk, max_pool, strides)

@@ -1,0 +1,186 @@
+"""`Conv`: ``nnx.Conv`` whose lowering is the fastest exact one on the backend it runs on."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+from typing import Any
+
+import jax
+from flax import nnx
+from jaxtyping import Array, Float
+
+from spikejax.layers._conv import conv2d_im2col
+
+__all__ = ["LOWERINGS", "Conv", "reference_lowering"]
+
+#: The values of `Conv`'s ``lowering``.
+LOWERINGS = ("auto", "im2col", "xla")
+
+_REFERENCE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "spikejax_reference_lowering", default=False
+)
+
+
+@contextlib.contextmanager
+def reference_lowering() -> Iterator[None]:
+    """Inside this context every spikejax layer emits its reference operations, whatever its
+    ``lowering``: `Conv` calls ``nnx.Conv`` (``lax.conv_general_dilated``).
+
+    Tools that read the operations a model executes, rather than run it fast, trace models inside
+    it: `spikejax.graph.trace` does, so that a convolution is a ``conv`` node with its geometry
+    on every backend. Values agree with the fast lowerings up to float rounding. It acts when a
+    function is traced: JAX's caches do not see it, so trace a fresh function inside it (a
+    function already jit-compiled outside keeps its lowering).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from flax import nnx
+        >>> from spikejax import layers
+        >>> conv = layers.Conv(1, 2, (3, 3), lowering="im2col", rngs=nnx.Rngs(0))
+        >>> with layers.reference_lowering():
+        ...     jaxpr = jax.make_jaxpr(conv)(jnp.ones((1, 5, 5, 1)))
+        >>> "conv_general_dilated" in str(jaxpr)
+        True
+    """
+    token = _REFERENCE.set(True)
+    try:
+        yield
+    finally:
+        _REFERENCE.reset(token)
+
+
+def _pair(value: Any) -> tuple[int, ...]:
+    if value is None:
+        value = 1
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+class Conv(nnx.Conv):
+    r"""``nnx.Conv`` (same parameters, arguments and results) that lowers to im2col on CPU.
+
+    The layer is an ``nnx.Conv``: the same ``kernel`` ``[k_h, k_w, C_in, C_out]`` and ``bias``
+    parameters, state paths and attributes, so checkpoints, the network graph, chip deployment,
+    energy, conversion and NIR export treat it as one. Only how the convolution is computed
+    differs, chosen when the call is traced:
+
+    - ``"im2col"``: `conv2d_im2col` (strided slices and one matrix product per chunk, bias fused,
+      a hand-written gradient that rebuilds patches instead of storing them). On XLA:CPU its
+      forward and, above all, its gradient are several times faster than XLA's convolution for
+      the small kernels of SNNs on large time-folded batches.
+    - ``"xla"``: ``nnx.Conv.__call__`` (``lax.conv_general_dilated``), the fastest on GPU/TPU.
+    - ``"auto"`` (default): ``"im2col"`` on the CPU backend where it applies (2-D, no feature
+      groups, no dilation, no mask, zero padding: ``"SAME"``, ``"VALID"`` or explicit pairs,
+      default precision and output type), else ``"xla"``.
+
+    Both compute
+
+    $$
+    y_{n,h,w,o} = \sum_{i<k_h}\sum_{j<k_w}\sum_{c}
+        \tilde x_{n,\,s_h h+i,\,s_w w+j,\,c}\; k_{i,j,c,o} + b_o
+    $$
+
+    (``\tilde x``: the zero-padded input, ``s``: the strides) and agree up to float rounding.
+    Inside `reference_lowering` (as in `spikejax.graph.trace`) the layer always runs
+    ``nnx.Conv``. Like ``nnx.Conv``, inputs may have several leading batch axes, so a time-major
+    ``[T, B, H, W, C]`` input is convolved time-folded in one call.
+
+    Args:
+        in_features, out_features, kernel_size, strides: as ``nnx.Conv``.
+        lowering: ``"auto"``, ``"im2col"`` or ``"xla"``.
+        **kwargs: the other keyword arguments of ``nnx.Conv`` (``padding``, ``use_bias``,
+            ``dtype``, ``kernel_init``, ``rngs``, ...).
+
+    Raises:
+        ValueError: an unknown ``lowering``; ``lowering="im2col"`` for a convolution it does not
+            compute (named in the message).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from flax import nnx
+        >>> from spikejax import layers
+        >>> conv = layers.Conv(2, 4, (3, 3), padding="SAME", rngs=nnx.Rngs(0))
+        >>> conv(jnp.ones((5, 3, 8, 8, 2))).shape              # [T, B, H, W, C]
+        (5, 3, 8, 8, 4)
+        >>> ref = layers.Conv(2, 4, (3, 3), padding="SAME", lowering="xla", rngs=nnx.Rngs(0))
+        >>> x = jnp.ones((6, 8, 8, 2))
+        >>> bool(jnp.allclose(conv(x), ref(x), atol=1e-5))
+        True
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        kernel_size: int | tuple[int, ...],
+        strides: int | tuple[int, ...] | None = 1,
+        *,
+        lowering: str = "auto",
+        **kwargs: Any,
+    ):
+        if lowering not in LOWERINGS:
+            raise ValueError(f"`Conv`: `lowering` must be one of {LOWERINGS}; got {lowering!r}.")
+        super().__init__(in_features, out_features, kernel_size, strides, **kwargs)
+        self.lowering = lowering
+        if lowering == "im2col":
+            why = self._im2col_refusal()
+            if why is not None:
+                raise ValueError(
+                    f"`Conv`: `lowering='im2col'` computes 2-D convolutions without feature "
+                    f"groups, dilation or mask, with zero padding, default precision and output "
+                    f"type; this one has {why} (use lowering='auto' or 'xla')."
+                )
+
+    def _im2col_refusal(self) -> str | None:
+        """Why `conv2d_im2col` cannot compute this convolution (``None``: it can)."""
+        padding = self.padding
+        if len(self.kernel_size) != 2:
+            return f"kernel_size {self.kernel_size!r} (not 2-D)"
+        if self.feature_group_count != 1:
+            return f"feature_group_count={self.feature_group_count}"
+        if _pair(self.input_dilation) != (1, 1) or _pair(self.kernel_dilation) != (1, 1):
+            return (
+                f"input_dilation={self.input_dilation!r}, kernel_dilation={self.kernel_dilation!r}"
+            )
+        if self.mask is not None:
+            return "a mask"
+        if isinstance(padding, str) and padding not in ("SAME", "VALID"):
+            return f"padding={padding!r}"
+        if self.precision is not None or self.preferred_element_type is not None:
+            return "a precision or preferred_element_type"
+        if self.conv_general_dilated is not jax.lax.conv_general_dilated:
+            return "its own conv_general_dilated"
+        return None
+
+    def resolved_lowering(self) -> str:
+        """The lowering a call traced now uses: ``"im2col"`` or ``"xla"``."""
+        if _REFERENCE.get():
+            return "xla"
+        if self.lowering == "auto":
+            cpu = jax.default_backend() == "cpu"
+            return "im2col" if cpu and self._im2col_refusal() is None else "xla"
+        return self.lowering
+
+    def __call__(self, inputs: Float[Array, "*batch height width channels"], out_sharding=None):
+        """As ``nnx.Conv.__call__``: ``[*batch, H, W, C_in] -> [*batch, H_out, W_out, C_out]``."""
+        if out_sharding is not None or self.resolved_lowering() == "xla":
+            return super().__call__(inputs, out_sharding)
+        if not hasattr(inputs, "shape") or inputs.ndim < 3:
+            raise ValueError(
+                "`Conv`: `inputs` must be [*batch, height, width, channels]; got "
+                f"{getattr(inputs, 'shape', type(inputs).__name__)}."
+            )
+        batch = inputs.shape[:-3]
+        x = inputs.reshape((-1, *inputs.shape[-3:]))
+        kernel = self.kernel[...]
+        bias = self.bias[...] if self.bias is not None else None
+        x, kernel, bias = self.promote_dtype((x, kernel, bias), dtype=self.dtype)
+        strides = _pair(self.strides)
+        padding = self.padding
+        if isinstance(padding, str):
+            padding = jax.lax.padtype_to_pads(x.shape[1:3], self.kernel_size, strides, padding)
+        elif isinstance(padding, int):
+            padding = ((padding, padding), (padding, padding))
+        y = conv2d_im2col(x, kernel, bias, strides=strides, padding=tuple(padding))
+        return y.reshape((*batch, *y.shape[1:])) if len(batch) != 1 else y
