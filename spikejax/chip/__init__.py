@@ -6,7 +6,8 @@ batched ``layer`` emulator; the modules here are common to all chips.
 
 ``quantize`` maps a float MLP (``nnx.Linear → Spiking`` layers) to a `ChipModel` with the
 same tree structure and integer leaves; ``emulate`` runs it on the chip's integer arithmetic
-(``loihi``, ``xylo``); `ste` fine-tunes on the chip's exact forward;
+(``loihi``, ``xylo``), and ``init_state``/``run`` stream it chunk by chunk with an explicit
+integer state; `ste` fine-tunes on the chip's exact forward;
 `spikejax.chip.deploy.deploy` does all of it for a trained run and exports the vendor layout.
 """
 
@@ -32,6 +33,8 @@ from spikejax.chip._model import LeafReport as LeafReport
 from spikejax.chip._quantize import dequantize as dequantize
 from spikejax.chip._quantize import quantize as quantize
 from spikejax.chip._quantize import requantize as requantize
+from spikejax.chip._stream import init_state as init_state
+from spikejax.chip._stream import run as run
 from spikejax.chip.loihi import LOIHI as LOIHI
 from spikejax.chip.loihi import LoihiDense as LoihiDense
 from spikejax.chip.loihi import LoihiLIF as LoihiLIF
@@ -77,11 +80,13 @@ __all__ = [
     "finetune",
     "fit",
     "get_profile",
+    "init_state",
     "loihi",
     "outputs_to_float",
     "profiles",
     "quantize",
     "requantize",
+    "run",
     "ste",
     "xylo",
 ]

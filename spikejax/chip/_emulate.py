@@ -20,13 +20,14 @@ from jaxtyping import Array, Float, Int
 from spikejax._errors import is_concrete
 from spikejax.chip._model import ChipModel
 from spikejax.chip.connectivity import per_neuron
-from spikejax.chip.loihi.layer import LoihiLayerConfig, loihi_layer
-from spikejax.chip.xylo.layer import XyloLayerConfig, xylo_layer
+from spikejax.chip.loihi.layer import LoihiLayerConfig, LoihiLayerState, loihi_layer_steps
+from spikejax.chip.xylo.layer import XyloLayerConfig, XyloLayerState, xylo_layer_steps
 
 __all__ = [
     "SATURATION_KEYS",
     "ChipSaturationError",
     "check_inputs",
+    "check_saturation",
     "chip_params",
     "emulate",
     "encode_inputs",
@@ -34,6 +35,8 @@ __all__ = [
     "run_layers",
     "outputs_to_float",
     "param_name",
+    "state_shapes",
+    "stream_layers",
 ]
 
 #: Statistics that count an event where the chip's result left its range or hit a cap.
@@ -114,27 +117,74 @@ def layer_configs(chip_model: ChipModel, exact: bool = False) -> tuple:
     return tuple(configs)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
-def run_layers(chip: str, configs: tuple, params: tuple, x: Int[Array, "time batch n_in"]):
-    """The jit-compiled layers of `emulate` on int32 events ``[T, B, n_in]``: outputs and
-    per-layer counts (``configs`` from `layer_configs`, ``params`` from
-    `chip_params`)."""
-    stats = {}
-    for k, (cfg, prm) in enumerate(zip(configs, params, strict=True)):
+def state_shapes(chip: str, sizes: tuple[int, ...]) -> dict[str, dict[str, int]]:
+    """Per layer (``"layer_k"``), the size of every state leaf of one sample, for a chip and
+    the layer sizes ``(n_in, n_1, …, n_out)``: Loihi ``u``, ``v``, ``s`` (``n_k``) and
+    ``pending`` (``n_{k-1}``: the events in the synaptic delay register); Xylo ``isyn``, ``vmem``
+    (``n_k``) and, after the first layer, ``pending`` (the previous layer's last spikes, which
+    arrive one step late)."""
+    shapes = {}
+    for k in range(len(sizes) - 1):
+        n_in, n_out = sizes[k], sizes[k + 1]
         if chip == "loihi":
-            x, st = loihi_layer(cfg, prm, x)
+            leaf = {"u": n_out, "v": n_out, "s": n_out, "pending": n_in}
         else:
+            leaf = {"isyn": n_out, "vmem": n_out} | ({"pending": n_in} if k else {})
+        shapes[f"layer_{k}"] = leaf
+    return shapes
+
+
+def _layers(chip: str, configs: tuple, params: tuple, x, state: dict):
+    """Every layer on int32 events ``[T, B, n_in]`` from ``state``: outputs, counts, state."""
+    stats, final = {}, {}
+    for k, (cfg, prm) in enumerate(zip(configs, params, strict=True)):
+        key = f"layer_{k}"
+        st_in = state[key]
+        if chip == "loihi":
+            carried = LoihiLayerState(st_in["u"], st_in["v"], st_in["s"], st_in["pending"])
+            x, st, out_state = loihi_layer_steps(cfg, prm, x, carried)
+            final[key] = {name: a.astype(jnp.int32) for name, a in out_state._asdict().items()}
+        else:
+            final[key] = {}
             if k == 0:
                 input_cap = cfg.profile.input_cap
                 clips = jnp.sum((x > input_cap).astype(jnp.int32))
                 x_in = jnp.minimum(x, input_cap)
-            else:
-                x_in = jnp.concatenate([jnp.zeros_like(x[:1]), x[:-1]])
-            x, st = xylo_layer(cfg, prm, x_in)
+            else:  # the previous layer's spikes arrive one step late
+                x_in = jnp.concatenate([st_in["pending"][None].astype(x.dtype), x[:-1]])
+                final[key]["pending"] = x[-1].astype(jnp.int32)
+            carried = XyloLayerState(st_in["isyn"], st_in["vmem"])
+            x, st, out_state = xylo_layer_steps(cfg, prm, x_in, carried)
+            final[key] |= {"isyn": out_state.isyn, "vmem": out_state.vmem}
             if k == 0:
                 st["input_clips"] = clips
-        stats[f"layer_{k}"] = st
-    return x.astype(jnp.int32), stats
+        stats[key] = st
+    return x.astype(jnp.int32), stats, final
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def stream_layers(
+    chip: str, configs: tuple, params: tuple, x: Int[Array, "time batch n_in"], state: dict
+):
+    """The jit-compiled layers of `spikejax.chip.run` on int32 events ``[T, B, n_in]`` from
+    ``state`` (leaves ``[B, n]`` as `state_shapes` lists them): outputs, the counts of these
+    steps per layer, and the state after the last step."""
+    return _layers(chip, configs, params, x, state)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def run_layers(chip: str, configs: tuple, params: tuple, x: Int[Array, "time batch n_in"]):
+    """The jit-compiled layers of `emulate` on int32 events ``[T, B, n_in]`` from rest: outputs
+    and per-layer counts (``configs`` from `layer_configs`, ``params`` from
+    `chip_params`)."""
+    per_neuron = "du" if chip == "loihi" else "threshold"
+    sizes = (x.shape[-1], *(prm[per_neuron].shape[0] for prm in params))
+    zero = {
+        layer: {name: jnp.zeros((x.shape[1], n), jnp.int32) for name, n in leaves.items()}
+        for layer, leaves in state_shapes(chip, sizes).items()
+    }
+    out, stats, _ = _layers(chip, configs, params, x, zero)
+    return out, stats
 
 
 def check_inputs(fn: str, chip_model: ChipModel, inputs: Any) -> Int[Array, "time *batch n_in"]:
@@ -235,11 +285,13 @@ def emulate(
     )
     out = out.reshape((*shape[:-1], out.shape[-1]))
     if throw:
-        _check(fn, stats)
+        check_saturation(fn, stats)
     return out, stats
 
 
-def _check(fn: str, stats: dict[str, dict[str, Any]]) -> None:
+def check_saturation(fn: str, stats: dict[str, dict[str, Any]]) -> None:
+    """``ChipSaturationError`` from ``fn`` when any count of `SATURATION_KEYS` in ``stats``
+    is non-zero (``ValueError`` for traced counts)."""
     leaves = jax.tree.leaves(stats)
     if not all(is_concrete(v) for v in leaves):
         raise ValueError(

@@ -21,7 +21,7 @@ from spikejax.chip.connectivity import Synapse
 from spikejax.chip.loihi.arithmetic import IntegerNumerics, lif_update
 from spikejax.chip.loihi.profile import LOIHI, LoihiProfile
 
-__all__ = ["LoihiLayerConfig", "loihi_layer"]
+__all__ = ["LoihiLayerConfig", "LoihiLayerState", "loihi_layer", "loihi_layer_steps"]
 
 _CHUNK_BYTES = 4 << 20  # int32 Dense outputs per chunk: big matmuls that still stay in cache
 _CHUNK_MAX = 32
@@ -41,6 +41,25 @@ class LoihiLayerConfig(NamedTuple):
     profile: LoihiProfile = LOIHI
     conn: Synapse | None = None
     rec_exp: int | None = None
+
+
+class LoihiLayerState(NamedTuple):
+    """What one Loihi layer carries from one step to the next, each int32 ``[B, n]``.
+
+    Attributes:
+        u: synaptic current after the last step (``n = n_out``).
+        v: membrane after spike and reset (``n = n_out``).
+        s: the last step's spikes (read by a recurrent Dense in the next step; for a readout its
+            would-be spikes).
+        pending: the events that reached the layer's synapses in the last step (``n = n_in``):
+            the Dense stage delivers them one step late, so they are the content of the synaptic
+            delay register (Lava's ``a_buff`` is ``synapse(pending)``).
+    """
+
+    u: Int[Array, "batch n_out"]
+    v: Int[Array, "batch n_out"]
+    s: Int[Array, "batch n_out"]
+    pending: Int[Array, "batch n_in"]
 
 
 def _map(fn, x):
@@ -76,6 +95,22 @@ def loihi_layer(
         spikes are ``readout_spikes``).
     """
     num = IntegerNumerics(cfg.profile) if numerics is None else numerics
+    out, stats, _ = _layer(cfg, params, x, num, None)
+    return out, stats
+
+
+def loihi_layer_steps(
+    cfg: LoihiLayerConfig, params: dict[str, Any], x: Int[Array, "time batch n_in"], state
+) -> tuple[Any, dict[str, Int[Array, ""]], LoihiLayerState]:
+    """`loihi_layer` on int32 events from ``state`` (a `LoihiLayerState`): the outputs, the
+    counts of these steps, and the state after the last step. Running a sequence in chunks,
+    each from the state the previous one ended in, equals one run from the all-zero state (the
+    one `loihi_layer` starts from), bit for bit."""
+    return _layer(cfg, params, x, IntegerNumerics(cfg.profile), state)
+
+
+def _layer(cfg: LoihiLayerConfig, params: dict[str, Any], x: Any, num: Any, state):
+    """The layer from ``state`` (``None``: rest, in the numerics' own values)."""
     w = params["weights"]
     x_q = num.value(x)
     T, batch = x_q.shape[0], x_q.shape[1]
@@ -84,7 +119,13 @@ def loihi_layer(
     c = num.constants(
         shape, params["du"], params["dv"], params["vth"], params["bias_mant"], cfg.bias_exp
     )
-    delayed = _map(lambda a: jnp.concatenate([jnp.zeros_like(a[:1]), a[:-1]]), x)
+    if state is None:
+        pending = _map(lambda a: jnp.zeros_like(a[0]), x)
+    else:
+        pending = state.pending
+    delayed = jax.tree.map(
+        lambda a, p: jnp.concatenate([p[None].astype(a.dtype), a[:-1]]), x, pending
+    )
 
     def chunk(carry, x_chunk):
         n = num.value(x_chunk).shape[0]
@@ -94,8 +135,11 @@ def loihi_layer(
         return _neuron_chunk(cfg, num, c, params.get("rec_weights"), carry, a)
 
     zero = jnp.zeros(shape, jnp.int32)
-    state0 = _map(lambda a: jnp.zeros(shape, a.dtype), c.bias)
-    carry = (state0, state0, state0, zero, zero, zero)
+    if state is None:
+        state0 = _map(lambda a: jnp.zeros(shape, a.dtype), c.bias)
+        carry = (state0, state0, state0, zero, zero, zero)
+    else:
+        carry = (state.u, state.v, state.s, zero, zero, zero)
     steps = max(1, min(_CHUNK_MAX, _CHUNK_BYTES // (4 * batch * n_out)))
     n_full, rest = divmod(T, steps)
     outs = []
@@ -107,10 +151,11 @@ def loihi_layer(
         carry, out = chunk(carry, _map(lambda a: a[n_full * steps :], delayed))
         outs.append(out)
     out = outs[0] if len(outs) == 1 else jax.tree.map(lambda *a: jnp.concatenate(a), *outs)
-    _, _, _, spikes, wraps, clips = carry
+    u, v, s, spikes, wraps, clips = carry
     stats = {"readout_spikes" if cfg.readout else "spikes": jnp.sum(spikes)}
     stats |= {"u_wraps": jnp.sum(wraps), "v_saturations": jnp.sum(clips)}
-    return out, stats
+    last = _map(lambda a: a[-1], x)
+    return out, stats, LoihiLayerState(u, v, num.value(s), num.value(last))
 
 
 _SPIKE, _CLIP, _WRAP = 1, 2, 4  # bits of the packed per-step flags

@@ -30,7 +30,7 @@ from spikejax.chip.xylo.arithmetic import (
 )
 from spikejax.chip.xylo.profile import XYLO, XyloProfile
 
-__all__ = ["XyloLayerConfig", "xylo_layer"]
+__all__ = ["XyloLayerConfig", "XyloLayerState", "xylo_layer", "xylo_layer_steps"]
 
 
 class XyloLayerConfig(NamedTuple):
@@ -43,6 +43,25 @@ class XyloLayerConfig(NamedTuple):
     readout: bool
     exact: bool = False
     profile: XyloProfile = XYLO
+
+
+class XyloLayerState(NamedTuple):
+    """What one Xylo layer carries from one step to the next, each int32 ``[B, n_out]``:
+    the synaptic current ``isyn`` and the membrane ``vmem`` after the last step (the one-step
+    delay between layers is carried by the network, `spikejax.chip.run`)."""
+
+    isyn: Int[Array, "batch n_out"]
+    vmem: Int[Array, "batch n_out"]
+
+
+def xylo_layer_steps(
+    cfg: XyloLayerConfig, params: dict[str, Any], counts: Int[Array, "time batch n_src"], state
+) -> tuple[Any, dict[str, Int[Array, ""]], XyloLayerState]:
+    """`xylo_layer` on int32 counts from ``state`` (a `XyloLayerState`): the outputs, the
+    counts of these steps and the state after the last step. Chunks run one after another from
+    the state the previous one ended in equal one run from the all-zero state (the one
+    `xylo_layer` starts from), bit for bit."""
+    return _layer(cfg, params, counts, IntegerNumerics(cfg.profile), state)
 
 
 def xylo_layer(
@@ -60,8 +79,14 @@ def xylo_layer(
         and the counts ``{"spikes", "isyn_saturations", "dv_saturations", "vmem_saturations",
         "spike_cap_hits"}`` (a readout's spikes are ``readout_spikes``).
     """
+    num = IntegerNumerics(cfg.profile) if numerics is None else numerics
+    out, stats, _ = _layer(cfg, params, counts, num, None)
+    return out, stats
+
+
+def _layer(cfg: XyloLayerConfig, params: dict[str, Any], counts: Any, num: Any, carried):
+    """The layer from ``carried`` (``None``: rest, in the numerics' own values)."""
     p = cfg.profile
-    num = IntegerNumerics(p) if numerics is None else numerics
     twin = not isinstance(num, IntegerNumerics)
     lo, hi = p.state_bounds
     w0 = num.value(params["weights"])
@@ -124,10 +149,12 @@ def xylo_layer(
     if twin:
         isyn0 = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), c.dash_syn)
         vmem0 = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), c.dash_mem)
+    if carried is not None:
+        isyn0, vmem0 = carried.isyn[..., None], carried.vmem
     init = (isyn0, vmem0, zero, state, state, state, state)
     xs = (c_q, pos, neg, drive if twin else jnp.zeros((c_q.shape[0],), jnp.float32))
-    (_, _, sat_i, sat_dv, sat_v, caps, spikes), out = jax.lax.scan(step, init, xs)
+    (isyn, vmem, sat_i, sat_dv, sat_v, caps, spikes), out = jax.lax.scan(step, init, xs)
     stats = {"readout_spikes" if cfg.readout else "spikes": jnp.sum(spikes)}
     stats |= {"isyn_saturations": sat_i, "dv_saturations": jnp.sum(sat_dv)}
     stats |= {"vmem_saturations": jnp.sum(sat_v), "spike_cap_hits": jnp.sum(caps)}
-    return out, stats
+    return out, stats, XyloLayerState(num.value(isyn)[..., 0], num.value(vmem))

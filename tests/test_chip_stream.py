@@ -1,0 +1,125 @@
+"""Streaming on the chip emulators: ``chip.init_state`` / ``chip.run`` carry an explicit integer
+state, and a sequence run in chunks of any length equals one ``emulate`` bit for bit (outputs,
+final state against the step-by-step reference, counts added up over the chunks)."""
+
+from __future__ import annotations
+
+import itertools
+
+import jax
+import numpy as np
+import pytest
+from flax import nnx
+
+from spikejax import chip
+from spikejax.chip.loihi.stepwise import run_stepwise
+from spikejax.models import LIFMLP
+from tests.test_chip_networks import ConvNet, RecurrentNet
+
+T, B = 7, 3
+CHUNKS = (1, T - 1)  # a one-step chunk and a longer one (each chunk length compiles once)
+
+
+def _counts(shape, high, seed):
+    return np.random.default_rng(seed).integers(0, high + 1, shape).astype(np.int32)
+
+
+def _dense(profile):
+    model = LIFMLP(6, (5,), 3, rngs=nnx.Rngs(1))
+    return chip.quantize(model, profile)
+
+
+CASES = {
+    # name: (chip model, input step shape, largest input count)
+    "loihi_dense": (lambda: _dense("loihi"), (6,), 1),
+    "loihi_conv_pool": (
+        lambda: chip.quantize(ConvNet("avg", seed=1), "loihi", input_levels=3, input_unit=1.0),
+        (6, 6, 2),
+        3,
+    ),
+    "loihi_recurrent": (lambda: chip.quantize(RecurrentNet(), "loihi"), (5,), 1),
+    # Xylo maps Linear -> Spiking chains only (no recurrent layers); counts above its input cap
+    # of 15 are clipped and counted, so the chunks' counts must add up to a non-zero total.
+    "xylo_dense": (lambda: _dense("xylo"), (6,), 20),
+}
+
+
+def _chunks(x):
+    starts = np.cumsum((0, *CHUNKS))
+    return [x[a:b] for a, b in itertools.pairwise(starts)]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_chunks_equal_one_emulate(case):
+    make, step_shape, high = CASES[case]
+    cm = make()
+    x = _counts((T, B, *step_shape), high, seed=len(case))
+    full, full_stats = chip.emulate(cm, x)
+    state = chip.init_state(cm, x.shape[1:])
+    outs, totals, states = [], None, []
+    for chunk in _chunks(x):
+        out, state, stats = chip.run(cm, chunk, state)
+        outs.append(np.asarray(out))
+        states.append(state)
+        totals = stats if totals is None else jax.tree.map(lambda a, b: a + b, totals, stats)
+    assert np.array_equal(np.concatenate(outs), np.asarray(full))
+    assert jax.tree.map(int, totals) == jax.tree.map(int, full_stats)
+    assert any(int(v) > 0 for v in jax.tree.leaves(full_stats))
+    if case.startswith("xylo"):
+        assert int(full_stats["layer_0"]["input_clips"]) > 0
+        return
+    # The step-by-step reference, continued from the state the batched emulator returned after
+    # the first chunk, gives the rest of the outputs and ends in the same state, leaf by leaf.
+    ref_out, ref_state = run_stepwise(cm, x[CHUNKS[0] :], states[0])
+    assert np.array_equal(np.asarray(ref_out), np.asarray(full[CHUNKS[0] :]))
+    assert jax.tree.structure(ref_state) == jax.tree.structure(state)
+    for a, b in zip(jax.tree.leaves(ref_state), jax.tree.leaves(state), strict=True):
+        assert a.dtype == b.dtype == np.int32 and np.array_equal(a, b)
+
+
+def test_state_is_explicit_and_reset_by_init_state():
+    """Running twice from the same state gives the same outputs (nothing hidden in the model);
+    a state that ran on some input differs from rest."""
+    cm = _dense("loihi")
+    x = _counts((T, B, 6), 1, seed=3)
+    s0 = chip.init_state(cm, (B, 6))
+    a, s1, _ = chip.run(cm, x, s0)
+    b, _, _ = chip.run(cm, x, s0)
+    assert np.array_equal(a, b)
+    assert any(np.any(np.asarray(v) != 0) for v in jax.tree.leaves(s1))
+    assert sorted(s0["layer_0"]) == ["pending", "s", "u", "v"]
+    x_state = chip.init_state(_dense("xylo"), (2, 4, 6))  # several batch axes
+    assert sorted(x_state) == ["layer_0", "layer_1"]
+    assert x_state["layer_1"]["pending"].shape == (2, 4, 5)
+    assert "pending" not in x_state["layer_0"]  # Xylo's input is not delayed
+
+
+def test_bad_state_and_chunks_are_refused():
+    cm = _dense("loihi")
+    x = _counts((T, B, 6), 1, seed=4)
+    state = chip.init_state(cm, (B, 6))
+    with pytest.raises(ValueError, match=r"state\['layer_0'\]\['u'\]` has shape \(2, 5\).*needs "):
+        chip.run(cm, x, chip.init_state(cm, (2, 6)))
+    with pytest.raises(ValueError, match=r"\(3, 5\) \(int32\)"):
+        chip.run(cm, x, chip.init_state(cm, (2, 6)))
+    bad = {k: dict(v) for k, v in state.items()}
+    bad["layer_1"]["v"] = bad["layer_1"]["v"].astype(np.float32)
+    with pytest.raises(ValueError, match=r"`chip.run`: `state\['layer_1'\]\['v'\]` .*float32"):
+        chip.run(cm, x, bad)
+    with pytest.raises(
+        ValueError, match=r"must be a dict with the layers \['layer_0', 'layer_1'\]"
+    ):
+        chip.run(cm, x, {"layer_0": state["layer_0"]})
+    with pytest.raises(ValueError, match=r"state\['layer_0'\]` must hold the leaves"):
+        chip.run(cm, x, {"layer_0": {"u": state["layer_0"]["u"]}, "layer_1": state["layer_1"]})
+    xylo_state = chip.init_state(_dense("xylo"), (B, 6))
+    with pytest.raises(ValueError, match=r"must be a dict with the layers"):
+        chip.run(cm, x, {**xylo_state, "layer_2": xylo_state["layer_0"]})
+    with pytest.raises(ValueError, match=r"`chip.run`: `inputs` must be time-major .*T >= 1"):
+        chip.run(cm, x[:0], state)
+    with pytest.raises(
+        ValueError, match=r"`chip.init_state`: `batch_shape` must be .*\(\*batch, 6\)"
+    ):
+        chip.init_state(cm, (B, 7))
+    with pytest.raises(TypeError, match=r"`chip.run`: `chip_model` must be a ChipModel"):
+        chip.run(object(), x, state)
