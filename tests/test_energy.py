@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from spikejax import energy, models
+from spikejax import energy, layers, models, neurons
+from spikejax.graph import record
 
 # ------------------------------------------------------------------------------- helpers
 
@@ -123,6 +124,46 @@ def test_lif_mlp_estimate_equals_hand_computation(mlp):
     assert [r.name for r in no_head.rows] == ["blocks.0.fc"]
     assert no_head.e_snn == pytest.approx(4.6 * T * 64 * H)
     assert no_head.e_ann == pytest.approx(4.6 * 64 * H)
+
+
+class _RecurrentNet(nnx.Module):
+    """input → Linear(4, 6) → recurrent LIF (6 neurons, W 6×6) → Linear(6, 3)."""
+
+    def __init__(self):
+        rngs = nnx.Rngs(0)
+        self.fc = layers.TimeFolded(nnx.Linear(4, 6, rngs=rngs))
+        w = jr.uniform(jr.key(2), (6, 6), minval=-0.2, maxval=0.6)
+        self.sn = layers.Spiking(neurons.Recurrent(neurons.LIF(beta=0.8), w))
+        self.out = layers.TimeFolded(nnx.Linear(6, 3, rngs=rngs))
+
+    def __call__(self, x):
+        return self.out(self.sn(self.fc(x)))
+
+
+def test_recurrent_weights_are_priced_from_the_previous_steps_spikes():
+    T, B, n = 7, 3, 6
+    net = _RecurrentNet()
+    x = jr.uniform(jr.key(3), (T, B, 4), maxval=2.0)
+    _, rec = record(net, x)
+    s = np.asarray(rec.spikes["sn"], np.float64)
+    assert 0 < s.mean() < 1
+    # s_{t-1} W: the spikes of steps 0 … T-2 each reach n synapses; nothing at the first step.
+    feedback_events = s[:-1].sum() / B * n
+    for count in ("rate", "events"):
+        rows = _rows(energy.estimate(net, x, count=count))
+        assert list(rows) == ["fc.module", "sn.recurrent", "out.module"]
+        rec_row = rows["sn.recurrent"]
+        assert (rec_row.kind, rec_row.role, rec_row.op, rec_row.macs) == (
+            "recurrent",
+            "hidden",
+            "ac",
+            n * n,
+        )
+        assert rec_row.sops == pytest.approx(feedback_events, rel=1e-9)
+        assert rows["out.module"].role == "head"
+    counts = energy.count_ops(net, x)
+    assert counts.dense_macs == 4 * n + n * n + n * 3
+    assert counts.sops == pytest.approx(feedback_events + s.sum() / B * 3, rel=1e-9)
 
 
 def test_lif_mlp_all_ones_gives_dense_macs():

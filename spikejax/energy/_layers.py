@@ -1,6 +1,10 @@
 """The synaptic layers of a network graph (their geometry) and the reductions that run on the
 device: per step and sample, the sum of every layer input, its extremes, and its synaptic event
-count; the sum of every spike tensor."""
+count; the sum of every spike tensor.
+
+A recurrent spiking node (`spikejax.neurons.Recurrent`: ``x'_t = x_t + s_{t-1} W``) holds a
+synaptic layer of its own, the feedback product: an all-to-all linear layer whose input is the
+node's own spikes one step late (zero at the first step)."""
 
 from __future__ import annotations
 
@@ -12,9 +16,19 @@ import jax.numpy as jnp
 from flax import nnx
 from jaxtyping import Array
 
-from spikejax.graph import Node, Recording, record
+from spikejax.graph import SYNAPTIC, Node, Recording, record
 
-__all__ = ["Attention", "Conv", "Layer", "Linear", "layers_of", "run_stats", "stats_of"]
+__all__ = [
+    "Attention",
+    "Conv",
+    "Layer",
+    "Linear",
+    "delayed",
+    "input_shape",
+    "layers_of",
+    "run_stats",
+    "stats_of",
+]
 
 # ------------------------------------------------------------------------------ geometry
 
@@ -48,15 +62,23 @@ class Attention:
 
 @dataclasses.dataclass(frozen=True)
 class Layer:
-    """A recorded synaptic layer: its key, geometry and whether its input has a time axis."""
+    """A recorded synaptic layer: its key, geometry and whether its input has a time axis.
+
+    ``feedback`` names the recurrent spiking node whose delayed spikes are this layer's input (its
+    key is then ``"<node>.recurrent"``); ``macs`` are its dense MACs per sample and step.
+    """
 
     name: str
     geometry: Conv | Linear | Attention
     static: bool  # the input has no time axis (a first layer run once on a static image)
+    feedback: str | None = None
+    macs: int = 0
 
     @property
     def kind(self) -> str:
-        """``"conv"``, ``"linear"`` or ``"attention"``."""
+        """``"conv"``, ``"linear"``, ``"attention"`` or ``"recurrent"``."""
+        if self.feedback is not None:
+            return "recurrent"
         return {Conv: "conv", Linear: "linear", Attention: "attention"}[type(self.geometry)]
 
 
@@ -101,11 +123,30 @@ def layers_of(fn: str, recording: Recording) -> tuple[Layer, ...]:
                 f"'q_kv' and take (Q, K, V); got attrs {dict(node.attrs)} and "
                 f"{len(node.in_shapes)} inputs."
             )
+    macs = dict(recording.macs)
     layers = []
-    for n in nodes:
-        timed = len(recording.synapse_inputs[n.name].shape) > len(n.in_shapes[0])
-        layers.append(Layer(n.name, _geometry(n), n.static and not timed))
+    for n in graph:
+        if n.recurrent:
+            # The feedback weight is (n, n) over the node's last axis: every spike reaches n taps.
+            width = int(n.out_shape[-1])
+            layers.append(Layer(f"{n.name}.recurrent", Linear(width), False, n.name, int(n.macs)))
+        elif n.kind in SYNAPTIC:
+            timed = len(recording.synapse_inputs[n.name].shape) > len(n.in_shapes[0])
+            layers.append(Layer(n.name, _geometry(n), n.static and not timed, None, macs[n.name]))
     return tuple(layers)
+
+
+def input_shape(layer: Layer, recording: Recording) -> tuple[int, ...]:
+    """The shape of the tensor feeding ``layer`` in ``recording`` (a feedback layer: its node's
+    spikes)."""
+    if layer.feedback is None:
+        return tuple(recording.synapse_inputs[layer.name].shape)
+    return tuple(recording.spikes[layer.feedback].shape)
+
+
+def delayed(s: Array) -> Array:
+    """``s`` one step late along time (axis 0), zero at the first step."""
+    return jnp.concatenate([jnp.zeros_like(s[:1]), s[:-1]], axis=0)
 
 
 # ------------------------------------------------------------------------ device reductions
@@ -160,7 +201,11 @@ def _stats(
     """Partial sums per step and sample of every layer input (and its event count, cheap next to
     the layer itself, so that one compilation serves both counting rules) and of every spike
     tensor."""
-    per_layer = {layer.name: _layer_stats(inputs[layer.name], layer) for layer in layers}
+
+    def input_of(layer: Layer) -> Array:
+        return inputs[layer.name] if layer.feedback is None else delayed(spikes[layer.feedback])
+
+    per_layer = {layer.name: _layer_stats(input_of(layer), layer) for layer in layers}
     per_spikes = {
         name: jnp.sum(s.astype(jnp.float32), axis=tuple(range(2, s.ndim)))
         for name, s in spikes.items()

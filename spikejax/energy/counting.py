@@ -13,7 +13,9 @@ that recording, per layer ``l``:
   (stride, padding and dilation of the layer: a border input reaches fewer taps), times
   ``C_out / groups``; for a linear layer, the sum of its inputs times ``out_features``; for the
   attention products, ``N·(ΣQ + ΣV)`` for ``(Q Kᵀ) V`` (a query spike reaches ``N`` keys, a value
-  spike ``N`` rows of the attention map) and ``d_v·(ΣK + ΣQ)`` for ``Q (Kᵀ V)``.
+  spike ``N`` rows of the attention map) and ``d_v·(ΣK + ΣQ)`` for ``Q (Kᵀ V)``; for the
+  feedback product of a recurrent spiking layer of ``n`` neurons (``s_{t-1} W``), the layer's
+  spikes of steps ``0 … T−2`` times ``n``.
 
 The first layer reads a real-valued input and is charged as MACs, once (``first_layer="once"``) or
 at every step (``"per_step"``). With ``nonbinary="as_macs"``, a layer whose input is not spiking
@@ -36,7 +38,15 @@ from flax import nnx
 from jaxtyping import Array
 
 from spikejax._errors import check_choice
-from spikejax.energy._layers import Conv, Layer, Linear, layers_of, run_stats, stats_of
+from spikejax.energy._layers import (
+    Conv,
+    Layer,
+    Linear,
+    input_shape,
+    layers_of,
+    run_stats,
+    stats_of,
+)
 from spikejax.graph import Recording, record
 
 __all__ = [
@@ -60,7 +70,9 @@ class LayerCount:
 
     Attributes:
         name: the layer's key in the recording (dotted path in the model).
-        kind: ``"conv"``, ``"linear"`` or ``"attention"`` (both products of one SSA block).
+        kind: ``"conv"``, ``"linear"``, ``"attention"`` (both products of one SSA block) or
+            ``"recurrent"`` (the feedback product of a recurrent spiking layer, named
+            ``"<node>.recurrent"``, fed by the layer's own spikes one step late).
         role: ``"first"`` (the real-valued input layer), ``"hidden"`` or ``"head"`` (the last
             layer, the classifier).
         macs: dense MACs per step (``first_layer_macs`` replaces the first layer's).
@@ -174,23 +186,28 @@ def _finish(
     include_head: bool,
 ) -> OpCounts:
     per_layer, per_spikes = jax.device_get(stats)
-    macs = dict(recording.macs)
-    shapes = {layer.name: tuple(recording.synapse_inputs[layer.name].shape) for layer in layers}
+    shapes = {layer.name: input_shape(layer, recording) for layer in layers}
     timed = [shapes[layer.name] for layer in layers if not layer.static]
     T = timed[0][0] if timed else 1
-    first = layers[0]
+    # First and head are the first and last feedforward layers; feedback layers are hidden.
+    forward = [layer.name for layer in layers if layer.feedback is None]
+    first = next(layer for layer in layers if layer.feedback is None)
     batch = shapes[first.name][0 if first.static else 1]
     if first_layer is None:
         first_layer = "once" if first.static else "per_step"
     rows = []
-    for index, layer in enumerate(layers):
-        role = "first" if index == 0 else ("head" if index == len(layers) - 1 else "hidden")
+    for layer in layers:
+        role = "hidden"
+        if layer.name == forward[-1]:
+            role = "head"
+        if layer.name == forward[0]:
+            role = "first"
         if role == "head" and not include_head:
             continue
         s = {k: np.asarray(v, np.float64) for k, v in per_layer[layer.name].items()}
         shape = shapes[layer.name]
         steps = 1 if layer.static else shape[0]
-        n = macs[layer.name] if role != "first" or first_layer_macs is None else first_layer_macs
+        n = layer.macs if role != "first" or first_layer_macs is None else first_layer_macs
         fr = math.fsum(s["sum"].ravel()) / math.prod(shape)
         binary = bool(s["two"]) and float(s["lo"]) >= 0.0 and float(s["hi"]) <= 1.0
         if count == "rate":
