@@ -8,7 +8,6 @@ from spikejax.layers._bounds import project_params as project_params
 from spikejax.layers._conv import conv2d_im2col as conv2d_im2col
 from spikejax.layers._conv_layer import LOWERINGS as LOWERINGS
 from spikejax.layers._conv_layer import Conv as Conv
-from spikejax.layers._conv_layer import reference_lowering as reference_lowering
 from spikejax.layers._dropout import SeqDropout as SeqDropout
 from spikejax.layers._event import METHODS as EVENT_METHODS
 from spikejax.layers._event import event_matmul as event_matmul
@@ -18,6 +17,8 @@ from spikejax.layers._event_linear import EventLinear as EventLinear
 from spikejax.layers._fold import TimeFolded as TimeFolded
 from spikejax.layers._fold import fold as fold
 from spikejax.layers._fold import unfold as unfold
+from spikejax.layers._lowering import reference_lowering as reference_lowering
+from spikejax.layers._pool import max_pool as max_pool
 from spikejax.layers._spiking import Fixed as Fixed
 from spikejax.layers._spiking import Spiking as Spiking
 
@@ -37,6 +38,7 @@ __all__ = [
     "event_matmul",
     "event_slots",
     "fold",
+    "max_pool",
     "project_params",
     "reference_lowering",
     "unfold",

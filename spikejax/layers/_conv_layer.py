@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-from collections.abc import Iterator
 from typing import Any
 
 import jax
@@ -12,43 +9,12 @@ from flax import nnx
 from jaxtyping import Array, Float
 
 from spikejax.layers._conv import conv2d_im2col
+from spikejax.layers._lowering import lowering_is_reference
 
-__all__ = ["LOWERINGS", "Conv", "reference_lowering"]
+__all__ = ["LOWERINGS", "Conv"]
 
 #: The values of `Conv`'s ``lowering``.
 LOWERINGS = ("auto", "im2col", "xla")
-
-_REFERENCE: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "spikejax_reference_lowering", default=False
-)
-
-
-@contextlib.contextmanager
-def reference_lowering() -> Iterator[None]:
-    """Inside this context every spikejax layer emits its reference operations, whatever its
-    ``lowering``: `Conv` calls ``nnx.Conv`` (``lax.conv_general_dilated``).
-
-    Tools that read the operations a model executes, rather than run it fast, trace models inside
-    it: `spikejax.graph.trace` does, so that a convolution is a ``conv`` node with its geometry
-    on every backend. Values agree with the fast lowerings up to float rounding. It acts when a
-    function is traced: JAX's caches do not see it, so trace a fresh function inside it (a
-    function already jit-compiled outside keeps its lowering).
-
-    Example:
-        >>> import jax, jax.numpy as jnp
-        >>> from flax import nnx
-        >>> from spikejax import layers
-        >>> conv = layers.Conv(1, 2, (3, 3), lowering="im2col", rngs=nnx.Rngs(0))
-        >>> with layers.reference_lowering():
-        ...     jaxpr = jax.make_jaxpr(conv)(jnp.ones((1, 5, 5, 1)))
-        >>> "conv_general_dilated" in str(jaxpr)
-        True
-    """
-    token = _REFERENCE.set(True)
-    try:
-        yield
-    finally:
-        _REFERENCE.reset(token)
 
 
 def _pair(value: Any) -> tuple[int, ...]:
@@ -155,7 +121,7 @@ class Conv(nnx.Conv):
 
     def resolved_lowering(self) -> str:
         """The lowering a call traced now uses: ``"im2col"`` or ``"xla"``."""
-        if _REFERENCE.get():
+        if lowering_is_reference():
             return "xla"
         if self.lowering == "auto":
             cpu = jax.default_backend() == "cpu"
