@@ -12,7 +12,7 @@ from flax import nnx
 from jaxtyping import Array, Float
 
 from spikejax._stream import carried_state, finish
-from spikejax._unroll import check_positive_int, check_remat, unroll
+from spikejax._unroll import check_backend, check_positive_int, check_remat, unroll
 from spikejax.neurons._base import AbstractNeuron
 
 __all__ = ["Fixed", "Spiking", "leaf_name"]
@@ -84,6 +84,8 @@ class Spiking(nnx.Module):
             ``"neuron.beta"``.
         remat: checkpointed BPTT, passed to `spikejax.unroll`.
         unroll: scan steps unrolled per loop iteration, passed to `spikejax.unroll`.
+        backend: ``"auto"``, ``"scan"``, ``"scan_vjp"`` or ``"pallas"``, passed to
+            `spikejax.unroll`.
 
     Example:
         >>> import jax.numpy as jnp, spikejax as sj
@@ -105,6 +107,7 @@ class Spiking(nnx.Module):
         trainable: Sequence[str] | None = None,
         remat: bool | int = False,
         unroll: int = 1,
+        backend: str = "auto",
     ):
         if not isinstance(neuron, AbstractNeuron):
             raise TypeError(
@@ -125,6 +128,7 @@ class Spiking(nnx.Module):
                 )
         check_remat("Spiking", remat)
         check_positive_int("Spiking", "unroll", unroll)
+        check_backend("Spiking", backend)
 
         paths_leaves, treedef = jax.tree_util.tree_flatten_with_path(neuron)
         names = [leaf_name(path) for path, _ in paths_leaves]
@@ -155,6 +159,7 @@ class Spiking(nnx.Module):
         self.trainable = tuple(trainable)
         self.remat = remat
         self.unroll = unroll
+        self.backend = backend
 
     @property
     def neuron(self) -> AbstractNeuron:
@@ -179,7 +184,9 @@ class Spiking(nnx.Module):
         streaming, state0 = carried_state(self, tuple(xs.shape[1:]), xs.dtype)
         if state0 is None:
             state0 = neuron.init_state(tuple(xs.shape[1:]), xs.dtype)
-        final, outputs = unroll(neuron, state0, xs, remat=self.remat, unroll=self.unroll)
+        final, outputs = unroll(
+            neuron, state0, xs, remat=self.remat, unroll=self.unroll, backend=self.backend
+        )
         if streaming:
             finish(self, final)
         return outputs

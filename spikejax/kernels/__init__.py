@@ -1,0 +1,28 @@
+"""Fused multi-step neuron kernels: the backends of `spikejax.unroll` other than ``"scan"``.
+
+Both run the neuron's own ``step`` (one concept, one place: the dynamics stay in
+`spikejax.neurons`) on a flat ``[T, M]`` layout, for the elementwise neurons in
+`ELEMENTWISE_NEURONS`; `refusal` says why another neuron or state is not run.
+
+* `scan_vjp`: ``lax.scan`` forward, hand-written backward as one reverse scan (any backend).
+* `pallas_unroll`: the whole time loop inside one Pallas kernel, forward and backward, with a
+  grid over blocks of neurons (GPU/TPU; Pallas's interpret mode on the CPU).
+"""
+
+from spikejax.kernels._pallas import DEFAULT_BLOCK as DEFAULT_BLOCK
+from spikejax.kernels._pallas import pallas_unroll as pallas_unroll
+from spikejax.kernels._scan_vjp import scan_vjp as scan_vjp
+from spikejax.kernels._support import ELEMENTWISE_NEURONS as ELEMENTWISE_NEURONS
+from spikejax.kernels._support import flatten as flatten
+from spikejax.kernels._support import refusal as refusal
+from spikejax.kernels._support import unflatten as unflatten
+
+__all__ = [
+    "DEFAULT_BLOCK",
+    "ELEMENTWISE_NEURONS",
+    "flatten",
+    "pallas_unroll",
+    "refusal",
+    "scan_vjp",
+    "unflatten",
+]
