@@ -102,18 +102,62 @@ def test_ottt_equals_bptt_when_its_trace_is_the_neurons_leak_and_the_reset_is_de
         assert close == equal, detach
 
 
-def test_a_leaky_readout_or_a_second_layer_makes_eprop_approximate():
+class TwoLayers(nnx.Module):
+    """Input → Linear → LIF → Linear → LIF → Linear → LI: credit through the second layer's state
+    is what e-prop drops."""
+
+    def __init__(self, *, rngs):
+        self.fc = nnx.Linear(F_IN, HIDDEN, rngs=rngs)
+        self.sn = layers.Spiking(lif(True), trainable=())
+        self.fc2 = nnx.Linear(HIDDEN, HIDDEN, rngs=rngs)
+        self.sn2 = layers.Spiking(lif(True), trainable=())
+        self.out = nnx.Linear(HIDDEN, K, rngs=rngs)
+        self.li = layers.Spiking(sj.neurons.LI(beta=jnp.full((K,), 0.9)), trainable=())
+
+    def __call__(self, x):
+        return self.li(self.out(self.sn2(self.fc2(self.sn(self.fc(x))))))
+
+
+@pytest.mark.parametrize("decay_input", [False, True])
+def test_eprop_with_the_readout_filter_equals_bptt_on_one_layer_with_a_leaky_readout(decay_input):
+    """Condition: one layer of element-wise neurons, a leaky LI readout ``y_t = κ y_{t-1} + c I_t``
+    (c = 1, or 1 - κ with ``decay_input``). The readout integrates the spikes linearly, so
+    ``∂L/∂z_t = Σ_{t'≥t} κ^{t'-t} L_{t'}`` and the eligibility trace filtered with κ,
+    ``ē_t = κ ē_{t-1} + e_t``, gives BPTT's gradient ``Σ_t L_t · ē_t`` exactly. Without the filter
+    (the instantaneous signal of a memoryless readout) the hidden kernel's gradient differs."""
+    readout = sj.neurons.LI(beta=jnp.full((K,), 0.9), decay_input=decay_input)
+    model = OneLayer(lif(False), rngs=nnx.Rngs(0), readout=readout)
+    xs, ys = inputs()
+    _, grads = bptt(model, xs, ys)
+    online = OnlineGradient(model, xs, method="eprop")
+    assert online.kappa == pytest.approx(0.9) and online.filtered == {"fc": "sn"}
+    got, want = leaves(online.value_and_grad(model, xs, ys).grads), leaves(grads)
+    assert np.abs(want[("fc", "kernel")]).max() > 1e-3
+    for key, value in got.items():
+        np.testing.assert_allclose(value, want[key], rtol=1e-4, atol=1e-6, err_msg=key)
+    online.filtered = {}  # the unfiltered form: the readout's memory is dropped
+    unfiltered = leaves(online.value_and_grad(model, xs, ys).grads)
+    assert not np.allclose(unfiltered[("fc", "kernel")], want[("fc", "kernel")], rtol=1e-3)
+
+
+def test_a_second_layer_makes_eprop_approximate():
     """Where theory says e-prop drops credit (through a later layer's state), it differs from
     BPTT for the first layer but stays exact for the last linear layer, and points the same way
     (positive cosine)."""
-    model = OneLayer(lif(True), rngs=nnx.Rngs(0), readout=sj.neurons.LI(beta=jnp.full((K,), 0.9)))
+    model = TwoLayers(rngs=nnx.Rngs(0))
     xs, ys = inputs()
     _, grads = bptt(model, xs, ys)
-    got = leaves(OnlineGradient(model, xs, method="eprop").value_and_grad(model, xs, ys).grads)
-    want = leaves(grads)
-    a, b = got[("fc", "kernel")].ravel(), want[("fc", "kernel")].ravel()
+    online = OnlineGradient(model, xs, method="eprop")
+    assert online.filtered == {"fc": "sn", "fc2": "sn2"}
+    got = online.value_and_grad(model, xs, ys).grads
+    a, b = np.asarray(got["fc"]["kernel"][...]).ravel(), np.asarray(grads["fc"]["kernel"][...])
+    b = b.ravel()
     assert not np.allclose(a, b, rtol=1e-3)
     assert a @ b / np.linalg.norm(a) / np.linalg.norm(b) > 0.5
+    for name in ("kernel", "bias"):
+        np.testing.assert_allclose(
+            got["out"][name][...], grads["out"][name][...], rtol=1e-4, atol=1e-6
+        )
 
 
 def test_memory_does_not_grow_with_t():
@@ -157,3 +201,10 @@ def test_unsupported_models_are_refused_naming_the_layer():
         OnlineGradient(alif, xs, method="ottt")
     with pytest.raises(ValueError, match=r"`decay` must be None or a number in \[0, 1\]; got 1.5"):
         OnlineGradient(alif, xs, method="ottt", decay=1.5)
+    per_class = sj.neurons.LI(beta=jnp.linspace(0.5, 0.9, K))
+    with pytest.raises(ValueError, match=r"leak κ of readout layer `li` \(LI\), which must be one"):
+        OnlineGradient(OneLayer(lif(True), rngs=nnx.Rngs(0), readout=per_class), xs, method="eprop")
+    trained = OneLayer(lif(True), rngs=nnx.Rngs(0), readout=sj.neurons.LI(beta=0.9))
+    trained.li = layers.Spiking(sj.neurons.LI(beta=jnp.full((K,), 0.9)), trainable=("beta",))
+    with pytest.raises(ValueError, match=r"readout layer `li` \(LI\), which must stay fixed"):
+        OnlineGradient(trained, xs, method="eprop")

@@ -77,3 +77,42 @@ def test_the_gradient_is_written_to_config_json_only_when_not_bptt():
     online = Config(train=TrainConfig(loss="tet", gradient="ottt", gradient_options={"decay": 0.8}))
     data = to_dict(online)
     assert data["train"]["gradient"] == "ottt" and from_dict(data) == online
+
+
+class NormNet(nnx.Module):
+    """Linear → SeqBatchNorm → LIF → Linear → LI; counts how often it is traced or called."""
+
+    calls = 0
+
+    def __init__(self, *, rngs):
+        self.fc = nnx.Linear(F, 8, rngs=rngs)
+        self.norm = sj.layers.SeqBatchNorm(8, rngs=rngs)
+        self.sn = sj.layers.Spiking(sj.neurons.LIF(beta=0.9))
+        self.out = nnx.Linear(8, 10, rngs=rngs)
+        self.li = sj.layers.Spiking(sj.neurons.LI(beta=0.9))
+
+    def __call__(self, x):
+        NormNet.calls += 1
+        return self.li(self.out(self.sn(self.norm(self.fc(x)))))
+
+
+@pytest.mark.parametrize("gradient", ["eprop", "ottt"])
+def test_batch_statistics_are_refused_by_layer_before_anything_compiles(gradient):
+    """Batch norm in training mode takes its statistics over all T·B samples of a sequence: an
+    online method cannot form them one step at a time. The training step refuses the model when
+    it is built (the model was never called, so nothing was traced or compiled), and so does
+    `OnlineGradient` for a model in training mode, naming the layer's path."""
+    config = Config(train=TrainConfig(loss="tet", gradient=gradient, batch_size=B))
+    model = NormNet(rngs=nnx.Rngs(0))
+    tx, schedule = build_optimizer(config.optimizer, 10)
+    NormNet.calls = 0
+    with pytest.raises(ValueError, match=r"`Steps`: layer `norm` \(SeqBatchNorm\) normalises "):
+        Steps(config, model, tx, schedule, lambda x, key: x)
+    assert NormNet.calls == 0
+    xs = jnp.ones((T, B, F))
+    with pytest.raises(ValueError, match=r"layer `norm` \(SeqBatchNorm\) .*T·B samples"):
+        sj.online.OnlineGradient(model, xs, method=gradient)
+    assert NormNet.calls == 0
+    model.eval()  # running statistics: refused as a layer online methods do not support
+    with pytest.raises(ValueError, match=r"layer `norm` \(SeqBatchNorm, kind 'norm'\) is not"):
+        sj.online.OnlineGradient(model, xs, method=gradient)

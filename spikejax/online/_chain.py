@@ -19,9 +19,9 @@ import jax.numpy as jnp
 from flax import nnx
 
 from spikejax.graph import trace
-from spikejax.layers import Spiking
+from spikejax.layers import SeqBatchNorm, Spiking
 
-__all__ = ["Chain", "Link", "chain_of"]
+__all__ = ["Chain", "Link", "batch_norm_layers", "chain_of", "refuse_batch_statistics"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,12 +58,44 @@ def modules_by_path(model: nnx.Module) -> dict[str, nnx.Module]:
     return {".".join(str(p) for p in path): m for path, m in nnx.iter_modules(model)}
 
 
+def batch_norm_layers(model: nnx.Module) -> dict[str, tuple[str, bool]]:
+    """Every batch-norm layer of ``model`` by dotted path (the outermost: a `SeqBatchNorm`, not the
+    ``nnx.BatchNorm`` inside it): ``(class name, in training mode)``."""
+    found = {}
+    for path, module in modules_by_path(model).items():
+        if isinstance(module, SeqBatchNorm):
+            found[path] = (type(module).__name__, not module.norm.use_running_average)
+        elif isinstance(module, nnx.BatchNorm):
+            found[path] = (type(module).__name__, not module.use_running_average)
+    return {
+        path: v
+        for path, v in found.items()
+        if not any(path.startswith(other + ".") for other in found if other != path)
+    }
+
+
+def refuse_batch_statistics(fn: str, model: nnx.Module, what: str, *, training: bool) -> None:
+    """``ValueError`` naming the first batch-norm layer of ``model`` that normalises with batch
+    statistics: every one with ``training`` (the model will be trained in training mode),
+    otherwise those in training mode now. ``what`` names the method in the message."""
+    for path, (name, train_mode) in batch_norm_layers(model).items():
+        if training or train_mode:
+            raise ValueError(
+                f"`{fn}`: layer `{path}` ({name}) normalises with batch statistics "
+                f"{'when trained' if training else 'in training mode'}: its mean and variance "
+                f"are taken over all T·B samples of a sequence, which {what} does not see at "
+                "once (it runs the sequence step by step or in windows); remove the batch norm "
+                "or train with gradient 'bptt'."
+            )
+
+
 def chain_of(fn: str, model: nnx.Module, example: Any) -> Chain:
     """Check that ``model`` is a chain of ``Linear`` and element-wise ``Spiking`` layers on the
     time-major ``example`` input, and return it; otherwise ``ValueError`` naming the first node
     that is not supported."""
     if not isinstance(model, nnx.Module):
         raise TypeError(f"`{fn}`: `model` must be an nnx.Module; got {type(model).__name__}.")
+    refuse_batch_statistics(fn, model, "an online method", training=False)
     graph = trace(model, example)
     modules = modules_by_path(model)
     rule = (

@@ -37,13 +37,32 @@ inputs:
   $\Delta K = \sum_t \big(x_t^\top a_t + \sum_s c_{t,s} \cdot \epsilon_{t-1,s}\big)$.
   Memory per layer: ``[S, B, out, in + 1]`` for ``S`` state variables.
 
+  **Readout filter κ.** When the chain ends in a leaky readout (``LI``: ``y_t = κ y_{t-1} +
+  c I_t``, one leak ``κ = β`` for all its neurons), every layer feeding a *hidden* neuron layer
+  low-pass filters its eligibility traces with ``κ`` before they meet the learning signal:
+
+  $$
+  e_t = \frac{\partial z_t}{\partial h_{t-1}} \epsilon_{t-1}
+        + \frac{\partial z_t}{\partial I_t} \otimes x_t, \qquad
+  \bar e_t = \kappa\, \bar e_{t-1} + e_t, \qquad
+  \Delta K = \sum_t L_t \cdot \bar e_t, \quad L_t = \partial \ell_t / \partial z_t,
+  $$
+
+  where ``z_t`` is the hidden layer's output (its spikes) and ``L_t`` the instantaneous
+  learning signal backpropagated from step ``t``'s loss through the layers above at step ``t``.
+  Because the readout integrates ``z`` linearly,
+  $\partial L / \partial z_t = \sum_{t' \ge t} \kappa^{t'-t} L_{t'}$, and the filtered sum
+  equals it exactly. Memory per layer: one more ``[B, out, in + 1]``. The readout's own kernel
+  keeps its exact eligibility ``ε`` (the readout is its neuron layer).
+
 **When e-prop equals BPTT.** For one layer of element-wise neurons between two ``Linear`` layers
-(input → Linear → Spiking → Linear readout, no state after the spiking layer) and a loss that is
-a sum of per-step terms, the eligibility vector is the exact total derivative of the layer's state
-and the readout has no memory, so e-prop's kernel and bias gradients equal BPTT's (up to float
-rounding). With more spiking layers, or a leaky readout (``LI``), e-prop drops the credit that
-flows through the *later* layers' states to later steps (its documented approximation), and so
-does OTTT, which also ignores the neuron's reset and the surrogate's history.
+(input → Linear → Spiking → Linear readout) and a loss that is a sum of per-step terms, the
+eligibility vector is the exact total derivative of the layer's state, so e-prop's kernel and bias
+gradients equal BPTT's (up to float rounding): with a memoryless readout directly, and with a
+leaky ``LI`` readout through the filter ``κ`` above. With more spiking layers, e-prop drops the
+credit that flows through the *later* layers' states to later steps (its documented
+approximation), and so does OTTT, which also ignores the neuron's reset, the surrogate's history
+and the readout's memory.
 
 Neuron parameters (``β``, ``θ`` when trainable) receive the instantaneous gradient
 ($\partial \ell_t / \partial \theta$ through step ``t`` only) under both methods.
@@ -57,6 +76,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import nnx
 from jaxtyping import Array, Float, Int
@@ -100,6 +120,11 @@ def _get(tree: dict, path: str) -> Any:
 def _add(tree: dict, path: str, name: str, value: Array) -> None:
     node = _get(tree, path)
     node[name] = node[name] + value
+
+
+def _set(tree: dict, path: str, name: str, value: Array) -> None:
+    node = _get(tree, path)
+    node[name] = value.reshape(node[name].shape).astype(node[name].dtype)
 
 
 class OnlineGradient:
@@ -161,6 +186,9 @@ class OnlineGradient:
         self.step_loss = step_loss
         self.chain: Chain = chain_of(fn, model, example)
         self.decays = self._decays(fn, model, decay) if method == "ottt" else {}
+        self.kappa, self.filtered = (
+            _readout_filter(fn, self.chain, model) if method == "eprop" else (None, {})
+        )
 
     def _decays(self, fn: str, model: nnx.Module, decay: float | None) -> dict[str, float]:
         """OTTT's trace decay of every linear layer: that of the neuron layer it feeds."""
@@ -194,6 +222,9 @@ class OnlineGradient:
                 new_states[link.path], h = neuron.step(states[link.path], h)
                 if neuron.spiking:  # a readout (LI) has no spikes to count
                     spikes[link.path] = h
+                if link.path in self.filtered.values():  # its cotangent is L_t
+                    h = h + deltas[link.path]
+                    currents[link.path] = h
         loss = self.step_loss(h, labels)
         return loss, (h, new_states, inputs, currents, spikes)
 
@@ -271,6 +302,8 @@ class OnlineGradient:
                 traces[link.path] = tuple(
                     jnp.zeros((batch, n_out, n_in + 1), leaf.dtype) for leaf in leaves
                 )
+                if link.path in self.filtered:  # ē, the eligibility trace filtered with κ
+                    traces[link.path] += (jnp.zeros((batch, n_out, n_in + 1), leaves[0].dtype),)
         return traces
 
     def _credit(self, traces, grads, g_states, g_currents, inputs, currents, states, model):
@@ -293,6 +326,21 @@ class OnlineGradient:
                     _add(grads, link.path, "bias", (one_hat - 1) * jnp.sum(a, axis=0))
                 continue
             neuron_path = link.feeds_neuron
+            neuron = modules[neuron_path].neuron
+            if link.path in self.filtered:
+                *eps, e_bar = traces[link.path]
+                eps, e_t = _eligibility(
+                    neuron, states[neuron_path], currents[link.path], x, tuple(eps), output=True
+                )
+                e_bar = jnp.asarray(self.kappa, e_bar.dtype) * e_bar + e_t
+                signal = g_currents[neuron_path].reshape(x.shape[0], -1)
+                credit = jnp.einsum("bj,bji->ij", signal, e_bar)
+                # Σ_t L_t · ē_t replaces the step's own x_tᵀ a_t (which is L_t · e_t's input part).
+                _set(grads, link.path, "kernel", credit[:-1])
+                if "bias" in _get(grads, link.path):
+                    _set(grads, link.path, "bias", credit[-1])
+                new_traces[link.path] = (*eps, e_bar)
+                continue
             eps = traces[link.path]
             c = jax.tree_util.tree_leaves(g_states[neuron_path])
             credit = sum(
@@ -307,7 +355,6 @@ class OnlineGradient:
             )
             if "bias" in _get(grads, link.path):
                 _add(grads, link.path, "bias", credit[-1])
-            neuron = modules[neuron_path].neuron
             new_traces[link.path] = _eligibility(
                 neuron, states[neuron_path], currents[link.path], x, eps
             )
@@ -315,35 +362,79 @@ class OnlineGradient:
 
 
 def _no_deltas(online: OnlineGradient, currents) -> dict[str, Any]:
-    """Zero perturbations of every linear layer's output (their cotangents are ``a^l_t``)."""
+    """Zero perturbations of every linear layer's output (their cotangents are ``a^l_t``) and of
+    the outputs of the neuron layers whose learning signal ``L_t`` e-prop filters."""
     if currents is None:
-        return {link.path: 0.0 for link in online.chain.links if link.kind == "linear"}
+        paths = [link.path for link in online.chain.links if link.kind == "linear"]
+        return dict.fromkeys([*paths, *online.filtered.values()], 0.0)
     return {p: jnp.zeros(c.shape, c.dtype) for p, c in currents.items()}
 
 
-def _eligibility(neuron, state, current, x, eps):
+def _eligibility(neuron, state, current, x, eps, output=False):
     r"""``ε_t[s'] = Σ_s J^{hh}[s', s] ε_{t-1}[s] + J^{hI}[s'] ⊗ [x_t, 1]`` for element-wise
     neurons: one reverse pass per state variable gives that variable's Jacobian row for every
-    neuron at once (no neuron depends on another)."""
-    step = lambda h, i: neuron.step(h, i)[0]  # noqa: E731
-    new_state, vjp = jax.vjp(step, state, current)
+    neuron at once (no neuron depends on another). With ``output``, also the eligibility trace
+    of the step's output ``z_t``, ``e_t = Σ_s J^{zh}[s] ε_{t-1}[s] + J^{zI} ⊗ [x_t, 1]``:
+    ``(ε_t, e_t)``."""
+    (new_state, out), vjp = jax.vjp(neuron.step, state, current)
     leaves, treedef = jax.tree_util.tree_flatten(new_state)
     x1 = jnp.concatenate([x, jnp.ones((x.shape[0], 1), x.dtype)], axis=1)
-    out = []
-    for k in range(len(leaves)):
-        unit = [jnp.ones_like(v) if j == k else jnp.zeros_like(v) for j, v in enumerate(leaves)]
-        j_h, j_i = vjp(jax.tree_util.tree_unflatten(treedef, unit))
+
+    def row(state_cotangent, out_cotangent):
+        j_h, j_i = vjp((jax.tree_util.tree_unflatten(treedef, state_cotangent), out_cotangent))
         j_h = [v.reshape(v.shape[0], -1) for v in jax.tree_util.tree_leaves(j_h)]
         j_i = j_i.reshape(j_i.shape[0], -1)
-        row = sum(jh[:, :, None] * e for jh, e in zip(j_h, eps, strict=True))
-        out.append(row + j_i[:, :, None] * x1[:, None, :])
-    return tuple(out)
+        r = sum(jh[:, :, None] * e for jh, e in zip(j_h, eps, strict=True))
+        return r + j_i[:, :, None] * x1[:, None, :]
+
+    zeros = [jnp.zeros_like(v) for v in leaves]
+    new_eps = tuple(
+        row(
+            [jnp.ones_like(v) if j == k else zeros[j] for j, v in enumerate(leaves)],
+            jnp.zeros_like(out),
+        )
+        for k in range(len(leaves))
+    )
+    if not output:
+        return new_eps
+    return new_eps, row(zeros, jnp.ones_like(out))
+
+
+def _readout_filter(fn: str, chain: Chain, model: nnx.Module) -> tuple[float | None, dict]:
+    """e-prop's readout filter: ``κ`` of a chain that ends in an ``LI`` readout, and the linear
+    layers (by path, with the hidden neuron layer each feeds) whose traces it filters."""
+    from spikejax.neurons import LI
+
+    last = chain.links[-1]
+    modules = modules_by_path(model)
+    if last.kind != "neuron" or not isinstance(modules[last.path].neuron, LI):
+        return None, {}
+    layer = modules[last.path]
+    beta = np.asarray(layer.neuron.beta)
+    if beta.size == 0 or not np.all(beta == beta.flat[0]):
+        raise ValueError(
+            f"`{fn}`: e-prop filters the learning signal with the leak κ of readout layer "
+            f"`{last.path}` (LI), which must be one value for all its neurons; its β goes from "
+            f"{beta.min()} to {beta.max()}."
+        )
+    if "beta" in layer.trainable:
+        raise ValueError(
+            f"`{fn}`: e-prop filters the learning signal with the leak κ of readout layer "
+            f"`{last.path}` (LI), which must stay fixed; this layer trains β (build it with "
+            "trainable=() or train it with 'bptt')."
+        )
+    filtered = {
+        link.path: link.feeds_neuron
+        for link in chain.links
+        if link.kind == "linear"
+        and link.feeds_neuron is not None
+        and link.feeds_neuron != last.path
+    }
+    return float(beta.flat[0]), filtered
 
 
 def _leak(fn: str, path: str, layer) -> float:
     """A neuron layer's uniform membrane decay, for OTTT's presynaptic trace."""
-    import numpy as np
-
     from spikejax.neurons import IF, LI, LIF
 
     neuron = layer.neuron

@@ -19,7 +19,7 @@ from jaxtyping import Array
 from spikejax import losses
 from spikejax._stream import init_state, run
 from spikejax.config import TrainConfig
-from spikejax.online import OnlineGradient
+from spikejax.online import OnlineGradient, refuse_batch_statistics
 
 __all__ = ["StepGradient"]
 
@@ -52,6 +52,8 @@ class StepGradient:
                     f"`{fn}`: `train.gradient_options['window']` must be an int >= 1 with "
                     f"gradient 'tbptt'; got {window!r}."
                 )
+        # Before anything compiles: training switches batch norm into training mode.
+        refuse_batch_statistics(fn, model, f"train.gradient {self.method!r}", training=True)
         if nnx.state(model, nnx.BatchStat):
             raise ValueError(
                 f"`{fn}`: `train.gradient` {self.method!r} runs the model step by step, which "
