@@ -9,7 +9,7 @@ from spikejax.layers._conv import conv2d_im2col as conv2d_im2col
 from spikejax.layers._conv_layer import LOWERINGS as LOWERINGS
 from spikejax.layers._conv_layer import Conv as Conv
 from spikejax.layers._dropout import SeqDropout as SeqDropout
-from spikejax.layers._event import METHODS as EVENT_METHODS
+from spikejax.layers._event import EVENT_METHODS as EVENT_METHODS
 from spikejax.layers._event import event_matmul as event_matmul
 from spikejax.layers._event import event_slots as event_slots
 from spikejax.layers._event_linear import EVENT_THRESHOLD as EVENT_THRESHOLD
