@@ -23,9 +23,11 @@ from spikejax.train._committed import check_committed_config
 from spikejax.train._resume_metrics import resume_metrics
 from spikejax.train._rundir import checkpointer_of, read_config
 from tests.helpers import flat_leaves, metric_records
+from tests.legacy_layout import to_legacy_layout
 
-# Files a run writes but never reads back (outputs; a resumed run rewrites them).
-NOT_READ = ("summary.json", "tensorboard/", "plots/")
+# Files a run writes but never reads back (outputs; a resumed run rewrites them). The
+# checkpoints' index.json is for people and scripts: the checkpoints are authoritative.
+NOT_READ = ("summary.json", "tensorboard/", "plots/", "checkpoints/index.json")
 
 
 def tiny(**train) -> Config:
@@ -132,6 +134,7 @@ KILLS = [
     (checkpoint, "atomic_write_json", 4),  # COMMIT.json of the 2nd checkpoint
     (checkpoint.os, "rename", 2),  # the 2nd checkpoint's commit... or a prune
     (checkpoint.shutil, "rmtree", 1),  # mid-prune, after the rename to .trash
+    (checkpoint, "write_index", 2),  # the 2nd checkpoint committed, index.json not yet updated
     (MetricsLogger, "log", 4),
     (_loop.Checkpointer, "save", 3),
 ]
@@ -146,7 +149,25 @@ def test_a_kill_anywhere_resumes_bit_identically(
     with pytest.raises(Kill):
         fit(CONFIG, run_dir, progress=False, plots=False)
     monkeypatch.undo()
+    _index_names_complete_checkpoints(run_dir)
     fit(CONFIG, run_dir, resume=True, progress=False, plots=False)
+    _same_as_straight(straight, run_dir)
+    index = checkpointer_of(run_dir, CONFIG).index()
+    assert index == checkpointer_of(straight, CONFIG).index()
+
+
+def _index_names_complete_checkpoints(run_dir: Path) -> None:
+    """Whatever a crash left, every checkpoint that index.json names is on disk and complete."""
+    checkpointer = checkpointer_of(run_dir, CONFIG)
+    index = checkpointer.index()
+    if index is None:
+        return
+    named = [index["latest"], index["best"], *index["checkpoints"]]
+    for entry in filter(None, named):
+        checkpoint.verify(checkpointer.directory / entry["directory"], entry["step"])
+
+
+def _same_as_straight(straight: Path, run_dir: Path) -> None:
     a = checkpointer_of(straight, CONFIG).restore("latest")
     b = checkpointer_of(run_dir, CONFIG).restore("latest")
     assert a[0] == b[0] and a[2] == b[2]
@@ -154,6 +175,32 @@ def test_a_kill_anywhere_resumes_bit_identically(
     for path, value in leaves_a.items():
         np.testing.assert_array_equal(value, leaves_b[path], err_msg=path)
     assert metric_records(straight) == metric_records(run_dir)
+
+
+def test_a_run_in_the_older_layout_resumes_bit_identically(straight, tmp_path, monkeypatch):
+    run_dir = tmp_path / "older"
+    _kill_at(monkeypatch, _loop.Checkpointer, "save", 3)  # stopped after steps 2 and 3
+    with pytest.raises(Kill):
+        fit(CONFIG, run_dir, progress=False, plots=False)
+    monkeypatch.undo()
+    assert [p.name for p in to_legacy_layout(run_dir / "checkpoints")] == [
+        "ckpt-000001-step-000000003"  # keep=1: step 3 is the latest and the best
+    ]
+    assert load_run(run_dir, which="best").step == 3
+    fit(CONFIG, run_dir, resume=True, progress=False, plots=False)
+    _same_as_straight(straight, run_dir)
+    # The resumed run wrote step-named checkpoints that Orbax lists, and an index.
+    index = checkpointer_of(run_dir, CONFIG).index()
+    straight_index = checkpointer_of(straight, CONFIG).index()
+    assert [e["step"] for e in index["checkpoints"]] == [
+        e["step"] for e in straight_index["checkpoints"]
+    ]
+    assert index["latest"] == straight_index["latest"]
+    assert index["best"]["step"] == straight_index["best"]["step"]
+    import orbax.checkpoint as ocp
+
+    with ocp.CheckpointManager(run_dir / "checkpoints") as manager:
+        assert manager.latest_step() == 6 and 6 in manager.all_steps()
 
 
 def test_a_full_disk_keeps_the_previous_checkpoint(straight, tmp_path, monkeypatch):
@@ -169,7 +216,7 @@ def test_a_full_disk_keeps_the_previous_checkpoint(straight, tmp_path, monkeypat
 
     monkeypatch.setattr(checkpoint, "atomic_write_json", full)
     with pytest.raises(
-        CheckpointError, match=r"could not save step 3 to .*ckpt-000002.*extra.json.*full"
+        CheckpointError, match=r"could not save step 3 to .*checkpoints/3: .*extra.json.*full"
     ):
         fit(CONFIG, run_dir, progress=False, plots=False)
     monkeypatch.undo()

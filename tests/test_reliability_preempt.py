@@ -81,7 +81,10 @@ def test_a_signal_stops_with_a_checkpoint_and_resume_is_bit_identical(setup, sig
     checkpoints = Checkpointer(run_dir / "checkpoints", best_metric="val_accuracy")
     stopped_at = checkpoints.latest_step()
     assert stopped_at is not None and stopped_at < 12, (stop_after, err)
-    assert not list((run_dir / "checkpoints").glob(".tmp-*")) and not (run_dir / ".lock").exists()
+    assert (
+        not list((run_dir / "checkpoints").glob("*.orbax-checkpoint-tmp-*"))
+        and not (run_dir / ".lock").exists()
+    )
     summary = fit(
         load_config(folder / "config.py"), run_dir, resume=True, progress=False, plots=False
     )

@@ -175,8 +175,7 @@ def _assert_bit_identical(restored, expected) -> None:
 
 
 def _latest_dir(directory: Path) -> Path:
-    names = sorted(p for p in directory.iterdir() if p.name.startswith("ckpt-"))
-    return names[-1]
+    return max((p for p in directory.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
 
 
 @needs_orbax
@@ -248,11 +247,16 @@ def test_latest_and_best_selection_and_retention(tmp_path):
     assert step == 2
     _assert_bit_identical(restored, _tree(2))
     assert ckpt.metrics("best") == {"accuracy": 0.7, "loss": 0.5}
-    # keep=1: only the latest and the best remain on disk.
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "ckpt-000002-step-000000002",
-        "ckpt-000005-step-000000005",
-    ]
+    # keep=1: only the latest and the best remain on disk, and the index names them.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2", "5", "index.json"]
+    index = json.loads((tmp_path / "index.json").read_text())
+    assert index["latest"] == {
+        "step": 5,
+        "directory": "5",
+        "metrics": {"accuracy": "NaN", "loss": 0.2},
+    }
+    assert index["best"] == {"step": 2, "directory": "2", "metrics": {"accuracy": 0.7, "loss": 0.5}}
+    assert index["checkpoints"] == [{"step": 2, "directory": "2"}, {"step": 5, "directory": "5"}]
     # A restarted process sees the same checkpoints.
     again = Checkpointer(tmp_path, best_metric="accuracy")
     assert again.latest_step() == 5 and again.best_step() == 2
@@ -266,20 +270,20 @@ def test_latest_and_best_selection_and_retention(tmp_path):
 
 
 @needs_orbax
-def test_keep_more_and_resave_of_a_step(tmp_path):
+def test_keep_more_and_no_resave_of_a_step(tmp_path):
     ckpt = Checkpointer(tmp_path, keep=2)
     for step in (10, 20, 30):
         ckpt.save(step, _tree(step))
-    assert [p.name[-4:] for p in sorted(tmp_path.iterdir())] == ["0020", "0030"]
-    # Resuming from an older state and saving the same step again: the newest save wins.
-    ckpt.save(30, _tree(99))
-    ckpt.save(25, _tree(25))
-    assert ckpt.latest_step() == 25
-    assert ckpt.restore()[0] == 25
-    assert [p.name for p in sorted(tmp_path.iterdir())] == [
-        "ckpt-000004-step-000000030",
-        "ckpt-000005-step-000000025",
-    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["20", "30", "index.json"]
+    # One directory per step (as Orbax names them): a step again, or an earlier one, is refused
+    # before anything is written.
+    for step in (30, 25):
+        with pytest.raises(ValueError, match=rf"greater than .* latest checkpoint, 30.*got {step}"):
+            ckpt.save(step, _tree(99))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["20", "30", "index.json"]
+    step, restored, _ = ckpt.restore()
+    assert step == 30
+    _assert_bit_identical(restored, _tree(30))
 
 
 def test_empty_directory_has_no_checkpoint(tmp_path):
@@ -315,7 +319,7 @@ def test_damaged_checkpoint_file_is_named_and_not_replaced(tmp_path, damage):
         ckpt.restore()
     # No silent fallback to step 1, and the damaged checkpoint is still the latest.
     assert ckpt.latest_step() == 2
-    assert (tmp_path / "ckpt-000001-step-000000001").is_dir()
+    assert (tmp_path / "1").is_dir()
 
 
 @needs_orbax
@@ -350,7 +354,7 @@ def test_crash_mid_save_keeps_previous_latest(tmp_path, monkeypatch, crash_in):
         ckpt.save(2, _tree(2), metrics={"acc": 0.9})
     monkeypatch.undo()
     # The array files of the partial save were written, but it never became a checkpoint.
-    partial = [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+    partial = [p for p in tmp_path.iterdir() if ".orbax-checkpoint-tmp-" in p.name]
     assert len(partial) == 1 and (partial[0] / "state").is_dir()
     restarted = Checkpointer(tmp_path, best_metric="acc")
     assert restarted.latest_step() == 1 and restarted.best_step() == 1
@@ -359,7 +363,7 @@ def test_crash_mid_save_keeps_previous_latest(tmp_path, monkeypatch, crash_in):
     _assert_bit_identical(restored, _tree(1))
     # The next save clears the leftover.
     restarted.save(2, _tree(2), metrics={"acc": 0.9})
-    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2", "index.json"]
     assert restarted.latest_step() == 2 and restarted.best_step() == 2
 
 

@@ -1,5 +1,7 @@
 """Checkpoints whose optimizer state predates the numbers held in it resume bit for bit."""
 
+import shutil
+
 import jax
 import numpy as np
 import pytest
@@ -40,6 +42,7 @@ def _as_legacy(run_dir):
     meta = checkpoints.meta("latest")
     assert "hyperparams" in tree["opt"]["opt_state"]
     tree["opt"]["opt_state"] = tree["opt"]["opt_state"]["inner_state"]
+    shutil.rmtree(checkpoints.directory / str(step))  # one directory per step: write it anew
     checkpoints.save(step, tree, extra=extra, meta=meta)
     return checkpoints
 

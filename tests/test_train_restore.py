@@ -13,6 +13,7 @@ from spikejax.train import CheckpointError, RestoredRun, evaluate, fit, load_run
 from spikejax.train._commit import digest, file_table
 from spikejax.train.checkpoint import Checkpointer
 from spikejax.train.logging import config_hash
+from tests.legacy_layout import to_legacy_layout
 
 MLP = "spikejax.models._small:LIFMLP"
 T = 3
@@ -131,8 +132,11 @@ def test_named_errors(finished, tmp_path):
 def _as_older_run(run_dir, config_data=None):
     """Re-commit every checkpoint of ``run_dir`` as older versions wrote them: no configuration
     hash in the commit marker, no configuration in ``extra.json``, and in ``extra.json`` the
-    hash of ``config_data`` (or none at all, from before configurations were hashed)."""
-    for path in (run_dir / "checkpoints").glob("ckpt-*"):
+    hash of ``config_data`` (or none at all, from before configurations were hashed), in the
+    older ``ckpt-<n>-step-<s>`` layout."""
+    for path in (run_dir / "checkpoints").iterdir():
+        if not path.is_dir():
+            continue
         extra = json.loads((path / "extra.json").read_text())["extra"]
         extra.pop("config", None)
         extra.pop("logged_to", None)
@@ -144,6 +148,7 @@ def _as_older_run(run_dir, config_data=None):
         body = {k: v for k, v in marker.items() if k not in ("digest", "meta")}
         body["files"] = file_table(path)
         (path / "COMMIT.json").write_text(json.dumps({**body, "digest": digest(body)}))
+    to_legacy_layout(run_dir / "checkpoints")
 
 
 def test_checkpoint_of_another_model_is_named(finished, tmp_path):

@@ -94,7 +94,8 @@ def prepare_run_dir(config: Config, run_dir: Path, resume: bool) -> None:
     A new run needs a directory without a run in it; a resumed one needs ``config`` to equal the
     saved configuration (the message lists the keys that differ), or to differ only by a larger
     ``train.epochs``: an extension, recorded in ``extensions.json`` before ``config.json`` is
-    rewritten (see `spikejax.train._extend`).
+    rewritten (see `spikejax.train._extend`); the checkpoints' ``index.json`` is rewritten
+    from the checkpoints (see `Checkpointer.refresh_index`).
     """
     fn = "fit"
     saved = run_dir / CONFIG_FILE
@@ -125,6 +126,8 @@ def prepare_run_dir(config: Config, run_dir: Path, resume: bool) -> None:
                 f"{changed} (e.g. {changed[0]}: {old.get(changed[0])!r} -> "
                 f"{new.get(changed[0])!r})."
             )
+        # A crash between a commit and the index update left index.json one save behind.
+        checkpointer_of(run_dir, config).refresh_index()
         return
     taken = [
         p.name for p in (saved, run_dir / CHECKPOINTS, run_dir / "metrics.jsonl") if p.exists()

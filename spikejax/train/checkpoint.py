@@ -1,22 +1,37 @@
 """Crash-safe checkpoints of a training run: the latest state and the best one by a metric.
 
-Layout of a checkpoint directory::
+Layout of a checkpoint directory, the one ``orbax.checkpoint.CheckpointManager`` reads with its
+default options (``CheckpointManager(directory).all_steps()`` lists the checkpoints,
+``restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target)))`` reads one, and
+``CheckpointManagerOptions(best_fn=lambda m: m["val_accuracy"])`` finds the best)::
 
     <directory>/
-      ckpt-000007-step-000001200/     one committed checkpoint (save number 7, training step 1200)
-        state/                        the array tree, written by Orbax (its own atomic finalisation)
+      1200/                           one committed checkpoint, named by its training step
+        state/                        the array tree, written by Orbax (its item "state")
+        metrics/metrics               the metrics as JSON (Orbax's item "metrics"), if any
         extra.json                    JSON metadata given to ``save`` (loader position, RNG, ...)
         COMMIT.json                   written last: step, metrics, ``meta`` (e.g. the SHA-256 of the
                                       run's configuration), size and SHA-256 of every file
-      .tmp-ckpt-000008-step-...       a save in progress (or one cut short by a crash); ignored
+      index.json                      latest and best (step, directory, metrics), for people and
+                                      scripts; rewritten after every commit
+      1300.orbax-checkpoint-tmp-...   a save in progress (or one cut short by a crash); ignored
 
-A save writes everything into the hidden ``.tmp-*`` directory, writes ``COMMIT.json`` last, and then
+A save writes everything into the temporary directory, writes ``COMMIT.json`` last, and then
 renames the directory to its final name; the rename is atomic, so a checkpoint directory with a
 final name is complete by construction, and ``COMMIT.json`` lets a restore prove that nothing was
-changed or cut short since. The *latest* checkpoint is the committed directory with the highest
-save number (not the highest step, so that a run resumed from an earlier checkpoint moves on from
-there). The *best* is the committed checkpoint whose ``metrics[best_metric]`` is best; it is kept
-as long as it stays best. Older checkpoints are deleted only after a new one is committed.
+changed or cut short since. Steps only grow: a save must be of a later step than the latest
+checkpoint (as in Orbax, one directory per step). The *latest* checkpoint is the one of the highest
+step; the *best* is the committed checkpoint whose ``metrics[best_metric]`` is best; it is kept
+as long as it stays best. Older checkpoints are deleted only after a new one is committed and
+``index.json`` names it. Directories of the older layout ``ckpt-<save>-step-<step>`` are read
+as before (the highest save number is their latest) and count as older than any step directory.
+
+``index.json`` (see `read_index`) is derived from the checkpoints, which stay authoritative: it is
+rewritten atomically after each commit and before any older checkpoint is deleted, so every
+checkpoint it names is on disk and complete. A crash between a commit and the rewrite leaves it
+naming the previous latest and best; `refresh_index`, which `fit` calls when a run resumes,
+rewrites it. Orbax's ``best_fn`` sees the same metrics (non-finite values as the strings
+``"NaN"``, ``"Infinity"``, ``"-Infinity"``); spikejax never counts a NaN as best.
 
 A checkpoint that fails verification (missing or truncated file, checksum mismatch, missing or
 unreadable ``COMMIT.json``) raises `CheckpointError` naming the offending path; an older
@@ -33,7 +48,6 @@ import itertools
 import json
 import math
 import os
-import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -43,6 +57,17 @@ import numpy as np
 
 from spikejax._errors import check_choice
 from spikejax._io import atomic_write_json, fsync_dir, json_float
+from spikejax.train._ckpt_layout import (
+    Entry,
+    is_leftover,
+    read_index,
+    scan,
+    step_name,
+    tmp_name,
+    trash_name,
+    write_index,
+    write_metrics,
+)
 from spikejax.train._commit import COMMIT as _COMMIT
 from spikejax.train._commit import FORMAT as _FORMAT
 from spikejax.train._commit import CheckpointError, read_commit, verify
@@ -50,13 +75,10 @@ from spikejax.train._commit import digest as _digest
 from spikejax.train._commit import file_table as _file_table
 from spikejax.train._parallel import restore_target
 
-__all__ = ["CheckpointError", "Checkpointer"]
+__all__ = ["CheckpointError", "Checkpointer", "read_index"]
 
 _EXTRA = "extra.json"
 _STATE = "state"
-_NAME = re.compile(r"^ckpt-(\d{6,})-step-(\d{9,})$")
-_TMP_PREFIX = ".tmp-ckpt-"
-_TRASH_PREFIX = ".trash-ckpt-"
 _BARRIERS = itertools.count()  # barrier names must never repeat within a process group
 
 
@@ -125,25 +147,18 @@ class Checkpointer:
         self.best_mode = best_mode
         self.keep = keep
 
-    def _committed(self) -> list[tuple[int, int, Path]]:
-        """``(save number, step, path)`` of every final-named checkpoint, oldest save first."""
-        if not self.directory.is_dir():
-            return []
-        found = []
-        for entry in self.directory.iterdir():
-            match = _NAME.match(entry.name)
-            if match and entry.is_dir():
-                found.append((int(match.group(1)), int(match.group(2)), entry))
-        return sorted(found)
+    def _committed(self) -> list[Entry]:
+        """Every final-named checkpoint, oldest save first."""
+        return scan(self.directory)
 
     def _read_commit(self, path: Path, step: int) -> dict[str, Any]:
         return read_commit(path, step)
 
-    def _latest(self) -> tuple[int, int, Path] | None:
+    def _latest(self) -> Entry | None:
         committed = self._committed()
         return committed[-1] if committed else None
 
-    def _best(self) -> tuple[int, int, Path] | None:
+    def _best(self) -> Entry | None:
         if self.best_metric is None:
             return None
         best, best_value = None, None
@@ -160,7 +175,7 @@ class Checkpointer:
                 best, best_value = entry, value
         return best
 
-    def _select(self, which: str) -> tuple[int, int, Path] | None:
+    def _select(self, which: str) -> Entry | None:
         check_choice("Checkpointer", "which", which, ("latest", "best"))
         return self._latest() if which == "latest" else self._best()
 
@@ -208,7 +223,7 @@ class Checkpointer:
             raise CheckpointError(f"checkpoint file {path / _EXTRA} is unreadable: {e}") from e
         return {} if extra is None else extra
 
-    def _require(self, which: str) -> tuple[int, int, Path]:
+    def _require(self, which: str) -> Entry:
         entry = self._select(which)
         if entry is None:
             if which == "best" and self.best_metric is None:
@@ -270,9 +285,15 @@ class Checkpointer:
         ocp = _orbax()
 
         latest = self._latest()
-        number = 1 if latest is None else latest[0] + 1
-        name = f"ckpt-{number:06d}-step-{step:09d}"
-        tmp = self.directory / f"{_TMP_PREFIX}{name[len('ckpt-') :]}"
+        if latest is not None and step <= latest.step:
+            raise ValueError(
+                f"`Checkpointer.save`: `step` must be greater than the step of the latest "
+                f"checkpoint, {latest.step} ({latest.path}): checkpoints are directories named by "
+                f"their step, as orbax.checkpoint.CheckpointManager reads them; got {step}. "
+                "To continue from an earlier checkpoint, save into another directory."
+            )
+        name = step_name(step)
+        tmp = self.directory / tmp_name(step)
         final = self.directory / name
         primary = _is_primary()
         try:
@@ -285,6 +306,8 @@ class Checkpointer:
                 orbax.save(tmp / _STATE, args=ocp.args.StandardSave(tree))
             if primary:
                 atomic_write_json(tmp / _EXTRA, {"extra": extra})
+                if saved_metrics:
+                    write_metrics(tmp, saved_metrics)
                 body = {
                     "format": _FORMAT,
                     "step": step,
@@ -304,29 +327,82 @@ class Checkpointer:
                 f"could not save step {step} to {final}: {type(e).__name__}: {e}"
             ) from e
         if primary:
-            self._prune()
+            try:
+                self._prune()
+            except OSError as e:
+                raise CheckpointError(
+                    f"step {step} was committed to {final}, but {self.directory} could not be "
+                    f"tidied: {type(e).__name__}: {e}"
+                ) from e
         _barrier(f"prune:{name}")
 
     def _remove_leftovers(self) -> None:
         """Delete saves cut short by a crash and half-deleted old checkpoints."""
         for entry in self.directory.iterdir():
-            if entry.name.startswith((_TMP_PREFIX, _TRASH_PREFIX)) and entry.is_dir():
+            if is_leftover(entry.name) and entry.is_dir():
                 shutil.rmtree(entry)
 
+    def _write_index(self, committed: list[Entry], kept: list[Entry], best: Entry | None) -> None:
+        latest = committed[-1] if committed else None
+
+        def metrics(entry: Entry | None) -> dict | None:
+            return None if entry is None else self._read_commit(entry.path, entry.step)["metrics"]
+
+        write_index(
+            self.directory,
+            latest=latest,
+            latest_metrics=metrics(latest),
+            best=best,
+            best_metrics=metrics(best),
+            best_metric=self.best_metric,
+            best_mode=self.best_mode,
+            kept=kept,
+        )
+
     def _prune(self) -> None:
-        """Delete checkpoints that are neither among the ``keep`` latest nor the best."""
+        """Name the latest and best in ``index.json``, then delete checkpoints that are neither
+        among the ``keep`` latest nor the best (so the index never names a deleted one)."""
         committed = self._committed()
-        retained = {entry[2] for entry in committed[-self.keep :]}
         best = self._best()
+        retained = {entry.path for entry in committed[-self.keep :]}
         if best is not None:
-            retained.add(best[2])
-        for _, _, path in committed:
-            if path not in retained:
+            retained.add(best.path)
+        self._write_index(committed, [e for e in committed if e.path in retained], best)
+        for entry in committed:
+            if entry.path not in retained:
                 # Rename first: a crash mid-delete must not leave a damaged final-named directory.
-                trash = path.with_name(_TRASH_PREFIX + path.name[len("ckpt-") :])
-                os.rename(path, trash)
+                trash = entry.path.with_name(trash_name(entry.path.name))
+                os.rename(entry.path, trash)
                 shutil.rmtree(trash)
         fsync_dir(self.directory)
+
+    def refresh_index(self) -> None:
+        """Rewrite ``index.json`` from the committed checkpoints and delete leftovers of a crash
+        (a save cut short, a checkpoint half deleted); deletes no checkpoint. `fit` calls it when
+        a run resumes, so an index left behind by a crash between a commit and its update names
+        the latest again. Process 0 only; a directory without checkpoints is left as it is.
+
+        Raises:
+            CheckpointError: a checkpoint's commit marker is missing or corrupt.
+        """
+        committed = self._committed()
+        if not committed:
+            return
+        self._remove_leftovers()
+        self._write_index(committed, committed, self._best())
+        fsync_dir(self.directory)
+
+    def index(self) -> dict | None:
+        """The directory's ``index.json`` as written (see `read_index`), or ``None`` for a
+        directory written before the index existed.
+
+        Raises:
+            CheckpointError: the file is unreadable or not an index (the message names it).
+        """
+        try:
+            return read_index(self.directory)
+        except ValueError as e:
+            raise CheckpointError(str(e)) from e
 
     def verify(self, which: str = "latest") -> int:
         """Check the ``"latest"`` or ``"best"`` checkpoint against its commit marker.
