@@ -21,6 +21,7 @@ model factory that its ``config.json`` names; give it with ``--factory module:ca
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -144,7 +145,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="THRESHOLD",
         help="also decide each sample as soon as its accumulated readout is confident (margin "
         "of the two largest class probabilities >= THRESHOLD, in [0, 1]); prints accuracy "
-        "against the mean time steps used, and the accuracy of every fixed number of steps",
+        "against the mean time steps used (and, on event frames, the latency to decision in "
+        "µs of event time) and the accuracy of every fixed number of steps; writes the curve "
+        "to <run_dir>/early_exit_<which>.json",
     )
     evaluate.add_argument(
         "--rule",
@@ -376,16 +379,33 @@ def _print_early_exit(args: argparse.Namespace) -> None:
         f"early decisions ({report['rule']} of the running {report['accumulate']} readout, "
         f"T = {report['T']}, {report['samples']} test samples):"
     )
+    event_time = report["event_time"]
     for row in report["curve"]:
         if "threshold" in row:
+            latency = (
+                f"; latency {row['mean_latency_us']:.0f} µs of event time on average (at most "
+                f"{row['max_latency_us']:.0f} µs)"
+                if event_time
+                else ""
+            )
             print(
                 f"  threshold {row['threshold']:.3f}: accuracy {_percent(row['accuracy'])}, "
                 f"{row['mean_steps']:.2f} steps on average (at most {int(row['max_steps'])})"
+                f"{latency}"
             )
     fixed = ", ".join(
-        f"{int(r['steps'])}: {_percent(r['accuracy'])}" for r in report["curve"] if "steps" in r
+        f"{int(r['steps'])}"
+        + (f" ({r['mean_latency_us']:.0f} µs)" if event_time else "")
+        + f": {_percent(r['accuracy'])}"
+        for r in report["curve"]
+        if "steps" in r
     )
-    print(f"  fixed steps: {fixed}", flush=True)
+    print(f"  fixed steps: {fixed}")
+    if not event_time:
+        print("  latency in time steps only: the inputs are not event frames (no event time)")
+    path = Path(args.run_dir) / f"early_exit_{args.which}.json"
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"  curve written to {path}", flush=True)
 
 
 def _deploy(args: argparse.Namespace) -> int:

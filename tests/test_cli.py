@@ -103,6 +103,8 @@ def test_eval_early_exit_reports_accuracy_against_steps(trained, capsys):
     )
     full = re.search(r"threshold 1.000: accuracy ([\d.]+) %", out).group(1)
     assert float(full) == round(100 * summary["final"]["test_accuracy"], 2)  # never confident
+    assert "latency in time steps only: the inputs are not event frames" in out
+    assert json.loads((run_dir / "early_exit_latest.json").read_text())["event_time"] is False
 
 
 def test_sweep_of_a_missing_file_exits_with_status_1(tmp_path, capsys):

@@ -166,7 +166,70 @@ class ToFrames:
 
     def __call__(self, events: np.ndarray) -> np.ndarray:
         """Frames of ``events`` (see the class docstring)."""
-        fn = "ToFrames"
+        events, shape = self._prepare("ToFrames", events)
+        if events.size == 0:
+            return self._layout(np.zeros((self._empty_frames(), *shape), np.float32))
+        tt = optional_import("tonic.transforms", "ToFrames")
+        frames = tt.ToFrame(
+            sensor_size=self.frame_size,
+            time_window=self.time_window,
+            event_count=self.event_count,
+            n_time_bins=self.n_time_bins,
+            overlap=self.overlap,
+            include_incomplete=self.include_incomplete,
+            start_time=self.start_time,
+            end_time=self.end_time,
+        )(events)
+        return self._layout(np.asarray(frames, np.float32).reshape(-1, *shape))
+
+    def frame_ends_us(self, events: np.ndarray) -> np.ndarray:
+        """When each frame of ``events`` ends, in µs of event time after the slicing starts (the
+        first event after denoising, or ``start_time``): the event time a decision taken after
+        frame ``k`` waits for.
+
+        With ``n_time_bins = n`` the slices have tonic's length ``w = ⌊(t_last - t_0) / n⌋ (1 +
+        overlap)`` and stride ``w (1 - overlap)``; with ``time_window`` the length is
+        ``time_window`` and the stride ``time_window - overlap``; so frame ``k`` (from 0) ends at
+        ``k · stride + length``. Frames of a fixed ``event_count`` have no fixed duration.
+
+        Returns:
+            float64 ``[T]``, one entry per frame `__call__` returns (NaN for the frames of an
+            empty stream with ``n_time_bins``, which has no event time).
+
+        Raises:
+            ValueError: with ``event_count``.
+
+        Example:
+            >>> import numpy as np
+            >>> from spikejax.data import ToFrames
+            >>> ev = np.zeros(3, dtype=[("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])
+            >>> ev["t"] = [100, 150, 500]
+            >>> to_frames = ToFrames((2, 2, 2), n_time_bins=4)
+            >>> to_frames.frame_ends_us(ev).tolist()        # 4 bins of (500 - 100) // 4 = 100 µs
+            [100.0, 200.0, 300.0, 400.0]
+        """
+        fn = "ToFrames.frame_ends_us"
+        if self.event_count:
+            raise ValueError(
+                f"`{fn}`: frames of a fixed `event_count` ({self.event_count}) have no fixed "
+                "duration; use `time_window` or `n_time_bins`."
+            )
+        events, _ = self._prepare(fn, events)
+        if self.n_time_bins:
+            n = self.n_time_bins
+            if events.size == 0:
+                return np.full(n, np.nan)
+            t = events["t"]
+            length = (t[-1] - t[0]) // n * (1 + self.overlap)
+            stride = length * (1 - self.overlap)
+        else:
+            length, stride = self.time_window, self.time_window - self.overlap
+            n = len(self(events)) if events.size else self._empty_frames()  # tonic's count
+        return np.arange(n, dtype=np.float64) * float(stride) + float(length)
+
+    def _prepare(self, fn: str, events: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
+        """The checked events after polarity merging, denoising and downsampling, and the shape of
+        one frame ``[polarities, (height,) width]``."""
         tt = optional_import("tonic.transforms", fn)
         names = getattr(getattr(events, "dtype", None), "names", None) or ()
         two_d = "y" in names
@@ -192,19 +255,7 @@ class ToFrames:
             events = tt.Denoise(filter_time=self.denoise_us)(events)
         if self.spatial_factor is not None:
             events = tt.Downsample(spatial_factor=self.spatial_factor)(events)
-        if events.size == 0:
-            return self._layout(np.zeros((self._empty_frames(), *shape), np.float32))
-        frames = tt.ToFrame(
-            sensor_size=self.frame_size,
-            time_window=self.time_window,
-            event_count=self.event_count,
-            n_time_bins=self.n_time_bins,
-            overlap=self.overlap,
-            include_incomplete=self.include_incomplete,
-            start_time=self.start_time,
-            end_time=self.end_time,
-        )(events)
-        return self._layout(np.asarray(frames, np.float32).reshape(-1, *shape))
+        return events, shape
 
     def _layout(self, frames: np.ndarray) -> np.ndarray:
         # tonic counts into [T, C, ...]; the models read channels last.

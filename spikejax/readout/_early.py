@@ -112,13 +112,31 @@ def early_exit_curve(
     *,
     rule: str = "margin",
     accumulate: str = "mean",
+    step_ends_us: Any = None,
 ) -> list[dict[str, float]]:
     """Accuracy against mean steps used, for each threshold, and for fixed ``T`` for comparison.
+
+    Args:
+        outputs, labels: per-step class scores ``[T, B, K]`` and labels ``[B]``.
+        thresholds, rule, accumulate: as for `early_decision`.
+        step_ends_us: for event data, when each step of each sample ends in µs of event time,
+            ``[B, T]`` (e.g. `spikejax.data.ToFrames.frame_ends_us` of each sample): a sample
+            that decides after ``n`` steps has a latency of ``step_ends_us[b, n - 1]``.
 
     Returns:
         One dict per threshold: ``{"threshold", "accuracy", "mean_steps", "max_steps"}``, then one
         per fixed number of steps ``t = 1 … T``: ``{"steps", "accuracy"}`` (every sample stopped
-        after ``t`` steps).
+        after ``t`` steps). With ``step_ends_us`` the threshold rows also hold the latency to
+        decision ``"mean_latency_us"`` and ``"max_latency_us"``, the fixed rows
+        ``"mean_latency_us"``.
+
+    Example:
+        >>> import jax.numpy as jnp, numpy as np, spikejax as sj
+        >>> outputs = jnp.array([[[0.0, 0.0]], [[3.0, 0.0]], [[3.0, 0.0]]])   # [T=3, B=1, K=2]
+        >>> ends = np.array([[1000.0, 2000.0, 3000.0]])                     # 1 ms bins
+        >>> row = sj.readout.early_exit_curve(outputs, [0], [0.5], step_ends_us=ends)[0]
+        >>> row["mean_steps"], row["mean_latency_us"]
+        (2.0, 2000.0)
     """
     fn = "early_exit_curve"
     y = np.asarray(labels)
@@ -126,19 +144,35 @@ def early_exit_curve(
         raise ValueError(
             f"`{fn}`: `labels` must be [B] = [{outputs.shape[1]}]; got shape {y.shape}."
         )
+    ends = None
+    if step_ends_us is not None:
+        ends = np.asarray(step_ends_us, np.float64)
+        want = (outputs.shape[1], outputs.shape[0])
+        if ends.shape != want:
+            raise ValueError(
+                f"`{fn}`: `step_ends_us` must be [B, T] = {list(want)}; got shape {ends.shape}."
+            )
     rows: list[dict[str, float]] = []
     for threshold in thresholds:
         predictions, steps = early_decision(outputs, threshold, rule=rule, accumulate=accumulate)
         steps = np.asarray(steps)
-        rows.append(
-            {
-                "threshold": float(threshold),
-                "accuracy": float(np.mean(np.asarray(predictions) == y)),
-                "mean_steps": float(steps.mean()),
-                "max_steps": float(steps.max()),
+        row = {
+            "threshold": float(threshold),
+            "accuracy": float(np.mean(np.asarray(predictions) == y)),
+            "mean_steps": float(steps.mean()),
+            "max_steps": float(steps.max()),
+        }
+        if ends is not None:
+            latency = np.take_along_axis(ends, steps[:, None] - 1, axis=1)[:, 0]
+            row |= {
+                "mean_latency_us": float(latency.mean()),
+                "max_latency_us": float(latency.max()),
             }
-        )
+        rows.append(row)
     fixed = np.asarray(jnp.argmax(accumulated_scores(outputs.astype(jnp.float32), accumulate), -1))
     for t in range(outputs.shape[0]):
-        rows.append({"steps": float(t + 1), "accuracy": float(np.mean(fixed[t] == y))})
+        row = {"steps": float(t + 1), "accuracy": float(np.mean(fixed[t] == y))}
+        if ends is not None:
+            row["mean_latency_us"] = float(ends[:, t].mean())
+        rows.append(row)
     return rows

@@ -101,6 +101,14 @@ class _Split:
         return self.data[int(self.indices[index])]
 
 
+def innermost(data: Any) -> Any:
+    """The dataset under a split's selections (``data.limit``, validation or CIFAR10-DVS
+    splits): the object whose ``transform`` makes each sample's frames."""
+    while isinstance(data, _Subset | _Split):
+        data = data.data
+    return data
+
+
 def per_class_split(labels: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(train, test)``: the first ``ceil(fraction · n_c)`` samples of each class ``c``
     train, the others test (SpikingJelly's ``split_to_train_test_set`` without shuffling).
