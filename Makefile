@@ -18,11 +18,11 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/spikejax train experiments/digits_lif_mlp/config.py --run-dir $(RUN) --quiet
-	$(BIN)/spikejax deploy $(RUN) --chip loihi
+	$(BIN)/spikejax deploy $(RUN) --chip loihi --brief
 	$(BIN)/python experiments/xylo_digits/prepare.py
 	$(BIN)/spikejax train experiments/xylo_digits/config.py --run-dir $(XYLO_RUN) --quiet
-	$(BIN)/spikejax deploy $(XYLO_RUN) --chip xylo --strict
-	$(BIN)/spikejax energy $(RUN) --profile cmos45nm_fp32 --profile loihi --out $(RUN)/energy
+	$(BIN)/spikejax deploy $(XYLO_RUN) --chip xylo --strict --brief
+	$(BIN)/spikejax energy $(RUN) --profile cmos45nm_fp32 --profile loihi --out $(RUN)/energy --brief
 	$(BIN)/spikejax summary $(RUN) $(XYLO_RUN)
 
 # Two pytest workers (pytest-xdist): the suite is dominated by XLA compilations, one per process.

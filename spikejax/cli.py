@@ -182,6 +182,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="epochs of fine-tuning over the training inputs (default: 3)",
     )
+    deploy.add_argument(
+        "--brief",
+        action="store_true",
+        help="print two lines (accuracy float -> chip, whether it fits) and write the full "
+        "report to <out>/deploy.txt",
+    )
     _factory_option(deploy)
     energy = sub.add_parser("energy", help="estimate the energy of a run or a zoo model")
     energy.add_argument("target", help="a run directory written by `spikejax train`, or a model")
@@ -214,6 +220,12 @@ def _parser() -> argparse.ArgumentParser:
         help="checkpoint: best (highest validation accuracy) or latest (default: best)",
     )
     energy.add_argument("--out", help="folder for energy.json and energy_<profile>.png")
+    energy.add_argument(
+        "--brief",
+        action="store_true",
+        help="print one line per profile (energy per inference, against the ANN) and write the "
+        "full report to <out>/energy.txt (needs --out)",
+    )
     _factory_option(energy)
     summary = sub.add_parser(
         "summary",
@@ -409,6 +421,7 @@ def _print_early_exit(args: argparse.Namespace) -> None:
 
 
 def _deploy(args: argparse.Namespace) -> int:
+    from spikejax._io import atomic_write_text
     from spikejax.chip.deploy import deploy, format_report
 
     out = Path(args.out) if args.out else Path(args.run_dir) / f"chip-{args.chip}"
@@ -428,13 +441,33 @@ def _deploy(args: argparse.Namespace) -> int:
             qat_epochs=args.qat_epochs,
             progress=True,
         )
-    print(format_report(report), flush=True)
+    text = format_report(report)
+    if not args.brief:
+        print(text, flush=True)
+        return 0
+    details = atomic_write_text(out / "deploy.txt", text + "\n")
+    print(
+        f"{report['chip']}: test accuracy float {_percent(report['float_accuracy'])} -> chip "
+        f"{_percent(report['chip_accuracy'])} ({report['exported'].upper()}, drop "
+        f"{report['accuracy_drop']:.2f} points, {report['test_samples']} samples); "
+        + ("fits the chip" if report["fits"] else "DOES NOT FIT the chip"),
+        flush=True,
+    )
+    print(f"  details: {details}, {report['files']['json']}", flush=True)
     return 0
 
 
 def _energy(args: argparse.Namespace) -> int:
+    import json
+
+    from spikejax._io import atomic_write_text
     from spikejax.energy import energy_command
 
+    if args.brief and not args.out:
+        raise ValueError(
+            "`spikejax energy`: `--brief` needs `--out`, the folder the full report is written "
+            "to; got no --out."
+        )
     print(f"energy of {args.target} (data preparation and compilation first)...", flush=True)
     with _trusted(args):
         text = energy_command(
@@ -447,7 +480,21 @@ def _energy(args: argparse.Namespace) -> int:
             which=args.which,
             progress=True,
         )
-    print(text, flush=True)
+    if not args.brief:
+        print(text, flush=True)
+        return 0
+    out = Path(args.out).expanduser()
+    details = atomic_write_text(out / "energy.txt", text + "\n")
+    for name, report in json.loads((out / "energy.json").read_text("utf-8"))["reports"].items():
+        totals = report["totals"]
+        line = f"{name}: {totals['e_snn_pj'] / 1e3:.4g} nJ per inference"
+        if totals.get("ratio") is not None:
+            line += (
+                f", {totals['ratio']:.3g}× the ANN's {totals['e_ann_pj'] / 1e3:.4g} nJ "
+                "(one dense pass)"
+            )
+        print(line, flush=True)
+    print(f"  details: {details}, {out / 'energy.json'}", flush=True)
     return 0
 
 

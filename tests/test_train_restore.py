@@ -231,3 +231,38 @@ def test_the_train_step_projects_learnable_decays_and_thresholds(tmp_path):
     threshold = np.asarray(params["blocks"][0]["sn"]["params"]["threshold"])
     assert np.all((beta >= 0) & (beta <= 1)) and np.all(threshold > 0)
     assert np.any((beta == 0) | (beta == 1))  # the projection was active
+
+
+def test_orbax_lists_a_run_and_the_older_layout_still_loads_and_deploys(finished, tmp_path):
+    import orbax.checkpoint as ocp
+
+    from spikejax.chip._run_dir import from_run_dir
+
+    _, run_dir, summary = finished
+    index = json.loads((run_dir / "checkpoints" / "index.json").read_text())
+    assert index["latest"]["step"] == summary["steps"]
+    assert index["best"]["step"] == summary["best"]["step"]
+    runs = {which: load_run(run_dir, which=which) for which in ("best", "latest")}
+    with ocp.CheckpointManager(run_dir / "checkpoints") as manager:
+        assert manager.all_steps() == [e["step"] for e in index["checkpoints"]]
+        assert manager.latest_step() == summary["steps"]
+        for which, run in runs.items():
+            restored = manager.restore(
+                run.step, args=ocp.args.Composite(state=ocp.args.StandardRestore())
+            )
+            saved, got = _flat(restored["state"]["model"]), _model_leaves(run.model)
+            assert saved.keys() == got.keys()
+            for path, value in saved.items():
+                assert got[path].tobytes() == value.tobytes(), (which, path)
+    older = tmp_path / "older"
+    shutil.copytree(run_dir, older)
+    to_legacy_layout(older / "checkpoints")
+    for which, run in runs.items():
+        again = load_run(older, which=which)
+        assert again.step == run.step
+        a, b = _model_leaves(run.model), _model_leaves(again.model)
+        assert all(a[k].tobytes() == b[k].tobytes() for k in a), which
+    model, data, _, info = from_run_dir(older, "best", 16)  # what `spikejax deploy` reads
+    assert info["step"] == runs["best"].step and data["x_train"].shape == (T, 16, 64)
+    a, b = _model_leaves(runs["best"].model), _model_leaves(model)
+    assert all(a[k].tobytes() == b[k].tobytes() for k in a)
