@@ -4,12 +4,15 @@ A spike tensor is mostly zeros. Instead of multiplying every input by every weig
 lists the nonzero entries of ``x`` (the events), adds up the weight rows they select, and forms
 the weight gradient from those rows only. The list has a fixed length (the capacity) because
 shapes are static under ``jit``; a batch with more events than that runs the dense product
-instead (``lax.cond``), so no event is ever dropped.
+instead (``lax.switch``, decided on the device), so no event is ever dropped. Below the capacity
+the smallest of a few list lengths (capacity, capacity/8, ..., 0) that holds the events is
+used, so that the cost follows the number of events and a silent input costs one pass over it.
 
 How events are listed: the nonzero pattern of ``x`` is packed into 32-bit words (one pass over
 ``x``), the words' population counts are summed cumulatively, and event ``k`` is found by a
-binary search for the word holding it followed by a bit select inside that word. This costs
-one pass over ``x`` plus ``O(capacity·log)``, far below the ``rows·in·out`` of the product.
+running maximum over the slots of the words' first slots followed by a bit select inside the
+word. This costs one pass over ``x`` plus ``O(capacity)``, far below the ``rows·in·out`` of the
+product.
 
 How rows are added: on the CPU a loop over the events, one weight row per trip, updating the
 output row in place (XLA's CPU gather copies rows element by element, several times slower than
@@ -81,10 +84,13 @@ def _slots(words: Array, counts: Array, shape: tuple[int, int], capacity: int):
     if words.shape[0] == 0 or capacity == 0:
         return jnp.full_like(k, n_rows), jnp.full_like(k, n_in)
     ends = jnp.cumsum(counts, dtype=jnp.int32)  # events up to and including each word
-    # The word holding event k is the first whose running count exceeds k.
-    found = jnp.searchsorted(ends, k, side="right", method="scan").astype(jnp.int32)
-    word = jnp.minimum(found, words.shape[0] - 1)
-    j = k - (ends[word] - counts[word])  # the event's rank inside its word
+    starts = ends - counts
+    # Every word with events marks its first slot; the slots after it, up to the next mark, are
+    # its events too (a running maximum). Marks past the capacity are dropped.
+    marks = jnp.where(counts > 0, starts, capacity)
+    ids = jnp.arange(words.shape[0], dtype=jnp.int32)
+    word = lax.cummax(jnp.zeros_like(k).at[marks].max(ids, mode="drop"), axis=0)
+    j = k - starts[word]  # the event's rank inside its word
     bits_left = words[word]
     position = jnp.zeros_like(k)
     for width in (16, 8, 4, 2, 1):  # select the j-th set bit by halving the word
@@ -194,64 +200,55 @@ def _add_rows(src, src_idx, dst_idx, scale, count, dst_shape, sorted_dst, method
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
 def _event_matmul(x: Array, w: Array, capacity: int, precision: Any, method: str) -> Array:
-    return _forward(x, w, capacity, precision, method, residuals=False)
+    return _fwd(x, w, capacity, precision, method)[0]
 
 
-def _forward(x, w, capacity, precision, method, *, residuals):
-    """``x @ w`` by the smallest event tier that holds the events, else densely; with
-    ``residuals``, also the events (padded to ``capacity``) and the branch taken."""
-    words, counts = _pack(x)
+def _branch(counts: Array, capacity: int) -> tuple[Array, Array, tuple[int, ...]]:
+    """``(count, branch, tiers)``: branch 0 is the dense product, branch ``i`` the event tier
+    ``tiers[i - 1]``, the smallest that holds the ``count`` events."""
     count = jnp.sum(counts, dtype=jnp.int32)
     tiers = _tiers(capacity)
-    branch = sum((count <= c).astype(jnp.int32) for c in tiers)  # 0: dense; i: tiers[i - 1]
+    return count, sum((count <= c).astype(jnp.int32) for c in tiers), tiers
+
+
+def _fwd(x, w, capacity, precision, method):
+    words, counts = _pack(x)
+    count, branch, tiers = _branch(counts, capacity)
     shape = (x.shape[0], w.shape[1])
     dtype = jnp.result_type(x, w)
-
-    def pad(a, fill):
-        return jnp.pad(a, (0, capacity - a.shape[0]), constant_values=fill)
-
-    def dense():
-        y = _dense(x, w, precision)
-        if not residuals:
-            return y
-        empty = jnp.zeros((capacity,), jnp.int32)
-        return y, empty + shape[0], empty + x.shape[1], jnp.zeros((capacity,), x.dtype)
 
     def tier(c):
         def events():
             rows, cols = _slots(words, counts, x.shape, c)
             values = _values(x, rows, cols)
-            y = _add_rows(w, cols, rows, values, count, shape, True, method).astype(dtype)
-            if not residuals:
-                return y
-            return y, pad(rows, shape[0]), pad(cols, x.shape[1]), pad(values, 0)
+            return _add_rows(w, cols, rows, values, count, shape, True, method).astype(dtype)
 
         return events
 
-    out = lax.switch(branch, [dense, *(tier(c) for c in tiers)])
-    if not residuals:
-        return out
-    y, rows, cols, values = out
-    return y, (x, w, rows, cols, values, count, branch)
-
-
-def _fwd(x, w, capacity, precision, method):
-    return _forward(x, w, capacity, precision, method, residuals=True)
+    y = lax.switch(branch, [lambda: _dense(x, w, precision), *(tier(c) for c in tiers)])
+    # The backward lists the events again, in the same tier: cheaper than keeping them.
+    return y, (x, w, words, counts)
 
 
 def _bwd(capacity, precision, method, residuals, g):
-    x, w, rows, cols, values, count, branch = residuals
+    x, w, words, counts = residuals
+    count, branch, tiers = _branch(counts, capacity)
     # The input gradient stays dense: every input, spiking or not, receives g Wᵀ.
     dx = jax.vjp(lambda x: _dense(x, w, precision), x)[1](g)[0]
 
-    def events():
-        dw = _add_rows(g, rows, cols, values, count, w.shape, False, method)
-        return dw.astype(w.dtype)
+    def tier(c):
+        def events():
+            rows, cols = _slots(words, counts, x.shape, c)
+            values = _values(x, rows, cols)
+            dw = _add_rows(g, rows, cols, values, count, w.shape, False, method)
+            return dw.astype(w.dtype)
+
+        return events
 
     def dense():
         return jax.vjp(lambda w: _dense(x, w, precision), w)[1](g)[0]
 
-    return dx, lax.cond(branch == 0, dense, events)
+    return dx, lax.switch(branch, [dense, *(tier(c) for c in tiers)])
 
 
 _event_matmul.defvjp(_fwd, _bwd)
