@@ -160,3 +160,27 @@ def test_the_older_layout_reads_and_a_save_continues_in_the_new_one(tmp_path):
     assert ckpt.metrics("best") == {"acc": 0.8, "loss": 0.5}
     with ocp.CheckpointManager(tmp_path) as manager:
         assert manager.all_steps() == [2]
+
+
+def test_a_full_disk_at_the_index_update_is_named_and_keeps_the_commit(tmp_path, monkeypatch):
+    import errno
+
+    import spikejax.train._ckpt_layout as layout
+
+    ckpt = _fill(tmp_path, steps=(1,), keep=1)
+
+    original = layout.atomic_write_json
+
+    def full(path, obj, **kwargs):
+        if path.name == "index.json":
+            raise OSError(errno.ENOSPC, f"could not write {path}: full")
+        return original(path, obj, **kwargs)
+
+    monkeypatch.setattr(layout, "atomic_write_json", full)
+    with pytest.raises(CheckpointError, match=r"step 2 was committed to .*/2, but .* could not be"):
+        ckpt.save(2, _tree(2), metrics={"acc": 0.8, "loss": 0.5})
+    monkeypatch.undo()
+    assert ckpt.latest_step() == 2 and ckpt.index()["latest"]["step"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1", "2", "index.json"]
+    ckpt.refresh_index()
+    assert ckpt.index()["latest"]["step"] == 2
