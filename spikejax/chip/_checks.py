@@ -15,7 +15,7 @@ import numpy as np
 
 from spikejax._errors import is_concrete
 
-__all__ = ["as_int", "check_input_events", "check_shape", "require_keys"]
+__all__ = ["as_int", "check_input_events", "check_like", "check_shape", "require_keys"]
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
@@ -90,3 +90,23 @@ def check_input_events(fn: str, s_in: Any, n_in: int) -> None:
             f"`{fn}`: `s_in` must be time-major [T, *batch, n_in] with n_in = {n_in}; "
             f"got shape {tuple(s_in.shape)}."
         )
+
+
+def check_like(fn: str, arg: str, got: Any, want: Any, hint: str) -> None:
+    """``got`` must have the tree structure of ``want`` and, leaf by leaf, its shape and dtype
+    (``want``'s leaves may be abstract); otherwise ``ValueError`` naming the leaf and both shapes.
+    ``hint`` says how to build a good value."""
+    if jax.tree_util.tree_structure(got) != jax.tree_util.tree_structure(want):
+        raise ValueError(
+            f"`{fn}`: `{arg}` must have the structure {jax.tree_util.tree_structure(want)}; got "
+            f"{jax.tree_util.tree_structure(got)}; {hint}."
+        )
+    got_leaves = jax.tree_util.tree_leaves_with_path(got)
+    for (key, leaf), expected in zip(got_leaves, jax.tree_util.tree_leaves(want), strict=True):
+        shape = tuple(getattr(leaf, "shape", ()))
+        dtype = getattr(leaf, "dtype", type(leaf).__name__)
+        if shape != tuple(expected.shape) or dtype != expected.dtype:
+            raise ValueError(
+                f"`{fn}`: `{arg}{jax.tree_util.keystr(key)}` has shape {shape} ({dtype}), but "
+                f"{tuple(expected.shape)} ({expected.dtype}) is needed here; {hint}."
+            )

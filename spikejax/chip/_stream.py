@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Int
 
+from spikejax.chip._checks import check_like
 from spikejax.chip._emulate import (
     check_inputs,
     check_saturation,
@@ -119,16 +120,11 @@ def check_state(fn: str, chip_model: ChipModel, state: Any, batch: tuple[int, ..
                 f"`{fn}`: `state['{layer}']` must hold the leaves {sorted(leaves)}; got {got}; "
                 f"{hint}."
             )
-        for name, n in leaves.items():
-            leaf = entry[name]
-            got_shape = tuple(getattr(leaf, "shape", ()))
-            got_dtype = getattr(leaf, "dtype", type(leaf).__name__)
-            if got_shape != (*batch, n) or got_dtype != jnp.int32:
-                raise ValueError(
-                    f"`{fn}`: `state['{layer}']['{name}']` has shape {got_shape} ({got_dtype}), "
-                    f"but this network on inputs of batch {batch} needs {(*batch, n)} (int32); "
-                    f"{hint}."
-                )
+    want = {
+        layer: {name: jax.ShapeDtypeStruct((*batch, n), jnp.int32) for name, n in leaves.items()}
+        for layer, leaves in layout.items()
+    }
+    check_like(fn, "state", state, want, hint)
 
 
 def run(

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Int
 
 from spikejax._errors import is_concrete
-from spikejax.chip._checks import as_int, check_input_events
+from spikejax.chip._checks import as_int, check_input_events, check_like
 from spikejax.chip.loihi.arithmetic import IntegerNumerics, lif_constants, lif_update, synapse
 from spikejax.chip.loihi.params import LoihiDense, LoihiLIF, LoihiNetwork
 
@@ -134,12 +134,20 @@ def _as_spikes(fn: str, s_in: Any, n_in: int) -> Int[Array, "time *batch n_in"]:
 
 
 def run(
-    net: LoihiNetwork, s_in: Int[Array, "time *batch n_in"]
+    net: LoihiNetwork,
+    s_in: Int[Array, "time *batch n_in"],
+    state: LoihiState | None = None,
+    *,
+    first_step: int = 1,
 ) -> tuple[LoihiState, dict[str, Int[Array, "time *batch n"]]]:
-    """Run the Loihi network over binary input spikes ``s_in`` ``[T, *batch, n_in]`` from rest.
+    """Run the Loihi network over binary input spikes ``s_in`` ``[T, *batch, n_in]`` from
+    ``state`` (default: rest, `init_state`).
 
     Pure and jit-compatible (``jax.jit(run)``); batch axes are processed in parallel and the
-    function also composes with ``jax.vmap``. Row t is Lava time step ``t + 1``.
+    function also composes with ``jax.vmap``. Row t is Lava time step ``t + first_step``: to
+    continue a stream, pass the final state of the previous chunk and ``first_step`` one past
+    its last step (the periodic resets of `LoihiReset` count Lava steps), and the chunks equal
+    one run bit for bit.
 
     Returns:
         ``(final_state, record)`` with every record entry of shape ``[T, *batch, n]`` (int32); see
@@ -158,7 +166,14 @@ def run(
         >>> rec["u1"][:, 0].tolist(), rec["s1"][:, 0].tolist()
         ([0, 6400, 0], [0, 1, 0])
     """
-    s = _as_spikes("loihi.run", s_in, net.sizes[0])
-    ts = jnp.arange(1, s.shape[0] + 1, dtype=jnp.int32)
+    fn = "loihi.run"
+    s = _as_spikes(fn, s_in, net.sizes[0])
+    if isinstance(first_step, bool) or not isinstance(first_step, int) or first_step < 1:
+        raise ValueError(f"`{fn}`: `first_step` must be an int >= 1; got {first_step!r}.")
+    ts = jnp.arange(first_step, first_step + s.shape[0], dtype=jnp.int32)
     state0 = init_state(net, tuple(s.shape[1:-1]))
+    if state is not None:
+        hint = "build it with loihi.init_state(net, batch_shape) or take it from a previous run"
+        check_like(fn, "state", state, state0, hint)
+        state0 = state
     return jax.lax.scan(functools.partial(step, net), state0, (ts, s))

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Int
 
 from spikejax._errors import is_concrete
-from spikejax.chip._checks import as_int, check_input_events
+from spikejax.chip._checks import as_int, check_input_events, check_like
 from spikejax.chip.xylo.arithmetic import (
     IntegerNumerics,
     NeuronConstants,
@@ -120,9 +120,11 @@ def _as_counts(fn: str, s_in: Any, n_in: int) -> Int[Array, "time *batch n_in"]:
 
 
 def run(
-    net: XyloNetwork, s_in: Int[Array, "time *batch n_in"]
+    net: XyloNetwork, s_in: Int[Array, "time *batch n_in"], state: XyloState | None = None
 ) -> tuple[XyloState, dict[str, Int[Array, "time *batch n"]]]:
-    """Run the Xylo network over input event counts ``s_in`` ``[T, *batch, n_in]`` from rest.
+    """Run the Xylo network over input event counts ``s_in`` ``[T, *batch, n_in]`` from
+    ``state`` (default: rest, `init_state`); a stream in chunks, each from the final state of
+    the previous one, equals one run bit for bit.
 
     Counts above 15 per channel and step are clipped to 15 (vendor semantics). Pure and
     jit-compatible (``jax.jit(run)``); batch axes run in parallel and it composes with ``jax.vmap``.
@@ -142,6 +144,11 @@ def run(
         >>> rec["isyn"][:, 0].tolist(), rec["vmem"][:, 0].tolist(), rec["spikes"][:, 0].tolist()
         ([50, 25], [10, 34], [1, 0])
     """
-    s = _as_counts("xylo.run", s_in, net.sizes[0])
+    fn = "xylo.run"
+    s = _as_counts(fn, s_in, net.sizes[0])
     state0 = init_state(net, tuple(s.shape[1:-1]))
+    if state is not None:
+        hint = "build it with xylo.init_state(net, batch_shape) or take it from a previous run"
+        check_like(fn, "state", state, state0, hint)
+        state0 = state
     return jax.lax.scan(functools.partial(step, net), state0, s)
