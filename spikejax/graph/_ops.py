@@ -16,11 +16,17 @@ __all__ = [
     "JOINS",
     "LAYOUT",
     "call_name",
+    "conv_eqns",
     "conv_geometry",
     "eqn_macs",
     "is_literal",
     "literal_value",
+    "primal_op",
 ]
+
+# Calls with a custom derivative: their parameters hold the primal computation (``call_jaxpr``),
+# which is what they compute; the derivative rule only says how it is differentiated.
+_CUSTOM_CALLS = frozenset({"custom_vjp_call", "custom_jvp_call"})
 
 #: Operations that move or retype values without changing them.
 LAYOUT = frozenset(
@@ -90,6 +96,27 @@ def call_name(eqn: Any) -> str:
         if len(eqns) == 1:
             return call_name(eqns[0])
     return eqn.primitive.name
+
+
+def primal_op(eqn: Any) -> Any:
+    """The one operation a custom-derivative call computes (e.g. `spikejax.layers.max_pool`'s
+    ``reduce_window`` with a faster gradient), else ``eqn`` itself."""
+    if eqn.primitive.name in _CUSTOM_CALLS:
+        inner = getattr(eqn.params["call_jaxpr"], "jaxpr", eqn.params["call_jaxpr"])
+        if len(inner.eqns) == 1:
+            return primal_op(inner.eqns[0])
+    return eqn
+
+
+def conv_eqns(eqn: Any) -> list[Any]:
+    """The ``conv_general_dilated`` operations ``eqn`` is or computes inside a custom-derivative
+    call (e.g. `spikejax.layers.Conv` with XLA's convolution as value and im2col's gradient)."""
+    if eqn.primitive.name == "conv_general_dilated":
+        return [eqn]
+    if eqn.primitive.name in _CUSTOM_CALLS:
+        inner = getattr(eqn.params["call_jaxpr"], "jaxpr", eqn.params["call_jaxpr"])
+        return [c for e in inner.eqns for c in conv_eqns(e)]
+    return []
 
 
 def conv_geometry(eqn: Any) -> dict[str, Any]:

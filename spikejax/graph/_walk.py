@@ -175,8 +175,8 @@ class Walk(Layouts):
             build.positions[derived[0]] = position
         build.param_paths |= params
         build.macs_total += ops.eqn_macs(eqn)
-        if build.kind == "conv" and eqn.primitive.name == "conv_general_dilated":
-            geometry = ops.conv_geometry(eqn)
+        for conv in ops.conv_eqns(eqn) if build.kind == "conv" else ():
+            geometry = ops.conv_geometry(conv)
             del geometry["batch"]
             build.attrs.update(geometry)
         spikes = build.kind == "neuron" and bool(build.attrs.get("spiking"))
@@ -217,6 +217,8 @@ class Walk(Layouts):
         self.binary[out] = self._binary_out(kind, op, build.binary_input)
 
     def _classify(self, eqn: Any, derived: list) -> tuple[str | None, str, dict]:
+        if ops.primal_op(eqn).primitive.name.startswith("reduce_window"):
+            eqn = ops.primal_op(eqn)  # a pooling with its own gradient (spikejax.layers.max_pool)
         prim = eqn.primitive.name
         shape = tuple(derived[0].aval.shape)
         if prim.startswith("reduce_window") and len(derived) == 1:

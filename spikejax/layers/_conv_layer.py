@@ -48,9 +48,11 @@ class Conv(nnx.Conv):
     $$
 
     (``\tilde x``: the zero-padded input, ``s``: the strides) and agree up to float rounding.
-    Inside `reference_lowering` (as in `spikejax.graph.trace`) the layer always runs
-    ``nnx.Conv``. Like ``nnx.Conv``, inputs may have several leading batch axes, so a time-major
-    ``[T, B, H, W, C]`` input is convolved time-folded in one call.
+    Inside `reference_lowering` (as in `spikejax.graph.trace` and `spikejax.graph.record`, which
+    the training steps of `spikejax.train` use) the value is ``lax.conv_general_dilated``'s and,
+    with the im2col lowering, the gradient im2col's. Like ``nnx.Conv``, inputs may have several
+    leading batch axes, so a time-major ``[T, B, H, W, C]`` input is convolved time-folded in one
+    call.
 
     Args:
         in_features, out_features, kernel_size, strides: as ``nnx.Conv``.
@@ -121,8 +123,6 @@ class Conv(nnx.Conv):
 
     def resolved_lowering(self) -> str:
         """The lowering a call traced now uses: ``"im2col"`` or ``"xla"``."""
-        if lowering_is_reference():
-            return "xla"
         if self.lowering == "auto":
             cpu = jax.default_backend() == "cpu"
             return "im2col" if cpu and self._im2col_refusal() is None else "xla"
@@ -148,5 +148,14 @@ class Conv(nnx.Conv):
             padding = jax.lax.padtype_to_pads(x.shape[1:3], self.kernel_size, strides, padding)
         elif isinstance(padding, int):
             padding = ((padding, padding), (padding, padding))
-        y = conv2d_im2col(x, kernel, bias, strides=strides, padding=tuple(padding))
+        # Inside reference_lowering the value is XLA's convolution (what the graph reads), the
+        # gradient still im2col's: training through spikejax.graph.record stays fast.
+        y = conv2d_im2col(
+            x,
+            kernel,
+            bias,
+            strides=strides,
+            padding=tuple(padding),
+            reference_forward=lowering_is_reference(),
+        )
         return y.reshape((*batch, *y.shape[1:])) if len(batch) != 1 else y

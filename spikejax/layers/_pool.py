@@ -72,6 +72,45 @@ def _pool_bwd(window, strides, out, residuals, g):
 _pool.defvjp(_pool_fwd, _pool_bwd)
 
 
+def _reduce_window(x, window, strides, pads):
+    init = np.array(-np.inf, x.dtype)  # concrete, so JAX uses its differentiable max-pool
+    return jax.lax.reduce_window(
+        x,
+        init,
+        jax.lax.max,
+        (1, *window, 1),
+        (1, *strides, 1),
+        ((0, 0), (pads[0], pads[0]), (pads[1], pads[1]), (0, 0)),
+    )
+
+
+def _neg_inf_pad(x, pads):
+    if pads == (0, 0):
+        return x
+    widths = ((0, 0), (pads[0], pads[0]), (pads[1], pads[1]), (0, 0))
+    return jnp.pad(x, widths, constant_values=-jnp.inf)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3, 4))
+def _pool_reference(x, window, strides, pads, out):
+    # The primal is XLA's reduce_window, what a reader of the operations sees (a pooling node);
+    # the derivative is the index-based one (the same function).
+    return _reduce_window(x, window, strides, pads)
+
+
+def _pool_reference_fwd(x, window, strides, pads, out):
+    return _pool_fwd(_neg_inf_pad(x, pads), window, strides, out)
+
+
+def _pool_reference_bwd(window, strides, pads, out, residuals, g):
+    (dx,) = _pool_bwd(window, strides, out, residuals, g)
+    h, w = dx.shape[1] - 2 * pads[0], dx.shape[2] - 2 * pads[1]
+    return (dx[:, pads[0] : pads[0] + h, pads[1] : pads[1] + w],)
+
+
+_pool_reference.defvjp(_pool_reference_fwd, _pool_reference_bwd)
+
+
 def _pair(fn: str, arg: str, value: Any, low: int) -> tuple[int, int]:
     if isinstance(value, int) and not isinstance(value, bool):
         value = (value, value)
@@ -106,9 +145,9 @@ def max_pool(
     maximum in row-major order (as PyTorch; on spike inputs every window with two spikes is a
     tie), computed from the int8 position of that maximum kept by the forward pass, so the
     backward pass neither stores nor re-reads the input. On XLA:CPU this is faster than
-    differentiating ``reduce_window``. Inside `reference_lowering` (as in
-    `spikejax.graph.trace`) it is ``lax.reduce_window`` with ``max``, the operation the graph
-    reads as a pooling node.
+    differentiating ``reduce_window``. Inside `reference_lowering` (as in `spikejax.graph.trace`
+    and `spikejax.graph.record`) the value is computed by ``lax.reduce_window`` with ``max``, the
+    operation the graph reads as a pooling node, and the gradient as above.
 
     Args:
         x: ``[*batch, H, W, C]``, floating (any number of leading batch axes, e.g. time-major
@@ -147,24 +186,11 @@ def max_pool(
             f"{tuple(size[a] + 2 * pads[a] for a in range(2))}; got input shape {tuple(x.shape)}."
         )
     lead = x.ndim - 3
-    if lowering_is_reference():
-        init = np.array(-np.inf, x.dtype)  # concrete, so JAX uses its differentiable max-pool
-        return jax.lax.reduce_window(
-            x,
-            init,
-            jax.lax.max,
-            (1,) * lead + (*window, 1),
-            (1,) * lead + (*strides, 1),
-            ((0, 0),) * lead + ((pads[0], pads[0]), (pads[1], pads[1]), (0, 0)),
-        )
     batch = x.shape[:lead]
     x = x.reshape((-1, *x.shape[lead:]))
-    if pads != (0, 0):
-        x = jnp.pad(
-            x,
-            ((0, 0), (pads[0], pads[0]), (pads[1], pads[1]), (0, 0)),
-            constant_values=-jnp.inf,
-        )
-    out = tuple((x.shape[1 + a] - window[a]) // strides[a] + 1 for a in range(2))
-    y = _pool(x, window, strides, out)
+    out = tuple((x.shape[1 + a] + 2 * pads[a] - window[a]) // strides[a] + 1 for a in range(2))
+    if lowering_is_reference():
+        y = _pool_reference(x, window, strides, pads, out)
+    else:
+        y = _pool(_neg_inf_pad(x, pads), window, strides, out)
     return y.reshape((*batch, *y.shape[1:]))
