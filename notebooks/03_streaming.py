@@ -87,9 +87,10 @@ print("train", x_train.shape, "test", x_test.shape)
 # `sj.online.OnlineGradient` runs the network one step at a time and keeps, for every synapse,
 # an eligibility trace of how the neuron's state depends on it; the learning signal of each step
 # is the per-step cross-entropy backpropagated through that one step. Nothing of earlier steps
-# is stored. On one layer with a memoryless readout this gradient is exactly BPTT's; here (with a
-# leaky-integrator readout) it drops the credit that reaches later steps through the readout's
-# memory. First, how close is it to BPTT's on one batch?
+# is stored. With a leaky-integrator readout the hidden layer's traces are low-pass filtered with
+# the readout's leak κ before they meet the learning signal (Bellec et al. 2020), which carries
+# the credit that reaches later steps through the readout's memory: on one layer like this one
+# the gradient is BPTT's up to float rounding. First, how close is it on one batch?
 
 # %%
 model = sj.models.create("lif_mlp", rngs=nnx.Rngs(0), in_features=578, hidden=(128,), T=T)
