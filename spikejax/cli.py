@@ -493,6 +493,8 @@ def _energy(args: argparse.Namespace) -> int:
                 f", {totals['ratio']:.3g}× the ANN's {totals['e_ann_pj'] / 1e3:.4g} nJ "
                 "(one dense pass)"
             )
+        if report.get("unpriced"):
+            line += f" (without {', '.join(report['unpriced'])}: not priced on {name})"
         print(line, flush=True)
     print(f"  details: {details}, {out / 'energy.json'}", flush=True)
     return 0

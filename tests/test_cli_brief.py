@@ -104,6 +104,9 @@ def test_energy_brief_prints_one_line_per_profile(tmp_path, capsys):
         assert line.startswith(f"{name}: {totals['e_snn_pj'] / 1e3:.4g} nJ per inference")
         if totals["ratio"] is not None:
             assert f"{totals['ratio']:.3g}× the ANN's {totals['e_ann_pj'] / 1e3:.4g} nJ" in line
+        unpriced = report.get("unpriced", [])
+        assert (f"without {', '.join(unpriced)}: not priced" in line) == bool(unpriced)
+    assert any("not priced on loihi" in line for line in lines)  # the first layer reads reals
     assert lines[-1] == f"  details: {out_dir / 'energy.txt'}, {out_dir / 'energy.json'}"
     text = (out_dir / "energy.txt").read_text()
     assert len(re.findall(r"^E_SNN ", text, flags=re.MULTILINE)) == len(reports)
