@@ -4,7 +4,8 @@ The emulator is jit-compiled and batched: every layer runs its synaptic stage fo
 matmul and scans only the neuron update (`spikejax.chip.loihi.layer`,
 `spikejax.chip.xylo.layer`), on the chip model's profile. Outputs equal those of
 `spikejax.chip.loihi.run` and `spikejax.chip.xylo.run` on the same integer parameters
-and profile, bit for bit.
+and profile, bit for bit. ``emulate`` starts from rest; `spikejax.chip.run` runs the same
+layers (`stream_layers`) from an explicit state and returns the state it ends in.
 """
 
 from __future__ import annotations
