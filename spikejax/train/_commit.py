@@ -13,9 +13,20 @@ import os
 from pathlib import Path
 from typing import Any
 
-from spikejax._io import fsync_dir
+import numpy as np
 
-__all__ = ["COMMIT", "FORMAT", "CheckpointError", "digest", "file_table", "read_commit", "verify"]
+from spikejax._io import fsync_dir, json_float
+
+__all__ = [
+    "COMMIT",
+    "FORMAT",
+    "CheckpointError",
+    "digest",
+    "file_table",
+    "read_commit",
+    "save_fields",
+    "verify",
+]
 
 FORMAT = 1
 COMMIT = "COMMIT.json"
@@ -23,6 +34,38 @@ COMMIT = "COMMIT.json"
 
 class CheckpointError(RuntimeError):
     """A checkpoint is missing, incomplete or corrupt; the message names the offending path."""
+
+
+def save_fields(
+    metrics: dict[str, Any] | None, extra: Any, meta: dict[str, str] | None
+) -> tuple[dict[str, float | str], dict[str, str]]:
+    """The ``metrics`` and ``meta`` of `Checkpointer.save` as the marker records them (metrics as
+    strict-JSON floats, see `spikejax._io.json_float`), after checking all three arguments.
+
+    Raises:
+        TypeError: a metric is not a scalar, ``extra`` is not strict JSON, or ``meta`` does not
+            map str to str (the message names the argument).
+    """
+    saved = {}
+    for name, value in (metrics or {}).items():
+        try:
+            if np.ndim(value) != 0:
+                raise TypeError("not 0-d")
+            saved[str(name)] = json_float(float(value))
+        except (TypeError, ValueError) as e:
+            raise TypeError(
+                f"`Checkpointer.save`: `metrics[{name!r}]` must be a scalar; got {value!r}."
+            ) from e
+    try:
+        json.dumps(extra, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise TypeError(
+            f"`Checkpointer.save`: `extra` must be strict JSON (no NaN); got {extra!r}: {e}"
+        ) from e
+    meta = dict(meta or {})
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
+        raise TypeError(f"`Checkpointer.save`: `meta` must map str to str; got {meta!r}.")
+    return saved, meta
 
 
 def _sha256(path: Path, *, sync: bool = False) -> str:

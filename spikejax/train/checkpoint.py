@@ -53,10 +53,9 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import numpy as np
 
 from spikejax._errors import check_choice
-from spikejax._io import atomic_write_json, fsync_dir, json_float
+from spikejax._io import atomic_write_json, fsync_dir
 from spikejax.train._ckpt_layout import (
     Entry,
     is_leftover,
@@ -70,7 +69,7 @@ from spikejax.train._ckpt_layout import (
 )
 from spikejax.train._commit import COMMIT as _COMMIT
 from spikejax.train._commit import FORMAT as _FORMAT
-from spikejax.train._commit import CheckpointError, read_commit, verify
+from spikejax.train._commit import CheckpointError, read_commit, save_fields, verify
 from spikejax.train._commit import digest as _digest
 from spikejax.train._commit import file_table as _file_table
 from spikejax.train._parallel import restore_target
@@ -262,26 +261,7 @@ class Checkpointer:
         """
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise ValueError(f"`Checkpointer.save`: `step` must be an int >= 0; got {step!r}.")
-        saved_metrics = {}
-        for name, value in (metrics or {}).items():
-            try:
-                if np.ndim(value) != 0:
-                    raise TypeError("not 0-d")
-                saved_metrics[str(name)] = json_float(float(value))
-            except (TypeError, ValueError) as e:
-                raise TypeError(
-                    f"`Checkpointer.save`: `metrics[{name!r}]` must be a scalar; got {value!r}."
-                ) from e
-        try:
-            json.dumps(extra, allow_nan=False)
-        except (TypeError, ValueError) as e:
-            raise TypeError(
-                f"`Checkpointer.save`: `extra` must be strict JSON (no NaN); got {extra!r}: {e}"
-            ) from e
-
-        meta = dict(meta or {})
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
-            raise TypeError(f"`Checkpointer.save`: `meta` must map str to str; got {meta!r}.")
+        saved_metrics, meta = save_fields(metrics, extra, meta)
         ocp = _orbax()
 
         latest = self._latest()
