@@ -210,7 +210,7 @@ def train_path_call(workload: str, mode: str, model: nnx.Module, x, y):
             steps.eval_step.lower(model_state, x, y, mask, index).compile()
 
         def call():  # the summed loss of the batch, over its size: the mean loss
-            sums = steps.eval_step(model_state, x, y, mask, index)
+            sums, _ = steps.eval_step(model_state, x, y, mask, index)
             return jax.block_until_ready(sums["loss"] / sums["count"])
 
         return call, compile_timer.seconds
