@@ -90,7 +90,7 @@ def test_event_linear_equals_dense_bit_for_bit(use_bias, threshold, method):
 
 
 def test_every_tier_and_the_dense_fallback_equal_the_product():
-    """Capacity 5000 runs tiers of 5000, 625 and 0 events; above 5000 the dense product."""
+    """Capacity 5000 runs tiers of 5000, 1250 and 0 events; above 5000 the dense product."""
     rng = np.random.default_rng(5)
     w = dyadic(rng, (64, 16))
     cot = dyadic(rng, (100, 16), scale=4)
@@ -106,7 +106,7 @@ def test_every_tier_and_the_dense_fallback_equal_the_product():
 
     runs = {m: run(m) for m in ("loop", "gather")}
     ref = jax.jit(jax.value_and_grad(reference, argnums=(0, 1)))
-    for count in (0, 300, 3000, 6000):  # tiers 0, 625, 5000; then the dense product
+    for count in (0, 1000, 3000, 6000):  # tiers 0, 1250, 5000; then the dense product
         x = np.zeros(100 * 64, np.float32)
         x[rng.choice(x.size, count, replace=False)] = 1.0
         x = jnp.asarray(x.reshape(100, 64))

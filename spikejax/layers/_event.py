@@ -5,7 +5,7 @@ lists the nonzero entries of ``x`` (the events), adds up the weight rows they se
 the weight gradient from those rows only. The list has a fixed length (the capacity) because
 shapes are static under ``jit``; a batch with more events than that runs the dense product
 instead (``lax.switch``, decided on the device), so no event is ever dropped. Below the capacity
-the smallest of a few list lengths (capacity, capacity/8, ..., 0) that holds the events is
+the smallest of a few list lengths (capacity, capacity/4, ..., 0) that holds the events is
 used, so that the cost follows the number of events and a silent input costs one pass over it.
 
 How events are listed: the nonzero pattern of ``x`` is packed into 32-bit words (one pass over
@@ -135,12 +135,13 @@ def event_slots(
 
 
 def _tiers(capacity: int) -> tuple[int, ...]:
-    """Event capacities from the largest down: ``capacity``, ``capacity/8``, ... (while at least
+    """Event capacities from the largest down: ``capacity``, ``capacity/4``, ... (while at least
     512), then 0. A call runs the smallest that holds its events, so that listing the events
-    costs about as much as there are events, and a silent input almost nothing."""
+    costs at most about four times as much as there are events (a list slot costs a small
+    fraction of an event's row), and a silent input almost nothing."""
     tiers = [capacity]
-    while tiers[-1] // 8 >= 512:
-        tiers.append(tiers[-1] // 8)
+    while tiers[-1] // 4 >= 512:
+        tiers.append(tiers[-1] // 4)
     if tiers[-1] != 0:
         tiers.append(0)
     return tuple(tiers)
