@@ -8,6 +8,7 @@ from spikejax import encoding as encoding
 from spikejax import energy as energy
 from spikejax import evolve as evolve
 from spikejax import graph as graph
+from spikejax import kernels as kernels
 from spikejax import layers as layers
 from spikejax import losses as losses
 from spikejax import models as models
@@ -37,6 +38,7 @@ __all__ = [
     "evolve",
     "graph",
     "init_state",
+    "kernels",
     "layers",
     "losses",
     "models",

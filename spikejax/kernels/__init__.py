@@ -1,8 +1,8 @@
 """Fused multi-step neuron kernels: the backends of `spikejax.unroll` other than ``"scan"``.
 
 Both run the neuron's own ``step`` (one concept, one place: the dynamics stay in
-`spikejax.neurons`) on a flat ``[T, M]`` layout, for the elementwise neurons in
-`ELEMENTWISE_NEURONS`; `refusal` says why another neuron or state is not run.
+`spikejax.neurons`) with its parameters broadcast to one value per neuron, for the elementwise
+neurons in `ELEMENTWISE_NEURONS`; `refusal` says why another neuron or state is not run.
 
 * `scan_vjp`: ``lax.scan`` forward, hand-written backward as one reverse scan (any backend).
 * `pallas_unroll`: the whole time loop inside one Pallas kernel, forward and backward, with a

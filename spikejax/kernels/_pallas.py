@@ -51,6 +51,14 @@ def pallas_unroll(
 
     Returns:
         ``(final_state, outputs)``, as `spikejax.unroll` returns them.
+
+    Example:
+        >>> import jax.numpy as jnp, spikejax as sj
+        >>> lif = sj.neurons.LIF(beta=0.9)
+        >>> xs = jnp.full((4, 2), 0.4)                       # [T, neurons]
+        >>> _, spikes = sj.kernels.pallas_unroll(lif, lif.init_state((2,)), xs, block=8)
+        >>> spikes[:, 0]                                     # interpret mode on the CPU
+        Array([0., 0., 1., 0.], dtype=float32)
     """
     if interpret is None:
         interpret = jax.default_backend() == "cpu"

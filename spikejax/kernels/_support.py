@@ -1,8 +1,9 @@
 """Which neurons the fused backends run, and the flat ``[T, M]`` layout they run them in.
 
-A fused backend runs a neuron's own ``step`` on flat vectors: every parameter broadcast to one
-value per neuron, every state leaf and every time step of the input flattened to ``M`` entries
-(``M`` = the number of neurons in one step, batch included). That is exact only for a neuron
+A fused backend runs a neuron's own ``step`` with every parameter broadcast to one value per
+neuron (the Pallas kernels also flatten every state leaf and every time step of the input to
+``M`` entries, ``M`` = the number of neurons in one step, batch included). That is exact only
+for a neuron
 whose ``step`` is elementwise (entry ``m`` of the new state and output depends on entry ``m`` of
 the state, the input and each broadcast parameter, and on nothing else) and whose state leaves are
 floating arrays of the step's shape. The built-in neurons that are: `ELEMENTWISE_NEURONS`.
@@ -50,6 +51,15 @@ def refusal(neuron: AbstractNeuron, state0: Any, xs: Any) -> str | None:
     they can.
 
     Call it after ``unroll``'s own checks (``state0`` matches what the neuron declares for ``xs``).
+
+    Example:
+        >>> import jax.numpy as jnp, spikejax as sj
+        >>> lif, xs = sj.neurons.LIF(beta=0.9), jnp.zeros((4, 3))     # [T, neurons]
+        >>> sj.kernels.refusal(lif, lif.init_state((3,)), xs) is None
+        True
+        >>> rec = sj.neurons.Recurrent(lif, jnp.zeros((3, 3)))
+        >>> sj.kernels.refusal(rec, rec.init_state((3,)), xs)  # doctest: +ELLIPSIS
+        'Recurrent is not one of the elementwise neurons they run (IF, LIF, LI, ...)'
     """
     names = ", ".join(cls.__name__ for cls in ELEMENTWISE_NEURONS)
     if type(neuron) not in ELEMENTWISE_NEURONS:
