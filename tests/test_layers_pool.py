@@ -109,18 +109,8 @@ def test_bad_arguments_are_named():
         layers.max_pool(jnp.zeros((1, 4, 4, 1), jnp.int32), 2)
 
 
-def test_reference_lowering_value_is_reduce_window_gradient_the_same():
+def test_value_is_reduce_window_and_the_gradient_index_based():
     x = jnp.asarray(np.random.default_rng(3).random((2, 7, 7, 2)) < 0.5, jnp.float32)
-    g = jnp.asarray(np.random.default_rng(4).normal(size=(2, 4, 4, 2)).astype(np.float32))
-
-    def vjp(x):  # a fresh function each time: traces are cached by function
-        y, back = jax.vjp(lambda x: layers.max_pool(x, 3, 2, 1), x)
-        return y, back(g)[0]
-
-    y, dx = jax.jit(lambda x: vjp(x))(x)
-    with layers.reference_lowering():
-        assert "reduce_window_max" in str(jax.make_jaxpr(lambda x: layers.max_pool(x, 3, 2, 1))(x))
-        assert "reduce_window" not in str(jax.make_jaxpr(lambda x: vjp(x)[1])(x))
-        y_ref, dx_ref = jax.jit(lambda x: vjp(x))(x)
-    np.testing.assert_array_equal(np.asarray(y), np.asarray(y_ref))
-    np.testing.assert_array_equal(np.asarray(dx), np.asarray(dx_ref))
+    assert "reduce_window_max" in str(jax.make_jaxpr(lambda x: layers.max_pool(x, 3, 2, 1))(x))
+    grad = str(jax.make_jaxpr(jax.grad(lambda x: layers.max_pool(x, 3, 2, 1).sum()))(x))
+    assert "reduce_window" not in grad and "select_and_scatter" not in grad

@@ -14,7 +14,6 @@ from flax import nnx
 from spikejax.graph._intercept import intercept
 from spikejax.graph._nodes import Graph
 from spikejax.graph._walk import UnclassifiedError, Variable, Walk
-from spikejax.layers import reference_lowering
 
 __all__ = ["Traced", "evaluator", "path_str", "trace", "traced"]
 
@@ -100,9 +99,7 @@ def traced(
         # evaluating the jaxpr updates a model exactly as calling it does.
         return flat + jax.tree_util.tree_leaves(nnx.state(module))
 
-    # Layers emit their reference operations (an nnx.Conv's conv_general_dilated, not its CPU
-    # im2col lowering), so that every backend gives the same graph.
-    with intercept(model, {}) as session, reference_lowering():
+    with intercept(model, {}) as session:
         try:
             closed = jax.make_jaxpr(run)(abstract, x)
         except _CONTROL_FLOW as error:

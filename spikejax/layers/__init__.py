@@ -17,7 +17,6 @@ from spikejax.layers._event_linear import EventLinear as EventLinear
 from spikejax.layers._fold import TimeFolded as TimeFolded
 from spikejax.layers._fold import fold as fold
 from spikejax.layers._fold import unfold as unfold
-from spikejax.layers._lowering import reference_lowering as reference_lowering
 from spikejax.layers._pool import max_pool as max_pool
 from spikejax.layers._spiking import Fixed as Fixed
 from spikejax.layers._spiking import Spiking as Spiking
@@ -40,6 +39,5 @@ __all__ = [
     "fold",
     "max_pool",
     "project_params",
-    "reference_lowering",
     "unfold",
 ]

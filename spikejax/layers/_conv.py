@@ -165,32 +165,38 @@ def _conv_bwd(chunk, pool, strides, residuals, g):
 _conv.defvjp(_conv_fwd, _conv_bwd)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5))
-def _conv_reference(x, kernel, bias, chunk, strides, pads):
-    # The primal is XLA's convolution, what a reader of the operations sees; the derivative is
-    # im2col's (the same function up to float rounding).
+def _xla_conv(x, kernel, bias, strides, pads):
     y = jax.lax.conv_general_dilated(
         x, kernel, strides, pads, dimension_numbers=("NHWC", "HWIO", "NHWC")
     )
     return y if bias is None else y + jnp.broadcast_to(bias, y.shape)
 
 
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5))
+def _conv_xla_forward(x, kernel, bias, chunk, strides, pads):
+    # The value is XLA's convolution: the fastest forward on XLA:CPU too, the same bits as
+    # nnx.Conv for any batch size, and the operation the network graph reads. Only the
+    # derivative is im2col's (XLA:CPU differentiates its convolution slowly).
+    return _xla_conv(x, kernel, bias, strides, pads)
+
+
 def _zero_pad(x, pads):
     return jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
 
 
-def _conv_reference_fwd(x, kernel, bias, chunk, strides, pads):
-    return _conv_fwd(_zero_pad(x, pads), kernel, bias, chunk, 1, strides)
+def _conv_xla_forward_fwd(x, kernel, bias, chunk, strides, pads):
+    return _xla_conv(x, kernel, bias, strides, pads), (x, kernel, bias)
 
 
-def _conv_reference_bwd(chunk, strides, pads, residuals, g):
-    dx, dk, db = _conv_bwd(chunk, 1, strides, residuals, g)
+def _conv_xla_forward_bwd(chunk, strides, pads, residuals, g):
+    x, kernel, bias = residuals
+    no_index = jnp.zeros((), jnp.int8)
+    dx, dk, db = _conv_bwd(chunk, 1, strides, (_zero_pad(x, pads), kernel, bias, no_index), g)
     (top, _), (left, _) = pads
-    h, w = dx.shape[1] - sum(pads[0]), dx.shape[2] - sum(pads[1])
-    return dx[:, top : top + h, left : left + w], dk, db
+    return dx[:, top : top + x.shape[1], left : left + x.shape[2]], dk, db
 
 
-_conv_reference.defvjp(_conv_reference_fwd, _conv_reference_bwd)
+_conv_xla_forward.defvjp(_conv_xla_forward_fwd, _conv_xla_forward_bwd)
 
 
 def _default_chunk(n: int, rows_per_image: int, cols: int, itemsize: int) -> int:
@@ -306,7 +312,7 @@ def conv2d_im2col(
     padding: Any = 0,
     max_pool: int = 1,
     chunk: int | None = None,
-    reference_forward: bool = False,
+    xla_forward: bool = False,
 ) -> Float[Array, "batch height_out width_out c_out"]:
     r"""2-D convolution (cross-correlation) by im2col, optionally + bias + max pool.
 
@@ -348,9 +354,9 @@ def conv2d_im2col(
         max_pool: pool size and stride ``p`` (default 1: no pooling).
         chunk: images per chunk; must divide the batch size. Default: the largest divisor whose
             patch matrix fits in 16 MiB.
-        reference_forward: compute the value with ``lax.conv_general_dilated`` (+ bias), keeping
-            im2col's derivative (needs ``max_pool=1``): what `Conv` emits inside
-            `reference_lowering`, so that tools reading the operations see a convolution.
+        xla_forward: compute the value with ``lax.conv_general_dilated`` (+ bias), keeping
+            im2col's derivative (needs ``max_pool=1``): what `Conv` does on CPU. The value then
+            has XLA's bits for every batch size, and the network graph sees a convolution.
 
     Returns:
         ``[N, H_out // p, W_out // p, O]`` in the dtype of ``x``.
@@ -378,12 +384,12 @@ def conv2d_im2col(
         h, w = x.shape[1] + sum(pads[0]), x.shape[2] + sum(pads[1])
         rows = _out_size(h, kh, strides[0]) * _out_size(w, kw, strides[1])
         chunk = _default_chunk(x.shape[0], rows, kh * kw * c, jnp.dtype(x.dtype).itemsize)
-    if reference_forward:
+    if xla_forward:
         if max_pool != 1:
             raise ValueError(
-                f"`conv2d_im2col`: `reference_forward=True` needs `max_pool=1`; got {max_pool!r}."
+                f"`conv2d_im2col`: `xla_forward=True` needs `max_pool=1`; got {max_pool!r}."
             )
-        return _conv_reference(x, kernel, bias, chunk, strides, pads)
+        return _conv_xla_forward(x, kernel, bias, chunk, strides, pads)
     if any(p != (0, 0) for p in pads):
         x = _zero_pad(x, pads)
     return _conv(x, kernel, bias, chunk, max_pool, strides)

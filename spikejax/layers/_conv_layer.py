@@ -9,7 +9,6 @@ from flax import nnx
 from jaxtyping import Array, Float
 
 from spikejax.layers._conv import conv2d_im2col
-from spikejax.layers._lowering import lowering_is_reference
 
 __all__ = ["LOWERINGS", "Conv"]
 
@@ -24,18 +23,20 @@ def _pair(value: Any) -> tuple[int, ...]:
 
 
 class Conv(nnx.Conv):
-    r"""``nnx.Conv`` (same parameters, arguments and results) that lowers to im2col on CPU.
+    r"""``nnx.Conv`` (same parameters, arguments and results) differentiated by im2col on CPU.
 
     The layer is an ``nnx.Conv``: the same ``kernel`` ``[k_h, k_w, C_in, C_out]`` and ``bias``
     parameters, state paths and attributes, so checkpoints, the network graph, chip deployment,
-    energy, conversion and NIR export treat it as one. Only how the convolution is computed
+    energy, conversion and NIR export treat it as one. Only how the gradient is computed
     differs, chosen when the call is traced:
 
-    - ``"im2col"``: `conv2d_im2col` (strided slices and one matrix product per chunk, bias fused,
-      a hand-written gradient that rebuilds patches instead of storing them). On XLA:CPU its
-      forward and, above all, its gradient are several times faster than XLA's convolution for
-      the small kernels of SNNs on large time-folded batches.
-    - ``"xla"``: ``nnx.Conv.__call__`` (``lax.conv_general_dilated``), the fastest on GPU/TPU.
+    - ``"im2col"``: the value is XLA's convolution (bit for bit ``nnx.Conv``'s, for any batch
+      size: streaming in chunks stays exact), the gradient `conv2d_im2col`'s hand-written one
+      (strided slices and one matrix product per chunk of images, rebuilding patches instead of
+      storing them). XLA:CPU differentiates its own convolution several times slower for the
+      small kernels of SNNs on large time-folded batches; its forward is the faster one.
+    - ``"xla"``: ``nnx.Conv.__call__`` (``lax.conv_general_dilated`` and its XLA gradient), the
+      fastest on GPU/TPU.
     - ``"auto"`` (default): ``"im2col"`` on the CPU backend where it applies (2-D, no feature
       groups, no dilation, no mask, zero padding: ``"SAME"``, ``"VALID"`` or explicit pairs,
       default precision and output type), else ``"xla"``.
@@ -47,12 +48,9 @@ class Conv(nnx.Conv):
         \tilde x_{n,\,s_h h+i,\,s_w w+j,\,c}\; k_{i,j,c,o} + b_o
     $$
 
-    (``\tilde x``: the zero-padded input, ``s``: the strides) and agree up to float rounding.
-    Inside `reference_lowering` (as in `spikejax.graph.trace` and `spikejax.graph.record`, which
-    the training steps of `spikejax.train` use) the value is ``lax.conv_general_dilated``'s and,
-    with the im2col lowering, the gradient im2col's. Like ``nnx.Conv``, inputs may have several
-    leading batch axes, so a time-major ``[T, B, H, W, C]`` input is convolved time-folded in one
-    call.
+    (``\tilde x``: the zero-padded input, ``s``: the strides); their gradients agree up to float
+    rounding. Like ``nnx.Conv``, inputs may have several leading batch axes, so a time-major
+    ``[T, B, H, W, C]`` input is convolved time-folded in one call.
 
     Args:
         in_features, out_features, kernel_size, strides: as ``nnx.Conv``.
@@ -148,14 +146,7 @@ class Conv(nnx.Conv):
             padding = jax.lax.padtype_to_pads(x.shape[1:3], self.kernel_size, strides, padding)
         elif isinstance(padding, int):
             padding = ((padding, padding), (padding, padding))
-        # Inside reference_lowering the value is XLA's convolution (what the graph reads), the
-        # gradient still im2col's: training through spikejax.graph.record stays fast.
         y = conv2d_im2col(
-            x,
-            kernel,
-            bias,
-            strides=strides,
-            padding=tuple(padding),
-            reference_forward=lowering_is_reference(),
+            x, kernel, bias, strides=strides, padding=tuple(padding), xla_forward=True
         )
         return y.reshape((*batch, *y.shape[1:])) if len(batch) != 1 else y

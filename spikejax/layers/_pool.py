@@ -11,8 +11,6 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from spikejax.layers._lowering import lowering_is_reference
-
 __all__ = ["max_pool"]
 
 
@@ -37,11 +35,6 @@ def _forward(x, window, strides, out):
         best = jnp.where(better, candidate, best)
         index = jnp.where(better, jnp.asarray(k, jnp.int8), index)
     return best, index
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3))
-def _pool(x, window, strides, out):
-    return _forward(x, window, strides, out)[0]
 
 
 def _pool_fwd(x, window, strides, out):
@@ -69,9 +62,6 @@ def _pool_bwd(window, strides, out, residuals, g):
     return (dx,)
 
 
-_pool.defvjp(_pool_fwd, _pool_bwd)
-
-
 def _reduce_window(x, window, strides, pads):
     init = np.array(-np.inf, x.dtype)  # concrete, so JAX uses its differentiable max-pool
     return jax.lax.reduce_window(
@@ -92,23 +82,23 @@ def _neg_inf_pad(x, pads):
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3, 4))
-def _pool_reference(x, window, strides, pads, out):
+def _max_pool(x, window, strides, pads, out):
     # The primal is XLA's reduce_window, what a reader of the operations sees (a pooling node);
-    # the derivative is the index-based one (the same function).
+    # under differentiation the forward keeps each window's argmax and the derivative uses it.
     return _reduce_window(x, window, strides, pads)
 
 
-def _pool_reference_fwd(x, window, strides, pads, out):
+def _max_pool_fwd(x, window, strides, pads, out):
     return _pool_fwd(_neg_inf_pad(x, pads), window, strides, out)
 
 
-def _pool_reference_bwd(window, strides, pads, out, residuals, g):
+def _max_pool_bwd(window, strides, pads, out, residuals, g):
     (dx,) = _pool_bwd(window, strides, out, residuals, g)
     h, w = dx.shape[1] - 2 * pads[0], dx.shape[2] - 2 * pads[1]
     return (dx[:, pads[0] : pads[0] + h, pads[1] : pads[1] + w],)
 
 
-_pool_reference.defvjp(_pool_reference_fwd, _pool_reference_bwd)
+_max_pool.defvjp(_max_pool_fwd, _max_pool_bwd)
 
 
 def _pair(fn: str, arg: str, value: Any, low: int) -> tuple[int, int]:
@@ -145,9 +135,8 @@ def max_pool(
     maximum in row-major order (as PyTorch; on spike inputs every window with two spikes is a
     tie), computed from the int8 position of that maximum kept by the forward pass, so the
     backward pass neither stores nor re-reads the input. On XLA:CPU this is faster than
-    differentiating ``reduce_window``. Inside `reference_lowering` (as in `spikejax.graph.trace`
-    and `spikejax.graph.record`) the value is computed by ``lax.reduce_window`` with ``max``, the
-    operation the graph reads as a pooling node, and the gradient as above.
+    differentiating ``reduce_window``. Undifferentiated, the value is ``lax.reduce_window``'s
+    (``max``, the operation the network graph reads as a pooling node).
 
     Args:
         x: ``[*batch, H, W, C]``, floating (any number of leading batch axes, e.g. time-major
@@ -189,8 +178,5 @@ def max_pool(
     batch = x.shape[:lead]
     x = x.reshape((-1, *x.shape[lead:]))
     out = tuple((x.shape[1 + a] + 2 * pads[a] - window[a]) // strides[a] + 1 for a in range(2))
-    if lowering_is_reference():
-        y = _pool_reference(x, window, strides, pads, out)
-    else:
-        y = _pool(_neg_inf_pad(x, pads), window, strides, out)
+    y = _max_pool(x, window, strides, pads, out)
     return y.reshape((*batch, *y.shape[1:]))
