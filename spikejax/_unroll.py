@@ -225,9 +225,9 @@ def unroll(
               grid over blocks of neurons (`spikejax.kernels.pallas_unroll`); for GPU/TPU, in
               Pallas's interpret mode (slow, for checking) on the CPU.
             * ``"auto"`` (default): ``"scan_vjp"`` where it applies and the default JAX backend is
-              the CPU (measured there: forward + backward of a 16 x 512 LIF layer 2x faster
-              at T = 500 and 1.2x at T = 5,000, with a third less memory), ``"scan"``
-              everywhere else (not yet measured on GPU/TPU).
+              the CPU (measured there: forward + backward of a 16 x 512 LIF layer 1.1x to
+              1.3x less CPU time, and a third less memory when its decay is trained),
+              ``"scan"`` everywhere else (not yet measured on GPU/TPU).
 
             The fused backends run the elementwise neurons, `spikejax.kernels.ELEMENTWISE_NEURONS`
             (IF, LIF, LI, CubaLIF, CubaLI, ALIF, PLIF, Izhikevich; not ``Recurrent``, whose step
