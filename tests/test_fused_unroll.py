@@ -9,7 +9,6 @@ function, so the test compiles three programs in all.
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pytest
 
 import spikejax as sj
 from spikejax import kernels
@@ -96,16 +95,11 @@ def _loss(run, neuron, state0, xs):
     return loss, (final, out)
 
 
-@pytest.fixture(scope="module")
-def results():
-    inputs = {
-        name: (
-            neuron,
-            _state0(neuron, random_inputs(T, BATCH, seed=i), i),
-            random_inputs(T, BATCH, seed=i),
-        )
-        for i, (name, neuron) in enumerate(CASES.items())
-    }
+def _results():
+    inputs = {}
+    for i, (name, neuron) in enumerate(CASES.items()):
+        xs = random_inputs(T, BATCH, seed=i)
+        inputs[name] = (neuron, _state0(neuron, xs, i), xs)
 
     def all_cases(backend):
         grad = jax.grad(_loss, argnums=(1, 2, 3), has_aux=True)
@@ -115,17 +109,25 @@ def results():
     return {b: jax.jit(all_cases, static_argnums=0)(b) for b in ("scan", "scan_vjp", "pallas")}
 
 
-@pytest.mark.parametrize(
-    ("backend", "name"),
-    [("scan_vjp", name) for name in CASES] + [("pallas", name) for name in PALLAS],
-)
-def test_fused_equals_scan(results, backend, name):
+def test_fused_backends_equal_the_scan_for_every_neuron_reset_and_surrogate():
+    """One test (not one per case), so that parallel test workers do not each compile them."""
+    results = _results()
+    for backend in ("scan_vjp", "pallas"):
+        for name in results[backend]:
+            _check(results, backend, name)
+
+
+def _check(results, backend, name):
+    where = f"backend={backend}, case={name}"
     (g_ref, (final_ref, out_ref)) = results["scan"][name]
     (g_got, (final_got, out_got)) = results[backend][name]
-    close = lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)  # noqa: E731
+
+    def close(a, b, rtol=1e-6, atol=1e-6):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=where)
+
     if CASES[name].spiking and not isinstance(CASES[name].surrogate, sg.SmoothTwin):
-        np.testing.assert_array_equal(out_got, out_ref)  # spikes bit for bit
-        assert 0 < float(out_ref.mean()) < 1, "the case must spike sometimes and rest sometimes"
+        np.testing.assert_array_equal(out_got, out_ref, err_msg=where)  # spikes bit for bit
+        assert 0 < float(out_ref.mean()) < 1, f"{where}: must spike sometimes and rest sometimes"
     else:  # a membrane readout: XLA may contract a * b + c into one FMA in one program only
         close(out_got, out_ref)
     jax.tree_util.tree_map(close, final_got, final_ref)
@@ -139,6 +141,6 @@ def test_fused_equals_scan(results, backend, name):
         jax.tree_util.tree_leaves(r_neuron),
         strict=True,
     ):
-        assert got.shape == want.shape and got.dtype == want.dtype, path
+        assert got.shape == want.shape and got.dtype == want.dtype, (where, path)
         scale = float(np.abs(want).max()) + 1e-3
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * scale, err_msg=str(path))
+        close(got, want, rtol=1e-5, atol=1e-5 * scale)
