@@ -397,7 +397,7 @@ def _print_early_exit(args: argparse.Namespace) -> None:
             latency = (
                 f"; latency {row['mean_latency_us']:.0f} µs of event time on average (at most "
                 f"{row['max_latency_us']:.0f} µs)"
-                if event_time
+                if event_time and row["latency_samples"]
                 else ""
             )
             print(
@@ -407,7 +407,7 @@ def _print_early_exit(args: argparse.Namespace) -> None:
             )
     fixed = ", ".join(
         f"{int(r['steps'])}"
-        + (f" ({r['mean_latency_us']:.0f} µs)" if event_time else "")
+        + (f" ({r['mean_latency_us']:.0f} µs)" if event_time and r["latency_samples"] else "")
         + f": {_percent(r['accuracy'])}"
         for r in report["curve"]
         if "steps" in r
@@ -415,6 +415,11 @@ def _print_early_exit(args: argparse.Namespace) -> None:
     print(f"  fixed steps: {fixed}")
     if not event_time:
         print("  latency in time steps only: the inputs are not event frames (no event time)")
+    elif report["curve"][0]["latency_samples"] < report["samples"]:
+        print(
+            f"  latencies over the {report['curve'][0]['latency_samples']} samples with events "
+            f"(of {report['samples']}): an empty recording has no event time"
+        )
     path = Path(args.run_dir) / f"early_exit_{args.which}.json"
     path.write_text(json.dumps(report, indent=2) + "\n")
     print(f"  curve written to {path}", flush=True)

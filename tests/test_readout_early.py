@@ -74,3 +74,30 @@ def test_errors_are_named():
         sj.readout.early_decision(jnp.zeros((3, 2, 4), jnp.int32), 0.5)
     with pytest.raises(ValueError, match=r"`early_exit_curve`: `labels` must be \[B\] = \[2\]"):
         sj.readout.early_exit_curve(outputs, np.zeros(3), [0.5])
+
+
+def test_latency_leaves_out_samples_without_event_time_and_says_so():
+    # [T=3, B=2, K=2]: both samples decide after 2 steps; sample 1 has no events (a NaN row).
+    outputs = jnp.array([[[0.0, 0.0], [0.0, 0.0]], [[3.0, 0.0], [0.0, 3.0]], [[3.0, 0.0]] * 2])
+    ends = np.array([[1000.0, 2000.0, 3000.0], [np.nan] * 3])
+    row = sj.readout.early_exit_curve(outputs, [0, 1], [0.5], step_ends_us=ends)[0]
+    assert (row["accuracy"], row["mean_steps"]) == (1.0, 2.0)
+    assert (row["mean_latency_us"], row["max_latency_us"], row["latency_samples"]) == (
+        2000.0,
+        2000.0,
+        1,
+    )
+    fixed = sj.readout.early_exit_curve(outputs, [0, 1], [], step_ends_us=ends)
+    assert [(r["mean_latency_us"], r["latency_samples"]) for r in fixed] == [
+        (1000.0, 1),
+        (2000.0, 1),
+        (3000.0, 1),
+    ]
+    none = sj.readout.early_exit_curve(outputs, [0, 1], [0.5], step_ends_us=np.full((2, 3), np.nan))
+    assert (none[0]["mean_latency_us"], none[0]["latency_samples"]) == (None, 0)
+    partly = ends.copy()
+    partly[0, 2] = np.nan
+    with pytest.raises(ValueError, match=r"`early_exit_curve`: `step_ends_us` must be finite"):
+        sj.readout.early_exit_curve(outputs, [0, 1], [0.5], step_ends_us=partly)
+    with pytest.raises(ValueError, match=r"a row only partly NaN"):
+        sj.readout.early_exit_curve(outputs, [0, 1], [0.5], step_ends_us=np.full((2, 3), np.inf))

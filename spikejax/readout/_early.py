@@ -121,14 +121,18 @@ def early_exit_curve(
         thresholds, rule, accumulate: as for `early_decision`.
         step_ends_us: for event data, when each step of each sample ends in µs of event time,
             ``[B, T]`` (e.g. `spikejax.data.ToFrames.frame_ends_us` of each sample): a sample
-            that decides after ``n`` steps has a latency of ``step_ends_us[b, n - 1]``.
+            that decides after ``n`` steps has a latency of ``step_ends_us[b, n - 1]``. A row of
+            NaN marks a sample without event time (an empty recording): its decision counts in
+            the accuracy and steps but not in the latencies, whose rows say over how many
+            samples they are taken (``"latency_samples"``).
 
     Returns:
         One dict per threshold: ``{"threshold", "accuracy", "mean_steps", "max_steps"}``, then one
         per fixed number of steps ``t = 1 … T``: ``{"steps", "accuracy"}`` (every sample stopped
         after ``t`` steps). With ``step_ends_us`` the threshold rows also hold the latency to
         decision ``"mean_latency_us"`` and ``"max_latency_us"``, the fixed rows
-        ``"mean_latency_us"``.
+        ``"mean_latency_us"``, and both ``"latency_samples"`` (latencies ``None`` when no sample
+        has event time).
 
     Example:
         >>> import jax.numpy as jnp, numpy as np, spikejax as sj
@@ -152,6 +156,13 @@ def early_exit_curve(
             raise ValueError(
                 f"`{fn}`: `step_ends_us` must be [B, T] = {list(want)}; got shape {ends.shape}."
             )
+        nan = np.isnan(ends)
+        timed = ~nan.any(axis=1)
+        if np.any(nan.any(axis=1) & ~nan.all(axis=1)) or np.isinf(ends).any():
+            raise ValueError(
+                f"`{fn}`: `step_ends_us` must be finite, or a whole row of NaN for a sample "
+                "without event time; got infinite values or a row only partly NaN."
+            )
     rows: list[dict[str, float]] = []
     for threshold in thresholds:
         predictions, steps = early_decision(outputs, threshold, rule=rule, accumulate=accumulate)
@@ -163,16 +174,19 @@ def early_exit_curve(
             "max_steps": float(steps.max()),
         }
         if ends is not None:
-            latency = np.take_along_axis(ends, steps[:, None] - 1, axis=1)[:, 0]
+            latency = np.take_along_axis(ends, steps[:, None] - 1, axis=1)[:, 0][timed]
             row |= {
-                "mean_latency_us": float(latency.mean()),
-                "max_latency_us": float(latency.max()),
+                "mean_latency_us": float(latency.mean()) if latency.size else None,
+                "max_latency_us": float(latency.max()) if latency.size else None,
+                "latency_samples": int(latency.size),
             }
         rows.append(row)
     fixed = np.asarray(jnp.argmax(accumulated_scores(outputs.astype(jnp.float32), accumulate), -1))
     for t in range(outputs.shape[0]):
         row = {"steps": float(t + 1), "accuracy": float(np.mean(fixed[t] == y))}
         if ends is not None:
-            row["mean_latency_us"] = float(ends[:, t].mean())
+            at_t = ends[timed, t]
+            row["mean_latency_us"] = float(at_t.mean()) if at_t.size else None
+            row["latency_samples"] = int(at_t.size)
         rows.append(row)
     return rows
