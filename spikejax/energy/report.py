@@ -26,7 +26,15 @@ from spikejax._errors import check_choice
 from spikejax.energy.counting import FIRST_LAYER, OpCounts, count_ops
 from spikejax.energy.profiles import EnergyProfile, get_profile
 
-__all__ = ["EnergyReport", "EnergyRow", "energy_from_sops", "energy_report", "estimate"]
+__all__ = [
+    "EnergyReport",
+    "EnergyRow",
+    "energy_from_sops",
+    "energy_report",
+    "estimate",
+    "format_energy",
+    "ratio_reason",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,13 +63,54 @@ def _si(x: float) -> str:
     return f"{x:.4g}"
 
 
-def _joules(pj: float | None) -> str:
+def format_energy(pj: float | None) -> str:
+    """An energy in pJ with the largest unit it reaches (4 significant digits); ``"-"`` for
+    ``None`` (an unpriced value).
+
+    Example:
+        >>> from spikejax.energy.report import format_energy
+        >>> format_energy(304812.5), format_energy(12.0), format_energy(None)
+        ('304.8 nJ', '12 pJ', '-')
+    """
     if pj is None:
         return "-"
     for factor, unit in ((1e12, "J"), (1e9, "mJ"), (1e6, "µJ"), (1e3, "nJ")):
         if abs(pj) >= factor:
             return f"{pj / factor:.4g} {unit}"
     return f"{pj:.4g} pJ"
+
+
+def ratio_reason(report: dict[str, Any]) -> str | None:
+    """Why the SNN costs what it does next to the ANN, in one clause; ``None`` without a ratio.
+
+    Args:
+        report: an energy report as `EnergyReport.to_dict` (and ``energy.json``) gives it.
+
+    Example:
+        >>> from spikejax.energy.report import ratio_reason
+        >>> layers = [{"name": "fc1", "op": "mac", "energy": 90.0, "runs": 8},
+        ...           {"name": "fc2", "op": "ac", "energy": 10.0, "runs": 0}]
+        >>> print(ratio_reason({"totals": {"ratio": 7.0, "e_snn_pj": 100.0}, "layers": layers}))
+        90 % of the SNN's energy is multiply-accumulates of real-valued inputs, fc1 (×8), repeated
+        at every time step where the ANN does them once; spikes only save energy in the layers
+        that read them
+    """
+    totals = report["totals"]
+    ratio = totals.get("ratio")
+    if ratio is None:
+        return None
+    if ratio <= 1:
+        return "spikes replace the ANN's multiply-accumulates (one AC per spike)"
+    macs = [r for r in report["layers"] if r["op"] == "mac" and r["energy"] is not None]
+    if not macs:
+        return "the synaptic operations over all time steps outweigh one dense pass"
+    share = sum(r["energy"] for r in macs) / totals["e_snn_pj"]
+    layers = ", ".join(f"{r['name']} (×{r['runs']})" for r in macs)
+    return (
+        f"{100 * share:.0f} % of the SNN's energy is multiply-accumulates of real-valued inputs, "
+        f"{layers}, repeated at every time step where the ANN does them once; spikes only save "
+        "energy in the layers that read them"
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,19 +143,6 @@ class EnergyReport:
     ratio: float | None
     unpriced: tuple[str, ...]
 
-    def _why_dearer(self) -> str:
-        """Why the spiking network costs more than the ANN here: the layers charged as MACs."""
-        macs = [r for r in self.rows if r.op == "mac" and r.energy is not None]
-        if not macs:
-            return "the SNN's synaptic operations over T steps cost more than one dense pass"
-        share = sum(r.energy for r in macs) / self.e_snn
-        names = ", ".join(f"{r.name} (MAC ×{r.runs})" for r in macs)
-        return (
-            f"the SNN costs more: {100 * share:.0f} % of E_SNN is multiply-accumulates of layers "
-            f"with real-valued inputs, {names}, repeated at every step, against one dense pass "
-            "for the ANN; spikes save energy only in the layers that read them"
-        )
-
     def table(self) -> str:
         """The report as aligned text: settings, one line per layer, totals."""
         c = self.counts
@@ -127,7 +163,7 @@ class EnergyReport:
                 "-" if r.role == "first" else _si(r.sops),
                 "yes" if r.binary else "no",
                 f"MAC ×{r.runs}" if r.op == "mac" else "AC",
-                _joules(r.energy),
+                format_energy(r.energy),
             )
             for r in self.rows
         ]
@@ -139,22 +175,21 @@ class EnergyReport:
                 for i, (cell, w) in enumerate(zip(row, widths, strict=True))
             ]
             lines.append("  ".join(cells).rstrip())
-        parts = [f"AC {_joules(self.e_ac)}"]
+        parts = [f"AC {format_energy(self.e_ac)}"]
         if self.profile.e_mac is not None:
-            parts.insert(0, f"MAC {_joules(self.e_mac)}")
+            parts.insert(0, f"MAC {format_energy(self.e_mac)}")
         if self.e_neuron is not None:
-            parts.append(f"neuron updates {_joules(self.e_neuron)}")
+            parts.append(f"neuron updates {format_energy(self.e_neuron)}")
         lines.append(
-            f"E_SNN     {_joules(self.e_snn)} = {' + '.join(parts)} "
+            f"E_SNN     {format_energy(self.e_snn)} = {' + '.join(parts)} "
             f"({_si(c.charged_macs)} MACs, {_si(c.sops)} SOPs)"
         )
         if self.e_ann is not None:
             ratio = "" if self.ratio is None else f"; E_SNN / E_ANN = {self.ratio:.4g}"
-            lines.append(
-                f"E_ANN     {_joules(self.e_ann)} ({_si(c.dense_macs)} MACs, one dense pass){ratio}"
-            )
+            dense = f"{_si(c.dense_macs)} MACs, one dense pass"
+            lines.append(f"E_ANN     {format_energy(self.e_ann)} ({dense}){ratio}")
             if self.ratio is not None and self.ratio > 1:
-                lines.append(f"          {self._why_dearer()}")
+                lines.append(f"          {ratio_reason(self.to_dict())}")
         if self.unpriced:
             lines.append(
                 f"unpriced  {', '.join(self.unpriced)}: real-valued input, no MAC path on "

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from spikejax.energy.report import format_energy, ratio_reason
+
 __all__ = ["results_table", "run_results"]
 
 _FN = "run_results"
@@ -33,32 +35,13 @@ def _read(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def _energy(pj: float) -> str:
-    for factor, unit in ((1e12, "J"), (1e9, "mJ"), (1e6, "µJ"), (1e3, "nJ")):
-        if abs(pj) >= factor:
-            return f"{pj / factor:.4g} {unit}"
-    return f"{pj:.4g} pJ"
-
-
 def _why(name: str, report: dict[str, Any]) -> str | None:
     """One line on the SNN/ANN energy ratio of an energy report (``None`` without a ratio)."""
-    totals = report["totals"]
-    ratio = totals.get("ratio")
-    if ratio is None:
+    reason = ratio_reason(report)
+    if reason is None:
         return None
-    head = f"{name}: E_SNN / E_ANN = {ratio:.3g} on {report['profile']['name']}"
-    if ratio <= 1:
-        return f"{head}: spikes replace the ANN's multiply-accumulates (one AC per spike)."
-    macs = [r for r in report["layers"] if r["op"] == "mac" and r["energy"] is not None]
-    if not macs:
-        return f"{head}: the synaptic operations over all time steps outweigh one dense pass."
-    share = sum(r["energy"] for r in macs) / totals["e_snn_pj"]
-    layers = ", ".join(f"{r['name']} (×{r['runs']})" for r in macs)
-    return (
-        f"{head}: {100 * share:.0f} % of the SNN's energy is multiply-accumulates of real-valued "
-        f"inputs, {layers}, repeated at every time step where the ANN does them once; spikes "
-        "only save energy in the layers that read them."
-    )
+    ratio = report["totals"]["ratio"]
+    return f"{name}: E_SNN / E_ANN = {ratio:.3g} on {report['profile']['name']}: {reason}."
 
 
 def run_results(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
@@ -147,7 +130,7 @@ def results_table(run_dirs: Sequence[str | os.PathLike[str]]) -> str:
     for r in results:
         energies = []
         for profile, e in r["energy"].items():
-            text = f"{_energy(e['e_snn_pj'])} on {profile}"
+            text = f"{format_energy(e['e_snn_pj'])} on {profile}"
             if e["ratio"] is not None:
                 text += f" ({e['ratio']:.3g}× the ANN)"
             if e["unpriced"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from typing import Any
 
 from spikejax.viz._common import finish, new_figure
@@ -18,23 +19,13 @@ def _unit(peak: float) -> tuple[float, str]:
 
 
 def _verdict(report: Any) -> str:
-    """One line on how the SNN compares with the ANN, and why when it costs more."""
+    """One line on how the SNN compares with the ANN, and why."""
+    from spikejax.energy.report import ratio_reason
+
     if report.ratio is None:
         return f"no ANN comparison: {report.profile.name} has no MAC energy"
-    if report.ratio <= 1:
-        return f"the SNN needs {report.ratio:.3g}× the ANN's energy (spikes replace MACs)"
-    macs = [r for r in report.rows if r.op == "mac" and r.energy is not None]
-    if not macs:
-        return (
-            f"the SNN costs {report.ratio:.3g}× the ANN: its synaptic operations over "
-            f"T = {report.counts.T} steps outweigh one dense pass"
-        )
-    share = sum(r.energy for r in macs) / report.e_snn
-    names = ", ".join(f"{r.name} ×{r.runs}" for r in macs)
-    return (
-        f"the SNN costs {report.ratio:.3g}× the ANN: {100 * share:.0f} % of E_SNN is MACs of "
-        f"real-valued inputs ({names}), repeated every step"
-    )
+    line = f"E_SNN = {report.ratio:.3g}× E_ANN: {ratio_reason(report.to_dict())}"
+    return textwrap.fill(line, 100)
 
 
 def plot_energy(
