@@ -9,6 +9,12 @@ are interleaved inside every round so that slow drifts of the machine's load hit
     bash benchmarks/setup_env.sh            # once: .venv-bench with torch (CPU) and the peers
     .venv-bench/bin/python benchmarks/run_all.py [--rounds 2] [--threads 2]
 
+Two spikejax columns: ``spikejax`` (the tuned path, ``spikejax_bench.py``) and ``spikejax_user``
+(the public layers as a researcher writes them, ``user_path_bench.py``), with the ratios user/tuned
+and user/fastest peer against their targets (train step <= 0.7x and forward <= 0.8x the fastest
+peer, user <= 1.1x tuned, compile <= 2 s). Then, unless ``--no-activity``, the event-driven
+synapses' activity curve (``activity_curve.py``: JSON and PNG into the output folder).
+
 Outputs ``benchmarks/results/<date>.json`` (every record; ``<date>_<HHMM>.json`` for later runs of
 the same day), ``benchmarks/results/latest.md`` and ``benchmarks/results/latest.png`` (``--name``).
 """
@@ -33,8 +39,13 @@ sys.path.insert(0, str(HERE))
 from _results_md import chart, markdown  # noqa: E402
 from _workloads import WORKLOADS  # noqa: E402
 
+# "spikejax" is the tuned path (a hand-written functional program); "spikejax_user" the same
+# workloads written with the public layers, nnx.Optimizer and nnx.jit, as a researcher writes them;
+# "spikejax_train" those layers trained by spikejax.train's own step (not for lif_layer).
 SCRIPTS = {
     "spikejax": HERE / "spikejax_bench.py",
+    "spikejax_user": HERE / "user_path_bench.py",
+    "spikejax_train": HERE / "user_path_bench.py",
     "snntorch": HERE / "peers" / "snntorch_bench.py",
     "spikingjelly": HERE / "peers" / "spikingjelly_bench.py",
     "norse": HERE / "peers" / "norse_bench.py",
@@ -42,12 +53,20 @@ SCRIPTS = {
 }
 MODULES = {
     "spikejax": "spikejax",
+    "spikejax_user": "spikejax",
+    "spikejax_train": "spikejax",
     "snntorch": "snntorch",
     "spikingjelly": "spikingjelly",
     "norse": "norse",
     "spyx": "spyx",
 }
 MODES = ("step", "fwd")
+OURS = ("spikejax", "spikejax_user", "spikejax_train")
+ARGS = {"spikejax_train": ["--path", "train"]}
+# Targets of the user path against the fastest peer (median ms), per mode, and its compile time.
+TARGET_VS_PEER = {"step": 0.7, "fwd": 0.8}
+TARGET_VS_TUNED = 1.1
+TARGET_COMPILE_S = 2.0
 
 # Dense GEMM/conv FLOPs per call (forward; step = forward + the weight/activation gradients that
 # are needed), for the floor in the table: FLOPs / the SGEMM rate measured at the start of the run.
@@ -132,6 +151,7 @@ def measure(python, framework, workload, mode, args, env, prefix) -> dict:
         str(args.repeats),
         "--warmup",
         str(args.warmup),
+        *ARGS.get(framework, []),
     ]
     try:
         proc = subprocess.run(
@@ -147,7 +167,9 @@ def measure(python, framework, workload, mode, args, env, prefix) -> dict:
         return {"framework": framework, "workload": workload, "mode": mode, "error": "timeout"}
     for line in reversed(proc.stdout.strip().splitlines()):
         if line.startswith("{"):
-            return json.loads(line)
+            record = json.loads(line)
+            record["framework"] = framework  # the column: tuned and user paths are both spikejax
+            return record
     return {
         "framework": framework,
         "workload": workload,
@@ -204,23 +226,33 @@ def summarise(records: list[dict], sgemm: float) -> list[dict]:
                     "other_cpu_share": statistics.mean(r["other_cpu_share"] for r in rs),
                     "peak_rss_MiB": best["peak_rss_MiB"],
                 }
-            peers = {fw: v for fw, v in per.items() if fw != "spikejax"}
+            peers = {fw: v for fw, v in per.items() if fw not in OURS}
             row = {
                 "workload": workload,
                 "mode": mode,
                 "frameworks": per,
                 "floor_ms": round(1e3 * GFLOP[(workload, mode)] / sgemm, 1),
             }
-            if peers and "spikejax" in per:
+            if peers:
                 fastest = min(peers, key=lambda fw: peers[fw]["median_ms"])
-                row["fastest_peer"] = fastest
-                row["ratio_median"] = round(
-                    per["spikejax"]["median_ms"] / peers[fastest]["median_ms"], 3
-                )
                 fastest_min = min(peers, key=lambda fw: peers[fw]["min_ms"])
-                row["ratio_min"] = round(
-                    per["spikejax"]["min_ms"] / peers[fastest_min]["min_ms"], 3
-                )
+                row["fastest_peer"] = fastest
+                for ours in OURS:
+                    suffix = ours.removeprefix("spikejax")  # "", "_user", "_train"
+                    if ours in per:
+                        ratio = per[ours]["median_ms"] / peers[fastest]["median_ms"]
+                        row[f"ratio_median{suffix}"] = round(ratio, 3)
+                        ratio_min = per[ours]["min_ms"] / peers[fastest_min]["min_ms"]
+                        row[f"ratio_min{suffix}"] = round(ratio_min, 3)
+                if "ratio_median_user" in row:
+                    row["target_vs_peer"] = TARGET_VS_PEER[mode]
+                    row["met_vs_peer"] = row["ratio_median_user"] <= TARGET_VS_PEER[mode]
+            if "spikejax" in per and "spikejax_user" in per:
+                user, tuned = per["spikejax_user"], per["spikejax"]
+                row["user_vs_tuned"] = round(user["median_ms"] / tuned["median_ms"], 3)
+                row["met_vs_tuned"] = row["user_vs_tuned"] <= TARGET_VS_TUNED
+            if "spikejax_user" in per and per["spikejax_user"]["compile_s"] is not None:
+                row["met_compile"] = per["spikejax_user"]["compile_s"] <= TARGET_COMPILE_S
             rows.append(row)
     return rows
 
@@ -240,6 +272,11 @@ def main():
     parser.add_argument("--frameworks", nargs="+", default=list(SCRIPTS), choices=list(SCRIPTS))
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--name", default="latest", help="base name of the .md/.png outputs")
+    parser.add_argument(
+        "--no-activity",
+        action="store_true",
+        help="skip the event-driven synapses' activity curve (activity_curve.py)",
+    )
     parser.add_argument(
         "--render",
         metavar="JSON",
@@ -268,6 +305,7 @@ def main():
                     brief = r.get("error") or f"{r['median_ms']} ms (loss {r['loss0']:.6g})"
                     print(f"[{rnd}] {workload:12s} {mode:4s} {fw:13s} {brief}", flush=True)
     rows = summarise(records, sgemm)
+    activity = None if args.no_activity else activity_curve(args, env, prefix)
     shares = [r["other_cpu_share"] for r in records if "other_cpu_share" in r]
     meta = {
         "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
@@ -279,6 +317,7 @@ def main():
         "versions": versions,
         "other_cpu_share": statistics.mean(shares) if shares else 0.0,
         "sgemm_gflops": sgemm,
+        "activity_curve": activity,
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -293,6 +332,31 @@ def main():
     print(markdown(meta, rows, frameworks))
 
 
+def activity_curve(args: argparse.Namespace, env: dict[str, str], prefix: list[str]) -> dict:
+    """Run ``activity_curve.py`` (when present) into ``--out``, with the run's pinning: event-driven
+    against dense synapses from 0 % to 100 % input activity (its JSON and PNG)."""
+    script = HERE / "activity_curve.py"
+    if not script.exists():
+        return {"status": "absent"}
+    cmd = [*prefix, args.python, str(script), "--out", str(args.out)]
+    print("activity curve:", " ".join(cmd[-4:]), flush=True)
+    try:
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=args.timeout,
+            cwd=ROOT,
+        )
+    except subprocess.TimeoutExpired:
+        return {"status": "timeout"}
+    if proc.returncode != 0:
+        return {"status": "error", "error": (proc.stderr or proc.stdout)[-2000:]}
+    return {"status": "ok", "json": "activity_curve.json", "png": "activity_curve.png"}
+
+
 def render(args: argparse.Namespace) -> None:
     """Rewrite the Markdown table and the chart of a saved run (e.g. after a change of format)."""
     path = Path(args.render)
@@ -305,6 +369,7 @@ def render(args: argparse.Namespace) -> None:
     path.write_text(json.dumps({"meta": meta, "rows": rows, "records": records}, indent=1))
     frameworks = [fw for fw in SCRIPTS if any(r["framework"] == fw for r in records)]
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     (out / f"{args.name}.md").write_text(markdown(meta, rows, frameworks))
     chart(rows, frameworks, out / f"{args.name}.png")
     print(markdown(meta, rows, frameworks))

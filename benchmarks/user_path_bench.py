@@ -3,10 +3,10 @@
 The networks of ``_workloads.py`` built from the public layers: ``layers.TimeFolded(nnx.Linear)``,
 ``layers.TimeFolded(layers.Conv)``, ``layers.max_pool``, ``layers.Spiking(LIF / LI)``; trained
 with ``nnx.Optimizer(model, optax.adam(lr))`` inside an ``nnx.jit`` train step, with
-``nnx.value_and_grad``. Nothing is tuned by hand: no custom VJP, no fused kernels, no donation; the
-layers choose their own lowering (``layers.Conv`` uses im2col on CPU). The weights and data are
-the workload's, copied into the layers, so the first loss must equal the reference (checked in
-the record, as for every framework). Modes as ``spikejax_bench.py``: ``fwd`` (the loss),
+``nnx.value_and_grad``. Nothing is tuned by hand: no custom VJP, no fused kernels, no donation;
+the layers choose their own lowering (``layers.Conv``'s gradient is im2col's on CPU). The weights
+and data are the workload's, copied into the layers, so the first loss must equal the reference
+(checked in the record, as for every framework). Modes as ``spikejax_bench.py``: ``fwd`` (the loss),
 ``step`` (``lif_layer``: loss and gradient; others: forward, backward, Adam update). Prints one
 JSON record (``framework`` "spikejax", ``path`` "user").
 
