@@ -46,7 +46,7 @@ class VGG16(nnx.Module):
             if item == "A":
                 continue
             out = max(1, item // width)
-            convs.append(nnx.Conv(channels, out, (3, 3), padding=((1, 1), (1, 1)), rngs=rngs))
+            convs.append(sj.layers.Conv(channels, out, (3, 3), padding=((1, 1), (1, 1)), rngs=rngs))
             norms.append(nnx.BatchNorm(out, momentum=0.9, epsilon=1e-5, rngs=rngs))
             acts.append(sj.convert.QCFS(levels, clip=8.0))
             channels = out

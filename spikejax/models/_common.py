@@ -1,5 +1,5 @@
-"""Building blocks shared by the zoo: neurons, initialisers, max-pooling, conv/linear-BN-spike
-units, and input checks."""
+"""Building blocks shared by the zoo: neurons, initialisers, conv/linear-BN-spike units, and input
+checks (max-pooling is `spikejax.layers.max_pool`)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import nnx
 from jaxtyping import Array, Float
 
 from spikejax._errors import check_choice
-from spikejax.layers import SeqBatchNorm, Spiking, fold, unfold
+from spikejax.layers import Conv, SeqBatchNorm, Spiking, fold, max_pool, unfold
 from spikejax.neurons import IF, LIF, PLIF, AbstractNeuron
 from spikejax.surrogate import AbstractSurrogate
 
@@ -82,21 +81,6 @@ def torch_linear(in_features: int, out_features: int, *, dtype: Any, rngs: nnx.R
         bias_init=torch_default_bias(in_features),
         dtype=dtype,
         rngs=rngs,
-    )
-
-
-def max_pool(
-    x: Float[Array, "n height width channels"], kernel: int, stride: int, padding: int
-) -> Float[Array, "n height2 width2 channels"]:
-    """Max-pooling over the two spatial axes, padded with ``-inf`` (never zeros)."""
-    init = np.array(-np.inf, x.dtype)  # concrete, so JAX uses its differentiable max-pool
-    return jax.lax.reduce_window(
-        x,
-        init,
-        jax.lax.max,
-        (1, kernel, kernel, 1),
-        (1, stride, stride, 1),
-        ((0, 0), (padding, padding), (padding, padding), (0, 0)),
     )
 
 
@@ -180,7 +164,8 @@ class ConvBNSpike(nnx.Module):
     ``[B, H, W, C]`` input, the convolution and batch norm run once and their output is repeated for
     ``T`` steps before the neuron (SEW ImageNet stem).
 
-    Attributes: ``conv`` (``nnx.Conv``), ``bn`` (``SeqBatchNorm``), ``sn`` (``Spiking``).
+    Attributes: ``conv`` (`spikejax.layers.Conv`, an ``nnx.Conv``), ``bn`` (``SeqBatchNorm``),
+    ``sn`` (``Spiking``).
     """
 
     def __init__(
@@ -198,7 +183,7 @@ class ConvBNSpike(nnx.Module):
         remat: bool | int = False,
     ):
         pad = kernel // 2
-        self.conv = nnx.Conv(
+        self.conv = Conv(
             in_channels,
             out_channels,
             (kernel, kernel),

@@ -17,8 +17,8 @@ import jax.numpy as jnp
 from flax import nnx
 from jaxtyping import Array, Float
 
-from spikejax.layers import SeqBatchNorm, SeqDropout, fold, unfold
-from spikejax.models._common import check_dtype, max_pool
+from spikejax.layers import Conv, SeqBatchNorm, SeqDropout, fold, max_pool, unfold
+from spikejax.models._common import check_dtype
 from spikejax.models._small_config import (
     SURROGATES,
     NeuronSpec,
@@ -165,7 +165,7 @@ class _ConvLIF(nnx.Module):
     """``Conv k×k ('same', no bias) → SeqBatchNorm → LIF → MaxPool p×p`` on ``[T, B, H, W, C]``."""
 
     def __init__(self, c_in, c_out, spec, *, kernel, pool, dtype, rngs):
-        self.conv = nnx.Conv(
+        self.conv = Conv(
             c_in, c_out, (kernel, kernel), padding="SAME", use_bias=False, dtype=dtype, rngs=rngs
         )
         self.bn = SeqBatchNorm(c_out, rngs=rngs)
