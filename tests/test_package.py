@@ -28,6 +28,7 @@ PACKAGES = [
     "spikejax.plasticity",
     "spikejax.evolve",
     "spikejax.online",
+    "spikejax.kernels",
     "spikejax.sweep",
 ]
 
