@@ -198,7 +198,7 @@ TRAIN_LOSS = {"shd_mlp": "ce_membrane", "conv_nmnist": "ce_count"}
 def train_path_call(workload: str, mode: str, model: nnx.Module, x, y):
     """``(call, compile_s)`` for the project's own train (or evaluation) step."""
     from spikejax.config import Config, OptimizerConfig, TrainConfig
-    from spikejax.train._steps import Steps, build_optimizer
+    from spikejax.train import Steps, build_optimizer
 
     config = Config(train=TrainConfig(loss=TRAIN_LOSS[workload], batch_size=int(x.shape[1])))
     tx, schedule = build_optimizer(OptimizerConfig(name="adam", lr=LR), 1000)

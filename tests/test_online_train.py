@@ -10,7 +10,7 @@ from flax import nnx
 
 import spikejax as sj
 from spikejax.config import Config, OptimizerConfig, TrainConfig
-from spikejax.train._steps import Steps, build_optimizer
+from spikejax.train import Steps, build_optimizer
 
 T, B, F = 4, 8, 8
 

@@ -13,6 +13,8 @@ from spikejax.train._preempt import EXIT_PREEMPTED as EXIT_PREEMPTED
 from spikejax.train._preempt import Preempted as Preempted
 from spikejax.train._restore import RestoredRun as RestoredRun
 from spikejax.train._restore import load_run as load_run
+from spikejax.train._steps import Steps as Steps
+from spikejax.train._steps import build_optimizer as build_optimizer
 from spikejax.train.checkpoint import Checkpointer as Checkpointer
 from spikejax.train.checkpoint import CheckpointError as CheckpointError
 from spikejax.train.export import export_pretrained as export_pretrained
@@ -30,7 +32,9 @@ __all__ = [
     "ProgressBar",
     "RestoredRun",
     "RunLockedError",
+    "Steps",
     "build_model",
+    "build_optimizer",
     "early_exit",
     "evaluate",
     "export_pretrained",
