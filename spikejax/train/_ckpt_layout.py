@@ -5,7 +5,7 @@ Step directories are named as ``orbax.checkpoint.CheckpointManager`` names steps
 options (its standard step name format without prefix or padding: ``str(step)``); ``state/`` is
 its item ``"state"`` and ``metrics/metrics`` its item ``"metrics"`` (the JSON file its
 ``JsonCheckpointHandler`` reads for ``best_fn``). A save in progress is named
-``<step>.orbax-checkpoint-tmp-<ns>``, Orbax's own mark of an unfinished step, which Orbax and
+``<step>.orbax-checkpoint-tmp-<step>``, Orbax's own mark of an unfinished step, which Orbax and
 spikejax both skip; a checkpoint being deleted is first renamed ``.trash-<name>``. Directories of
 the older layout, ``ckpt-<save number>-step-<step>``, sort before every step directory.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -60,8 +59,13 @@ def step_name(step: int) -> str:
 
 
 def tmp_name(step: int) -> str:
-    """The directory name of a save of ``step`` in progress."""
-    return f"{step}{_TMP}{time.time_ns()}"
+    """The directory name of a save of ``step`` in progress.
+
+    Every process of a multi-process run writes its shards into this one directory, so the name
+    is a function of the step alone (a clock reading would differ between processes). A leftover
+    of the same name from a crashed save is removed before the directory is made again.
+    """
+    return f"{step}{_TMP}{step}"
 
 
 def trash_name(name: str) -> str:
