@@ -60,6 +60,7 @@ from spikejax.train import fit_population, read_metrics
 
 EPOCHS = int(os.environ.get("SPIKEJAX_NOTEBOOK_EPOCHS", 15))  # the tests run 2 epochs
 SAMPLES = os.environ.get("SPIKEJAX_NOTEBOOK_SAMPLES")  # the tests use 64 samples per split
+TRIALS = int(os.environ.get("SPIKEJAX_NOTEBOOK_TRIALS", 4))  # the tests run 2
 LIMIT = None if SAMPLES is None else int(SAMPLES)
 work = Path(tempfile.mkdtemp(prefix="sweeps-"))
 
@@ -136,7 +137,7 @@ def get_sweep():
             "optimizer.lr": Float(3e-4, 2e-2, log=True),
             "model.options.hidden": Choice(((32,), (64,), (128,))),
         }},
-        trials=4,
+        trials={TRIALS},
         startup_trials=2,
     )
 """)

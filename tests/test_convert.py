@@ -205,6 +205,7 @@ def test_digits_convert_experiment_runs_end_to_end(tmp_path):
     assert (tmp_path / "accuracy_vs_T.png").stat().st_size > 0
 
 
+@pytest.mark.slow  # 30 s; the CIFAR-10 reader and the conversion have fast tests of their own
 def test_cifar10_convert_experiment_runs_on_a_tiny_cifar_file(tmp_path):
     import pickle
 

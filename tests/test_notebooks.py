@@ -27,6 +27,7 @@ TINY = {
     "SPIKEJAX_NOTEBOOK_T": "40",
     "SPIKEJAX_NOTEBOOK_EPOCHS": "2",
     "SPIKEJAX_NOTEBOOK_SAMPLES": "64",
+    "SPIKEJAX_NOTEBOOK_TRIALS": "2",
     # The install cell is a no-op where spikejax is importable; make sure it never installs here.
     "SPIKEJAX_NOTEBOOK_NO_INSTALL": "1",
 }
