@@ -53,7 +53,7 @@ def build_optimizer(
 
     Example:
         >>> from spikejax.config import OptimizerConfig
-        >>> from spikejax.train._steps import build_optimizer
+        >>> from spikejax.train import build_optimizer
         >>> tx, schedule = build_optimizer(OptimizerConfig(lr=0.1, schedule="cosine"), 10)
         >>> float(schedule(0)), float(schedule(5)), float(schedule(10))
         (0.1, 0.05, 0.0)
