@@ -38,6 +38,18 @@ def parse_args(description: str, *, extra: Callable[[argparse.ArgumentParser], N
     return parser.parse_args()
 
 
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; ``platform`` where that cannot be read)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _busy_ticks() -> int:
     """Busy CPU ticks of the whole machine (all cores) since boot."""
     with open("/proc/stat") as f:

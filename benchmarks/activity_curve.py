@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -39,6 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from _harness import cpu_model
 from _workloads import BETA, LR, SIZES, THRESHOLD, draw
 from flax import nnx
 
@@ -47,16 +47,6 @@ from spikejax import layers
 
 ACTIVITIES = (0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 VARIANTS = ("dense", "event", "auto")
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def load() -> list[float]:

@@ -25,7 +25,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import statistics
 import subprocess
 import time
@@ -34,22 +33,13 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+from _harness import cpu_model
 
 import spikejax as sj
 
 B, N = 16, 512
 MODES = ("fwd", "fwd+bwd", "fwd+bwd_xs")
 RESULTS = Path(__file__).parent / "results"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def _uptime() -> str:

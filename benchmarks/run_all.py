@@ -36,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
+from _harness import cpu_model  # noqa: E402
 from _results_md import chart, markdown  # noqa: E402
 from _workloads import WORKLOADS  # noqa: E402
 
@@ -153,17 +154,8 @@ def measure(python, framework, workload, mode, args, env, prefix) -> dict:
         str(args.warmup),
         *ARGS.get(framework, []),
     ]
-    try:
-        proc = subprocess.run(
-            cmd,
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-            timeout=args.timeout,
-            cwd=ROOT,
-        )
-    except subprocess.TimeoutExpired:
+    proc = run_capture(cmd, env, args.timeout)
+    if proc is None:
         return {"framework": framework, "workload": workload, "mode": mode, "error": "timeout"}
     for line in reversed(proc.stdout.strip().splitlines()):
         if line.startswith("{"):
@@ -178,20 +170,26 @@ def measure(python, framework, workload, mode, args, env, prefix) -> dict:
     }
 
 
-def machine() -> dict:
-    cpu = platform.processor()
+def run_capture(
+    cmd: list[str], env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess | None:
+    """Run ``cmd`` from the repository root with its output captured; ``None`` on timeout."""
     try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
+        return subprocess.run(
+            cmd, capture_output=True, text=True, env=env, check=False, timeout=timeout, cwd=ROOT
+        )
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def machine() -> dict:
+    try:
         with open("/proc/meminfo") as f:
             mem_kib = int(f.readline().split()[1])
     except OSError:
         mem_kib = 0
     return {
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "memory_GiB": round(mem_kib / 2**20, 1),
         "python": platform.python_version(),
@@ -340,17 +338,8 @@ def activity_curve(args: argparse.Namespace, env: dict[str, str], prefix: list[s
         return {"status": "absent"}
     cmd = [*prefix, args.python, str(script), "--out", str(args.out)]
     print("activity curve:", " ".join(cmd[-4:]), flush=True)
-    try:
-        proc = subprocess.run(
-            cmd,
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-            timeout=args.timeout,
-            cwd=ROOT,
-        )
-    except subprocess.TimeoutExpired:
+    proc = run_capture(cmd, env, args.timeout)
+    if proc is None:
         return {"status": "timeout"}
     if proc.returncode != 0:
         return {"status": "error", "error": (proc.stderr or proc.stdout)[-2000:]}
