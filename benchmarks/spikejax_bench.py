@@ -12,6 +12,7 @@ time. Prints one JSON record.
 from __future__ import annotations
 
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -279,6 +280,8 @@ def main():
         "probe_loss0": float(loss0_probe),
         "backend": jax.default_backend(),
         "jax": jax.__version__,
+        # As the process ran them: importing spikejax adds its XLA:CPU convolution flag.
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
     }
     if args.workload == "conv_nmnist":
         extra_fields["conv"] = args.conv

@@ -4,7 +4,7 @@ The networks of ``_workloads.py`` built from the public layers: ``layers.TimeFol
 ``layers.TimeFolded(layers.Conv)``, ``layers.max_pool``, ``layers.Spiking(LIF / LI)``; trained
 with ``nnx.Optimizer(model, optax.adam(lr))`` inside an ``nnx.jit`` train step, with
 ``nnx.value_and_grad``. Nothing is tuned by hand: no custom VJP, no fused kernels, no donation;
-the layers choose their own lowering (``layers.Conv``'s gradient is im2col's on CPU). The weights
+the layers choose their own lowering (see ``layers.Conv``). The weights
 and data are the workload's, copied into the layers, so the first loss must equal the reference
 (checked in the record, as for every framework). Modes as ``spikejax_bench.py``: ``fwd`` (the loss),
 ``step`` (``lif_layer``: loss and gradient; others: forward, backward, Adam update). Prints one
@@ -23,6 +23,7 @@ is then its evaluation step. ``lif_layer`` has no such loss (its loss is the spi
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -252,7 +253,13 @@ def main():
         compile_s=compile_s,
         loss0=float(timing["first_result"]),
         rate1=rate1,
-        extra={"path": args.path, "backend": jax.default_backend(), "jax": jax.__version__},
+        extra={
+            "path": args.path,
+            "backend": jax.default_backend(),
+            "jax": jax.__version__,
+            # As the process ran them: importing spikejax adds its XLA:CPU convolution flag.
+            "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        },
     )
 
 

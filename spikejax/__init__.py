@@ -1,5 +1,7 @@
 """spikejax: spiking neural networks in JAX, deployed bit-exactly to integer neuromorphic chips."""
 
+# First, before JAX starts: XLA:CPU convolutions by Eigen (see spikejax/_xla_flags.py).
+from spikejax import _xla_flags as _xla_flags
 from spikejax import chip as chip
 from spikejax import convert as convert
 from spikejax import data as data

@@ -8,6 +8,7 @@ from flax import nnx
 
 import spikejax as sj
 from spikejax import layers
+from spikejax._xla_flags import FLAG, VALUE, ynnpack_convolutions
 
 # (in, out, kernel, strides, padding, use_bias, input shape): the convolutions of the zoo and the
 # experiments: ConvSNN's 'SAME' 3x3, SEW/Spikformer's k//2-padded k x k with stride 2 and 1x1
@@ -62,7 +63,8 @@ def test_im2col_equals_xla_in_values_and_gradients(case):
 def test_time_major_input_and_auto_lowering_on_cpu():
     conv = layers.Conv(2, 3, (3, 3), rngs=nnx.Rngs(0))
     assert isinstance(conv, nnx.Conv)
-    assert conv.resolved_lowering() == ("im2col" if jax.default_backend() == "cpu" else "xla")
+    slow_cpu_gradient = jax.default_backend() == "cpu" and ynnpack_convolutions()
+    assert conv.resolved_lowering() == ("im2col" if slow_cpu_gradient else "xla")
     x = jnp.asarray(np.random.default_rng(1).random((3, 2, 6, 6, 2)) < 0.3, jnp.float32)
     got, single = jax.jit(lambda x: (conv(x), conv(x[0, 0])))(x)
     want = nnx.Conv.__call__(conv, x.reshape(6, 6, 6, 2)).reshape(3, 2, 6, 6, 3)
@@ -125,3 +127,13 @@ def test_bad_arguments_are_named():
         conv(jnp.ones((5, 5)))
     with pytest.raises(ValueError, match=r"`conv2d_im2col`: `kernel` input channels"):
         jax.eval_shape(conv, jnp.ones((1, 5, 5, 2)))
+
+
+def test_auto_lowering_follows_which_library_convolves_on_cpu(monkeypatch):
+    conv = layers.Conv(2, 3, (3, 3), rngs=nnx.Rngs(0))
+    cpu = jax.default_backend() == "cpu"
+    monkeypatch.setenv("XLA_FLAGS", f"--{FLAG}={VALUE}")  # Eigen: XLA's own gradient
+    assert conv.resolved_lowering() == "xla"
+    monkeypatch.setenv("XLA_FLAGS", "")  # jaxlib 0.10's default sends them to YNNPACK
+    want = "im2col" if cpu and ynnpack_convolutions() else "xla"
+    assert conv.resolved_lowering() == want

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax.custom_derivatives import SymbolicZero
 from jaxtyping import Array, Float
 
 __all__ = ["conv2d_im2col"]
@@ -120,6 +122,30 @@ def _forward(x, kernel, bias, chunk: int, pool: int, strides):
     return _unchunked(ys), index if pool == 1 else _unchunked(index)
 
 
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class _Saved:
+    """What the backward pass keeps, and which inputs it differentiates (static).
+
+    ``index``: each pooling window's argmax (int8), or a scalar when not pooling. An input
+    nobody differentiates (the data of a first layer, a frozen kernel) gets no cotangent, so its
+    part of the backward pass is never built: a ``custom_vjp`` backward is one computation that
+    XLA cannot prune inside the chunk loop.
+    """
+
+    x: Array
+    kernel: Array
+    bias: Array | None
+    index: Array
+    need: tuple[bool, bool, bool] = dataclasses.field(metadata={"static": True})
+
+
+def _values_and_need(x, kernel, bias):
+    """Strip ``custom_vjp``'s perturbation records: the values and which ones need a gradient."""
+    need = tuple(p is not None and p.perturbed for p in (x, kernel, bias))
+    return x.value, kernel.value, None if bias is None else bias.value, need
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5))
 def _conv(x, kernel, bias, chunk, pool, strides):
     return _forward(x, kernel, bias, chunk, pool, strides)[0]
@@ -128,12 +154,17 @@ def _conv(x, kernel, bias, chunk, pool, strides):
 def _conv_fwd(x, kernel, bias, chunk, pool, strides):
     # Kept for the backward pass: the inputs and, when pooling, each window's argmax (int8).
     # Patches are rebuilt chunk by chunk there instead of being stored.
+    x, kernel, bias, need = _values_and_need(x, kernel, bias)
     y, index = _forward(x, kernel, bias, chunk, pool, strides)
-    return y, (x, kernel, bias, index)
+    return y, _Saved(x, kernel, bias, index, need)
 
 
-def _conv_bwd(chunk, pool, strides, residuals, g):
-    x, kernel, bias, index = residuals
+def _conv_bwd(chunk, pool, strides, saved, g):
+    x, kernel, bias, index = saved.x, saved.kernel, saved.bias, saved.index
+    need_dx, need_dk, need_db = saved.need
+    need_db = need_db and bias is not None
+    if isinstance(g, SymbolicZero) or not any((need_dx, need_dk, need_db)):
+        return None, None, None
     kh, kw, c, o = kernel.shape
     n, h, w, _ = x.shape
     ho, wo = _out_size(h, kh, strides[0]), _out_size(w, kw, strides[1])
@@ -143,26 +174,32 @@ def _conv_bwd(chunk, pool, strides, residuals, g):
         dk, db = carry
         xc, gc, ic = xgi
         gc = _unpool(gc, ic, (xc.shape[0], ho, wo, o), pool)
-        p = _patches(xc, kh, kw, strides)
         g2 = gc.reshape(-1, o)
-        dk = dk + jax.lax.dot_general(p, g2, (((0,), (0,)), ((), ())))
-        if db is not None:
+        if need_dk:
+            p = _patches(xc, kh, kw, strides)
+            dk = dk + jax.lax.dot_general(p, g2, (((0,), (0,)), ((), ())))
+        if need_db:
             db = db + jnp.sum(g2, axis=0)
+        if not need_dx:
+            return (dk, db), None
         dp = jax.lax.dot_general(g2, k2, (((1,), (1,)), ((), ())))
         return (dk, db), _col2im(dp, xc.shape, kh, kw, strides)
 
-    carry0 = (jnp.zeros_like(k2), None if bias is None else jnp.zeros_like(bias))
+    carry0 = (
+        jnp.zeros_like(k2) if need_dk else None,
+        jnp.zeros_like(bias) if need_db else None,
+    )
     if chunk == n:
         (dk, db), dx = one_chunk(carry0, (x, g, index))
     else:
         index = jnp.zeros((n,), jnp.int8) if pool == 1 else index
         xs = (_chunked(x, chunk), _chunked(g, chunk), _chunked(index, chunk))
         (dk, db), dxs = jax.lax.scan(one_chunk, carry0, xs)
-        dx = _unchunked(dxs)
-    return dx, dk.reshape(kernel.shape), db
+        dx = None if dxs is None else _unchunked(dxs)
+    return dx, None if dk is None else dk.reshape(kernel.shape), db
 
 
-_conv.defvjp(_conv_fwd, _conv_bwd)
+_conv.defvjp(_conv_fwd, _conv_bwd, symbolic_zeros=True)
 
 
 def _xla_conv(x, kernel, bias, strides, pads):
@@ -174,9 +211,9 @@ def _xla_conv(x, kernel, bias, strides, pads):
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5))
 def _conv_xla_forward(x, kernel, bias, chunk, strides, pads):
-    # The value is XLA's convolution: the fastest forward on XLA:CPU too, the same bits as
-    # nnx.Conv for any batch size, and the operation the network graph reads. Only the
-    # derivative is im2col's (XLA:CPU differentiates its convolution slowly).
+    # The value is XLA's convolution: the same bits as nnx.Conv for any batch size, and the
+    # operation the network graph reads. Only the derivative is im2col's (XLA:CPU's YNNPACK
+    # convolutions differentiate slowly; see spikejax/_xla_flags.py).
     return _xla_conv(x, kernel, bias, strides, pads)
 
 
@@ -185,18 +222,22 @@ def _zero_pad(x, pads):
 
 
 def _conv_xla_forward_fwd(x, kernel, bias, chunk, strides, pads):
-    return _xla_conv(x, kernel, bias, strides, pads), (x, kernel, bias)
-
-
-def _conv_xla_forward_bwd(chunk, strides, pads, residuals, g):
-    x, kernel, bias = residuals
+    x, kernel, bias, need = _values_and_need(x, kernel, bias)
     no_index = jnp.zeros((), jnp.int8)
-    dx, dk, db = _conv_bwd(chunk, 1, strides, (_zero_pad(x, pads), kernel, bias, no_index), g)
-    (top, _), (left, _) = pads
-    return dx[:, top : top + x.shape[1], left : left + x.shape[2]], dk, db
+    return _xla_conv(x, kernel, bias, strides, pads), _Saved(x, kernel, bias, no_index, need)
 
 
-_conv_xla_forward.defvjp(_conv_xla_forward_fwd, _conv_xla_forward_bwd)
+def _conv_xla_forward_bwd(chunk, strides, pads, saved, g):
+    x = saved.x
+    padded = dataclasses.replace(saved, x=_zero_pad(x, pads))
+    dx, dk, db = _conv_bwd(chunk, 1, strides, padded, g)
+    if dx is not None:
+        (top, _), (left, _) = pads
+        dx = dx[:, top : top + x.shape[1], left : left + x.shape[2]]
+    return dx, dk, db
+
+
+_conv_xla_forward.defvjp(_conv_xla_forward_fwd, _conv_xla_forward_bwd, symbolic_zeros=True)
 
 
 def _default_chunk(n: int, rows_per_image: int, cols: int, itemsize: int) -> int:
@@ -338,11 +379,13 @@ def conv2d_im2col(
     the un-pooled ``z`` of the whole batch is never stored. The gradient is written by hand: only
     ``x``, the parameters and (when pooling) the position of each window's maximum are kept for
     the backward pass, which rebuilds each chunk's patches and computes ``dkernel = patchesᵀ·g``,
-    ``dbias = Σ g`` and ``dx = col2im(g·kernelᵀ)``. The gradient of a window goes to its first
-    maximum in row-major order (as PyTorch's ``max_pool2d``). So temporary memory is bounded by
-    the chunk, not the batch. On CPU (XLA:CPU) this is several times faster to differentiate than
-    ``lax.conv_general_dilated`` for small kernels on large time-folded batches; `Conv` uses it
-    there.
+    ``dbias = Σ g`` and ``dx = col2im(g·kernelᵀ)``, each only for an input that is differentiated
+    (the data of a first layer gets no ``dx``, a frozen kernel no ``dkernel``). The gradient of a
+    window goes to its first maximum in row-major order (as PyTorch's ``max_pool2d``). So
+    temporary memory is bounded by the chunk, not the batch. Where XLA:CPU computes float
+    convolutions by YNNPACK (jaxlib 0.10's default) this is several times faster to
+    differentiate than ``lax.conv_general_dilated`` for small kernels on large time-folded
+    batches; `Conv` uses it there.
 
     Args:
         x: NHWC input, e.g. ``[T*B, H, W, C]`` (see `spikejax.layers.fold`).

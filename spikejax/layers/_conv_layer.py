@@ -8,6 +8,7 @@ import jax
 from flax import nnx
 from jaxtyping import Array, Float
 
+from spikejax._xla_flags import ynnpack_convolutions
 from spikejax.layers._conv import conv2d_im2col
 
 __all__ = ["LOWERINGS", "Conv"]
@@ -23,23 +24,26 @@ def _pair(value: Any) -> tuple[int, ...]:
 
 
 class Conv(nnx.Conv):
-    r"""``nnx.Conv`` (same parameters, arguments and results) differentiated by im2col on CPU.
+    r"""``nnx.Conv`` (same parameters, arguments and results) with the faster gradient on the CPU.
 
     The layer is an ``nnx.Conv``: the same ``kernel`` ``[k_h, k_w, C_in, C_out]`` and ``bias``
     parameters, state paths and attributes, so checkpoints, the network graph, chip deployment,
-    energy, conversion and NIR export treat it as one. Only how the gradient is computed
-    differs, chosen when the call is traced:
+    energy, conversion and NIR export treat it as one. Its value is always XLA's convolution
+    (bit for bit ``nnx.Conv``'s, for any batch size: streaming in chunks stays exact). Only how
+    the gradient is computed differs, chosen when the call is traced:
 
-    - ``"im2col"``: the value is XLA's convolution (bit for bit ``nnx.Conv``'s, for any batch
-      size: streaming in chunks stays exact), the gradient `conv2d_im2col`'s hand-written one
-      (strided slices and one matrix product per chunk of images, rebuilding patches instead of
-      storing them). XLA:CPU differentiates its own convolution several times slower for the
-      small kernels of SNNs on large time-folded batches; its forward is the faster one.
-    - ``"xla"``: ``nnx.Conv.__call__`` (``lax.conv_general_dilated`` and its XLA gradient), the
-      fastest on GPU/TPU.
-    - ``"auto"`` (default): ``"im2col"`` on the CPU backend where it applies (2-D, no feature
-      groups, no dilation, no mask, zero padding: ``"SAME"``, ``"VALID"`` or explicit pairs,
-      default precision and output type), else ``"xla"``.
+    - ``"xla"``: ``nnx.Conv.__call__`` (``lax.conv_general_dilated`` and its XLA gradient). The
+      fastest on GPU/TPU, and on the CPU when XLA computes float convolutions by Eigen (what
+      importing spikejax arranges on jaxlib 0.10; see ``spikejax/_xla_flags.py``).
+    - ``"im2col"``: the gradient `conv2d_im2col`'s hand-written one (strided slices and one
+      matrix product per chunk of images, rebuilding patches instead of storing them; nothing
+      of it is built for an input nobody differentiates). When XLA:CPU sends float
+      convolutions to YNNPACK (jaxlib 0.10 with its default flags), that library differentiates
+      the small kernels of SNNs on large time-folded batches several times slower.
+    - ``"auto"`` (default): ``"im2col"`` on the CPU backend when XLA computes float
+      convolutions by YNNPACK and the convolution is one it applies to (2-D, no feature groups,
+      no dilation, no mask, zero padding: ``"SAME"``, ``"VALID"`` or explicit pairs, default
+      precision and output type), else ``"xla"``.
 
     Both compute
 
@@ -122,8 +126,8 @@ class Conv(nnx.Conv):
     def resolved_lowering(self) -> str:
         """The lowering a call traced now uses: ``"im2col"`` or ``"xla"``."""
         if self.lowering == "auto":
-            cpu = jax.default_backend() == "cpu"
-            return "im2col" if cpu and self._im2col_refusal() is None else "xla"
+            slow_cpu_gradient = jax.default_backend() == "cpu" and ynnpack_convolutions()
+            return "im2col" if slow_cpu_gradient and self._im2col_refusal() is None else "xla"
         return self.lowering
 
     def __call__(self, inputs: Float[Array, "*batch height width channels"], out_sharding=None):
