@@ -38,7 +38,7 @@ def markdown(meta: dict, rows: list[dict], frameworks: list[str]) -> str:
         f"- machine: {meta['machine']['cpu']}, {meta['machine']['cores']} cores, "
         f"{meta['machine']['memory_GiB']} GiB; {meta['machine']['platform']}",
         f"- threads: {meta['threads']} (taskset, OMP_NUM_THREADS, OMP_WAIT_POLICY=PASSIVE, "
-        "XLA intra-op threads); float32; best of "
+        "XLA's thread pool on those cores); float32; best of "
         f"{meta['rounds']} round(s) of {meta['repeats']} timed calls "
         f"after {meta['warmup']} warm-up",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v),

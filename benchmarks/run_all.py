@@ -3,7 +3,8 @@
 Each measurement is its own subprocess with the same pinning for every framework: ``taskset`` on
 the first ``--threads`` cores, ``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` (torch), passive OpenMP
 waiting (spinning OpenMP barriers stall badly when other processes share the cores), and
-``XLA_FLAGS=--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads=N`` (JAX). Frameworks
+``XLA_FLAGS=--xla_cpu_multi_thread_eigen=true`` (JAX; importing spikejax puts its CPU
+convolution flag first, see ``spikejax/_xla_flags.py``). Frameworks
 are interleaved inside every round so that slow drifts of the machine's load hit all of them.
 
     bash benchmarks/setup_env.sh            # once: .venv-bench with torch (CPU) and the peers
@@ -129,7 +130,9 @@ def environment(threads: int) -> tuple[dict[str, str], list[str]]:
         OMP_NUM_THREADS=str(threads),
         MKL_NUM_THREADS=str(threads),
         OMP_WAIT_POLICY="PASSIVE",
-        XLA_FLAGS=f"--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={threads}",
+        # XLA's thread pool follows the taskset cores. (Not "intra_op_parallelism_threads=N":
+        # it is no XLA flag, and XLA stops reading XLA_FLAGS at a token it cannot parse.)
+        XLA_FLAGS="--xla_cpu_multi_thread_eigen=true",
         PYTHONWARNINGS="ignore",
         TF_CPP_MIN_LOG_LEVEL="2",
     )

@@ -5,11 +5,12 @@ jaxlib 0.10 hands float32 convolutions on the CPU to YNNPACK. For the convolutio
 XLA's Eigen convolutions, forward and backward (measured on a 2-core AMD EPYC: `conv_nmnist`'s
 second convolution, 800 x 15 x 15 x 12 -> 64, 5x5, takes 110 ms by YNNPACK and 23 ms by Eigen;
 a SEW-ResNet 3x3, 64 -> 64 channels on 128 x 32 x 32 frames, 139 ms and 66 ms). Later XLA
-releases stop sending float convolutions to YNNPACK. So, when spikejax is imported, it adds
+releases stop sending float convolutions to YNNPACK. So, when spikejax is imported, it puts
 
     --xla_cpu_experimental_ynn_fusion_type=LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_REDUCE
 
-to ``XLA_FLAGS`` (jaxlib's own default, dots and reductions by YNNPACK, without convolutions) when
+first in ``XLA_FLAGS`` (jaxlib's own default, dots and reductions by YNNPACK, without
+convolutions) when
 all of these hold: the installed jaxlib is a 0.10 release (the version the flag was checked on; an
 unknown flag would stop XLA), ``XLA_FLAGS`` does not already set this flag (the user's choice
 wins), and ``SPIKEJAX_KEEP_XLA_FLAGS`` is unset. It only changes which library computes a CPU
@@ -61,14 +62,16 @@ def flag_to_add(environ: MutableMapping[str, str], jaxlib_version: str) -> str |
 def apply(
     environ: MutableMapping[str, str] | None = None, jaxlib_version: str | None = None
 ) -> bool:
-    """Add `flag_to_add`'s entry to ``environ["XLA_FLAGS"]``; whether anything was added."""
+    """Put `flag_to_add`'s entry first in ``environ["XLA_FLAGS"]``; whether anything was added."""
     environ = os.environ if environ is None else environ
     version = _jaxlib_version() if jaxlib_version is None else jaxlib_version
     entry = flag_to_add(environ, version)
     if entry is None:
         return False
+    # First: XLA stops reading XLA_FLAGS at a token it cannot parse, so a flag after a user's
+    # malformed entry would be silently ignored.
     current = environ.get("XLA_FLAGS", "").strip()
-    environ["XLA_FLAGS"] = f"{current} {entry}".strip()
+    environ["XLA_FLAGS"] = f"{entry} {current}".strip()
     return True
 
 

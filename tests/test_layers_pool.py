@@ -46,8 +46,14 @@ def numpy_first_max_grad(x, window, strides, padding, g):
 
 
 # (window, strides, padding, input shape): ConvSNN's and the benchmark's 2x2/2, SEW's and
-# Spikformer's 3x3/2 padded by 1 (overlapping windows), a time-major input with a cropped edge.
-CASES = [(2, 2, 0, (3, 6, 6, 2)), (3, 2, 1, (2, 7, 8, 3)), (2, 2, 0, (2, 3, 5, 7, 2))]
+# Spikformer's 3x3/2 padded by 1 (overlapping windows), a time-major input with a cropped edge,
+# and tiling windows (stride = window) padded and cropped.
+CASES = [
+    (2, 2, 0, (3, 6, 6, 2)),
+    (3, 2, 1, (2, 7, 8, 3)),
+    (2, 2, 0, (2, 3, 5, 7, 2)),
+    (3, 3, 1, (2, 8, 9, 3)),
+]
 
 
 @pytest.mark.parametrize("case", CASES)

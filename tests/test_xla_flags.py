@@ -11,10 +11,10 @@ from spikejax._xla_flags import FLAG, OPT_OUT, VALUE, apply, flag_to_add, ynnpac
 ENTRY = f"--{FLAG}={VALUE}"
 
 
-def test_added_to_the_users_flags_on_jaxlib_0_10():
+def test_put_before_the_users_flags_on_jaxlib_0_10():
     env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
     assert apply(env, "0.10.2") is True
-    assert env["XLA_FLAGS"] == f"--xla_force_host_platform_device_count=2 {ENTRY}"
+    assert env["XLA_FLAGS"] == f"{ENTRY} --xla_force_host_platform_device_count=2"
     empty: dict[str, str] = {}
     assert apply(empty, "0.10.7") is True and empty["XLA_FLAGS"] == ENTRY
 
@@ -56,7 +56,9 @@ print(spikejax._xla_flags.APPLIED, "__ynn_fusion" in text, os.environ.get("XLA_F
 
 
 def test_importing_spikejax_first_takes_the_convolution_from_ynnpack():
-    env = {"PATH": "", "JAX_PLATFORMS": "cpu", "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=true"}
+    # XLA stops reading at a token it cannot parse: the flag must come before it.
+    flags = "--xla_cpu_multi_thread_eigen=true not_a_flag=2"
+    env = {"PATH": "", "JAX_PLATFORMS": "cpu", "XLA_FLAGS": flags}
     out = subprocess.run(
         [sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, check=True
     ).stdout.split()
@@ -64,4 +66,4 @@ def test_importing_spikejax_first_takes_the_convolution_from_ynnpack():
     assert applied == (flag_to_add({}, metadata.version("jaxlib")) is not None)
     if applied:
         assert not ynn, "a float convolution still went to YNNPACK"
-        assert out[2:] == ["--xla_cpu_multi_thread_eigen=true", ENTRY]
+        assert out[2:] == [ENTRY, *flags.split()]

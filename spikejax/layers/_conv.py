@@ -12,6 +12,8 @@ import jax.numpy as jnp
 from jax.custom_derivatives import SymbolicZero
 from jaxtyping import Array, Float
 
+from spikejax.layers._pool import unpool
+
 __all__ = ["conv2d_im2col"]
 
 # Largest patch matrix one chunk may build, in bytes, when `chunk` is not given.
@@ -94,15 +96,7 @@ def _forward_chunk(x, kernel, bias, pool: int, strides):
 
 def _unpool(g, index, shape: tuple[int, ...], pool: int):
     """Adjoint of the max pool: each window's gradient goes to its first maximum; crop is zero."""
-    if pool == 1:
-        return g
-    n, ho, wo, o = shape
-    _, hp, wp, _ = g.shape
-    zero = jnp.zeros((), g.dtype)
-    parts = [jnp.where(index == k, g, zero) for k in range(pool * pool)]
-    full = jnp.stack(parts).reshape(pool, pool, n, hp, wp, o)
-    full = jnp.transpose(full, (2, 3, 0, 4, 1, 5)).reshape(n, hp * pool, wp * pool, o)
-    return jnp.pad(full, ((0, 0), (0, ho - hp * pool), (0, wo - wp * pool), (0, 0)))
+    return g if pool == 1 else unpool(g, index, shape, (pool, pool), (pool, pool))
 
 
 def _chunked(x, chunk: int):

@@ -42,10 +42,15 @@ def _pool_fwd(x, window, strides, out):
     return y, (index, x.shape)
 
 
-def _pool_bwd(window, strides, out, residuals, g):
-    index, shape = residuals
+def unpool(g, index, shape: tuple[int, ...], window, strides):
+    """Adjoint of max pooling: each window's gradient onto its first maximum, ``dx`` of ``shape``.
+
+    ``g``: ``[n, h_out, w_out, c]``; ``index``: each window's argmax, row-major within the window
+    (int8); ``shape``: the pooled input's ``[n, h, w, c]``. Pixels no window reads get zero.
+    """
     _, h, w, _ = shape
-    (kh, kw), (sh, sw), (ho, wo) = window, strides, out
+    (kh, kw), (sh, sw) = window, strides
+    _, ho, wo, _ = g.shape
     zero = jnp.zeros((), g.dtype)
     dx = None
     for k in range(kh * kw):
@@ -59,7 +64,12 @@ def _pool_bwd(window, strides, out, residuals, g):
         )
         term = jax.lax.pad(jnp.where(index == k, g, zero), zero, pad)
         dx = term if dx is None else dx + term
-    return (dx,)
+    return dx
+
+
+def _pool_bwd(window, strides, out, residuals, g):
+    index, shape = residuals
+    return (unpool(g, index, shape, window, strides),)
 
 
 def _reduce_window(x, window, strides, pads):
