@@ -3,20 +3,19 @@
 jaxlib 0.10 hands float32 convolutions on the CPU to YNNPACK. For the convolutions of SNNs
 (small kernels over time-folded batches of hundreds of frames) its kernels are 2-5x slower than
 XLA's Eigen convolutions, forward and backward (measured on a 2-core AMD EPYC: `conv_nmnist`'s
-second convolution, 800 x 15 x 15 x 12 -> 64, 5x5, takes 110 ms by YNNPACK and 23 ms by Eigen;
-a SEW-ResNet 3x3, 64 -> 64 channels on 128 x 32 x 32 frames, 139 ms and 66 ms). Later XLA
+second convolution, 800 x 15 x 15 x 12 -> 64, 5x5, forward 110-132 ms by YNNPACK and 23-33 ms by
+Eigen; a SEW-ResNet 3x3, 64 -> 64 channels on 128 x 32 x 32 frames, 139 ms and 66 ms). Later XLA
 releases stop sending float convolutions to YNNPACK. So, when spikejax is imported, it puts
 
     --xla_cpu_experimental_ynn_fusion_type=LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_REDUCE
 
 first in ``XLA_FLAGS`` (jaxlib's own default, dots and reductions by YNNPACK, without
-convolutions) when
-all of these hold: the installed jaxlib is a 0.10 release (the version the flag was checked on; an
-unknown flag would stop XLA), ``XLA_FLAGS`` does not already set this flag (the user's choice
-wins), and ``SPIKEJAX_KEEP_XLA_FLAGS`` is unset. It only changes which library computes a CPU
-convolution (values agree up to float rounding) and takes effect if JAX has not run anything yet
-in the process, the usual order (``import spikejax`` before the first computation). GPUs and TPUs
-ignore it.
+convolutions) when all of these hold: the installed jaxlib is a 0.10 release (the version the
+flag was checked on; an unknown flag would stop XLA), ``XLA_FLAGS`` does not already set this
+flag (the user's choice wins), and ``SPIKEJAX_KEEP_XLA_FLAGS`` is unset. It only changes which
+library computes a CPU convolution (values agree up to float rounding) and takes effect if JAX
+has not run anything yet in the process, the usual order (``import spikejax`` before the first
+computation). GPUs and TPUs ignore it.
 """
 
 from __future__ import annotations
