@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -12,16 +11,13 @@ import jax.numpy as jnp
 from jax.custom_derivatives import SymbolicZero
 from jaxtyping import Array, Float
 
+from spikejax.layers._conv_args import check_conv_args, out_size, padding_pairs, positive_pair
 from spikejax.layers._pool import unpool
 
 __all__ = ["conv2d_im2col"]
 
 # Largest patch matrix one chunk may build, in bytes, when `chunk` is not given.
 _PATCH_BYTES = 16 * 2**20
-
-
-def _out_size(size: int, k: int, s: int) -> int:
-    return (size - k) // s + 1
 
 
 def _patches(x: Float[Array, "n h w c"], kh: int, kw: int, strides) -> Float[Array, "rows cols"]:
@@ -31,7 +27,7 @@ def _patches(x: Float[Array, "n h w c"], kh: int, kw: int, strides) -> Float[Arr
     """
     n, h, w, c = x.shape
     sh, sw = strides
-    ho, wo = _out_size(h, kh, sh), _out_size(w, kw, sw)
+    ho, wo = out_size(h, kh, sh), out_size(w, kw, sw)
     cols = [
         jax.lax.slice(
             x, (0, i, j, 0), (n, i + sh * (ho - 1) + 1, j + sw * (wo - 1) + 1, c), (1, sh, sw, 1)
@@ -48,7 +44,7 @@ def _col2im(
     """Adjoint of `_patches`: add every patch entry back onto the pixel it was read from."""
     n, h, w, c = shape
     sh, sw = strides
-    ho, wo = _out_size(h, kh, sh), _out_size(w, kw, sw)
+    ho, wo = out_size(h, kh, sh), out_size(w, kw, sw)
     dp = dp.reshape(n, ho, wo, kh, kw, c)
     zero = jnp.zeros((), dp.dtype)
     dx = None
@@ -78,7 +74,7 @@ def _forward_chunk(x, kernel, bias, pool: int, strides):
     """``(max_pool(conv(x) + bias), index of each window's first maximum)`` for one chunk."""
     kh, kw, c, o = kernel.shape
     n, h, w, _ = x.shape
-    ho, wo = _out_size(h, kh, strides[0]), _out_size(w, kw, strides[1])
+    ho, wo = out_size(h, kh, strides[0]), out_size(w, kw, strides[1])
     y = _patches(x, kh, kw, strides) @ kernel.reshape(kh * kw * c, o)
     if bias is not None:
         y = y + jnp.broadcast_to(bias, y.shape)
@@ -161,7 +157,7 @@ def _conv_bwd(chunk, pool, strides, saved, g):
         return None, None, None
     kh, kw, c, o = kernel.shape
     n, h, w, _ = x.shape
-    ho, wo = _out_size(h, kh, strides[0]), _out_size(w, kw, strides[1])
+    ho, wo = out_size(h, kh, strides[0]), out_size(w, kw, strides[1])
     k2 = kernel.reshape(kh * kw * c, o)
 
     def one_chunk(carry, xgi):
@@ -244,100 +240,6 @@ def _default_chunk(n: int, rows_per_image: int, cols: int, itemsize: int) -> int
     return best
 
 
-def _positive_pair(fn: str, arg: str, value: Any) -> tuple[int, int]:
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = (value, value)
-    ok = (
-        isinstance(value, Sequence)
-        and len(value) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
-    )
-    if not ok:
-        raise ValueError(
-            f"`{fn}`: `{arg}` must be a positive int or a pair of positive ints; got {value!r}."
-        )
-    return int(value[0]), int(value[1])
-
-
-def _padding_pairs(fn: str, padding: Any) -> tuple[tuple[int, int], tuple[int, int]]:
-    """``(lo, hi)`` zero padding per spatial axis from an int, a pair of ints or two pairs."""
-
-    def is_count(v):
-        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
-
-    if is_count(padding):
-        return (padding, padding), (padding, padding)
-    if isinstance(padding, Sequence) and not isinstance(padding, str) and len(padding) == 2:
-        pairs = []
-        for p in padding:
-            if is_count(p):
-                pairs.append((p, p))
-            elif isinstance(p, Sequence) and len(p) == 2 and all(is_count(v) for v in p):
-                pairs.append((int(p[0]), int(p[1])))
-            else:
-                break
-        if len(pairs) == 2:
-            return pairs[0], pairs[1]
-    raise ValueError(
-        f"`{fn}`: `padding` must be a non-negative int, or one int or (low, high) pair of "
-        f"non-negative ints per spatial axis (zero padding); got {padding!r}."
-    )
-
-
-def _check(x: Any, kernel: Any, bias: Any, max_pool: Any, chunk: Any, strides, pads) -> None:
-    fn = "conv2d_im2col"
-    named = [("x", x), ("kernel", kernel)] + ([] if bias is None else [("bias", bias)])
-    for name, a in named:
-        if not hasattr(a, "shape") or not hasattr(a, "dtype"):
-            raise TypeError(f"`{fn}`: `{name}` must be an array; got {type(a).__name__}.")
-        if not jnp.issubdtype(a.dtype, jnp.floating):
-            raise TypeError(f"`{fn}`: `{name}` must have a floating dtype; got {a.dtype}.")
-        if name != "x" and a.dtype != x.dtype:
-            raise TypeError(
-                f"`{fn}`: `{name}` must have the dtype of `x` ({x.dtype}); got {a.dtype}."
-            )
-    if x.ndim != 4:
-        raise ValueError(f"`{fn}`: `x` must be NHWC [n, h, w, c]; got shape {tuple(x.shape)}.")
-    if kernel.ndim != 4:
-        raise ValueError(
-            f"`{fn}`: `kernel` must be HWIO [kh, kw, c_in, c_out]; got shape {tuple(kernel.shape)}."
-        )
-    if kernel.shape[2] != x.shape[3]:
-        raise ValueError(
-            f"`{fn}`: `kernel` input channels must equal `x` channels {x.shape[3]}; "
-            f"got kernel shape {tuple(kernel.shape)}."
-        )
-    padded = (x.shape[1] + sum(pads[0]), x.shape[2] + sum(pads[1]))
-    if kernel.shape[0] > padded[0] or kernel.shape[1] > padded[1]:
-        raise ValueError(
-            f"`{fn}`: `kernel` must fit inside the padded image {padded}; "
-            f"got kernel shape {tuple(kernel.shape)}."
-        )
-    if bias is not None and tuple(bias.shape) != (kernel.shape[3],):
-        raise ValueError(
-            f"`{fn}`: `bias` must have shape ({kernel.shape[3]},) (one per output channel); "
-            f"got {tuple(bias.shape)}."
-        )
-    out = tuple(_out_size(padded[a], kernel.shape[a], strides[a]) for a in range(2))
-    if (
-        isinstance(max_pool, bool)
-        or not isinstance(max_pool, int)
-        or max_pool < 1
-        or max_pool > min(out)
-    ):
-        raise ValueError(
-            f"`{fn}`: `max_pool` must be a positive int no larger than the output {out}; "
-            f"got {max_pool!r}."
-        )
-    if chunk is not None and (
-        isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1 or x.shape[0] % chunk
-    ):
-        raise ValueError(
-            f"`{fn}`: `chunk` must be a positive int dividing the batch size {x.shape[0]}; "
-            f"got {chunk!r}."
-        )
-
-
 def conv2d_im2col(
     x: Float[Array, "batch height width channels"],
     kernel: Float[Array, "kh kw c_in c_out"],
@@ -413,13 +315,13 @@ def conv2d_im2col(
         Array([[10., 24.],
                [51., 90.]], dtype=float32)
     """
-    strides = _positive_pair("conv2d_im2col", "strides", strides)
-    pads = _padding_pairs("conv2d_im2col", padding)
-    _check(x, kernel, bias, max_pool, chunk, strides, pads)
+    strides = positive_pair("conv2d_im2col", "strides", strides)
+    pads = padding_pairs("conv2d_im2col", padding)
+    check_conv_args(x, kernel, bias, max_pool, chunk, strides, pads)
     kh, kw, c, _ = kernel.shape
     if chunk is None:
         h, w = x.shape[1] + sum(pads[0]), x.shape[2] + sum(pads[1])
-        rows = _out_size(h, kh, strides[0]) * _out_size(w, kw, strides[1])
+        rows = out_size(h, kh, strides[0]) * out_size(w, kw, strides[1])
         chunk = _default_chunk(x.shape[0], rows, kh * kw * c, jnp.dtype(x.dtype).itemsize)
     if xla_forward:
         if max_pool != 1:
