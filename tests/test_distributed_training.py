@@ -21,7 +21,7 @@ import pytest
 
 from spikejax.cli import main
 from spikejax.config import from_dict, to_dict
-from spikejax.train._loop import _build, _train_loader, evaluate, fit
+from spikejax.train._loop import build_run, evaluate, fit, train_loader
 from spikejax.train._parallel import Placement, check_devices, data_mesh
 from spikejax.train._rundir import saveable
 from spikejax.train.checkpoint import Checkpointer
@@ -141,10 +141,10 @@ def test_a_one_device_mesh_is_the_plain_single_device_step_bit_for_bit():
     # The default (train.devices=1) goes through the mesh code path; it must train exactly as
     # the step compiled for the default device without any sharding.
     config = tiny()
-    plain = _build(config, progress=False)
-    meshed = _build(config, progress=False, placement=Placement(data_mesh(1, {})))
+    plain = build_run(config, progress=False)
+    meshed = build_run(config, progress=False, placement=Placement(data_mesh(1, {})))
     assert plain.steps.placement is None and meshed.steps.placement is not None
-    batches = list(itertools.islice(iter(_train_loader(plain)), 2))
+    batches = list(itertools.islice(iter(train_loader(plain)), 2))
     states, losses = [plain.steps.initial_state, meshed.steps.initial_state], [[], []]
     for index, batch in enumerate(batches):
         for i, run in enumerate((plain, meshed)):

@@ -63,7 +63,7 @@ __all__ = ["build_model", "evaluate", "fit"]
 
 
 @dataclasses.dataclass
-class _Run:
+class Run:
     """Everything a configuration builds: data, model, compiled steps."""
 
     config: Config
@@ -80,13 +80,13 @@ def _sample_shape(data: Any) -> tuple[int, ...]:
     return tuple(np.shape(data[0][0]))
 
 
-def _build(
+def build_run(
     config: Config,
     *,
     progress: bool,
     factory: Callable | None = None,
     placement: parallel.Placement | None = None,
-) -> _Run:
+) -> Run:
     # Cheap checks first: the data files are there, the model builds; then the slow conversion.
     splits = load_splits(config, progress=progress, convert=False, validation=True)
     model = build_model(config.model, rngs=nnx.Rngs(config.seed), factory=factory)
@@ -113,10 +113,10 @@ def _build(
     num_params = sum(int(np.prod(v.shape)) for v in jax.tree.leaves(nnx.state(model, nnx.Param)))
     steps = Steps(config, model, tx, schedule, prepare, placement=placement)
     steps = learning_steps(config, model, steps, synapses)
-    return _Run(config, splits, steps, steps_per_epoch, total, num_params)
+    return Run(config, splits, steps, steps_per_epoch, total, num_params)
 
 
-def _train_loader(run: _Run) -> Loader:
+def train_loader(run: Run) -> Loader:
     config = run.config
     return Loader(
         run.splits.train,
@@ -130,7 +130,7 @@ def _train_loader(run: _Run) -> Loader:
 
 
 def _restore(
-    run: _Run, checkpointer: Checkpointer, which: str, fn: str, like: dict[str, nnx.State]
+    run: Run, checkpointer: Checkpointer, which: str, fn: str, like: dict[str, nnx.State]
 ) -> tuple[int, dict[str, nnx.State], dict]:
     """The ``which`` checkpoint as a new train state shaped like the live state ``like``;
     non-finite values and neuron parameters outside their intervals are refused by name."""
@@ -233,7 +233,7 @@ def _fit(config, run_dir, resume, progress, plots, repair_metrics, stop) -> dict
     try:
         sizes = {f"train.{k}": getattr(config.train, k) for k in ("batch_size", "eval_batch_size")}
         mesh = parallel.data_mesh(config.train.devices, sizes)
-        run = _build(config, progress=progress, placement=parallel.Placement(mesh))
+        run = build_run(config, progress=progress, placement=parallel.Placement(mesh))
     except BaseException:
         if not resume and primary:  # leave the directory reusable: nothing was written yet
             (run_dir / CONFIG_FILE).unlink(missing_ok=True)
@@ -241,7 +241,7 @@ def _fit(config, run_dir, resume, progress, plots, repair_metrics, stop) -> dict
     checkpointer = checkpointer_of(run_dir, config)
     has_val = run.splits.val is not None
     monitor = "val" if has_val else "test"  # the split of the periodic evaluations
-    loader = _train_loader(run)
+    loader = train_loader(run)
     state, step, resumed_from, extra = run.steps.initial_state, 0, None, {}
     if resume and checkpointer.exists("latest"):
         check_committed_config("fit", run_dir / CONFIG_FILE, checkpointer, "latest")

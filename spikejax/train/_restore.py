@@ -22,7 +22,7 @@ from spikejax.train._committed import check_committed_config
 from spikejax.train._data import Splits, labels_of
 from spikejax.train._evaluation import eval_loader, evaluate_split
 from spikejax.train._factory import run_factory
-from spikejax.train._loop import _build, _Run
+from spikejax.train._loop import Run, build_run
 from spikejax.train._rundir import (
     CONFIG_FILE,
     checkpointer_of,
@@ -64,7 +64,7 @@ class RestoredRun:
         which: str,
         step: int,
         checkpoint_metrics: dict[str, float],
-        run: _Run,
+        run: Run,
         model_state: nnx.State,
     ):
         self.run_dir = run_dir
@@ -217,7 +217,7 @@ def load_run(
     factory = run_factory(fn, config.model, run_dir / CONFIG_FILE, factory)
     require_checkpoint(fn, checkpointer, which, config, run_dir)
     check_committed_config(fn, run_dir / CONFIG_FILE, checkpointer, which)
-    run = _build(config, progress=progress, factory=factory)
+    run = build_run(config, progress=progress, factory=factory)
     step, tree, _ = checkpointer.restore(which)
     where = f"{which!r} of {run_dir}"
     if not isinstance(tree, dict) or "model" not in tree:
