@@ -26,7 +26,6 @@ from flax import nnx
 
 import spikejax as sj
 from spikejax.online import OnlineGradient, ce_step
-from spikejax.train._gradients import truncated
 
 B, F, HIDDEN = 16, 64, 128
 METHODS = ("bptt", "remat", "tbptt_50", "ottt", "eprop")
@@ -49,7 +48,7 @@ def gradient_fn(method: str, T: int):
         if online is not None:
             return online.value_and_grad(model, xs, labels).grads
         if method == "tbptt_50":
-            return truncated(model, xs, labels, 50, ce_step)[2]
+            return sj.train.truncated_bptt(model, xs, labels, 50, ce_step)[2]
 
         def loss(model):
             return jnp.mean(jax.vmap(lambda o: ce_step(o, labels))(model(xs)))

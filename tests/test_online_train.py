@@ -2,6 +2,7 @@
 
 import functools
 
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -116,3 +117,26 @@ def test_batch_statistics_are_refused_by_layer_before_anything_compiles(gradient
     model.eval()  # running statistics: refused as a layer online methods do not support
     with pytest.raises(ValueError, match=r"layer `norm` \(SeqBatchNorm, kind 'norm'\) is not"):
         sj.online.OnlineGradient(model, xs, method=gradient)
+
+
+def test_public_truncated_bptt_with_a_whole_window_is_bptt():
+    model = sj.models.create("lif_mlp", rngs=nnx.Rngs(1), in_features=F, hidden=(8,))
+    xs = jr.uniform(jr.key(4), (T, B, F)) * 1.5
+    y = jnp.arange(B) % 10
+
+    def bptt_loss(model):
+        return jnp.mean(jnp.stack([sj.online.ce_step(o, y) for o in model(xs)]))
+
+    want_loss, want = nnx.value_and_grad(bptt_loss)(model)
+    loss, out, grads = sj.train.truncated_bptt(model, xs, y, T, sj.online.ce_step)
+    np.testing.assert_allclose(float(loss), float(want_loss), rtol=1e-6)
+    np.testing.assert_array_equal(np.asarray(out), np.asarray(model(xs)))
+    for g, w in zip(jax.tree.leaves(grads), jax.tree.leaves(want), strict=True):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-5, atol=1e-6)
+    _, _, cut = sj.train.truncated_bptt(model, xs, y, 1, sj.online.ce_step)
+    assert not all(
+        np.allclose(np.asarray(a), np.asarray(b))
+        for a, b in zip(jax.tree.leaves(cut), jax.tree.leaves(want), strict=True)
+    )
+    with pytest.raises(ValueError, match=r"`truncated_bptt`: `window` must be an int >= 1"):
+        sj.train.truncated_bptt(model, xs, y, 0, sj.online.ce_step)

@@ -4,6 +4,7 @@ restoring a finished run for evaluation."""
 from spikejax.train._early_exit import early_exit as early_exit
 from spikejax.train._factory import build_model as build_model
 from spikejax.train._factory import trusted_factory as trusted_factory
+from spikejax.train._gradients import truncated_bptt as truncated_bptt
 from spikejax.train._lock import RunLockedError as RunLockedError
 from spikejax.train._loop import evaluate as evaluate
 from spikejax.train._loop import fit as fit
@@ -43,6 +44,7 @@ __all__ = [
     "load_run",
     "population_key",
     "read_metrics",
+    "truncated_bptt",
     "trusted_factory",
     "write_summary",
 ]

@@ -21,7 +21,7 @@ from spikejax._stream import init_state, run
 from spikejax.config import TrainConfig
 from spikejax.online import OnlineGradient, refuse_batch_statistics
 
-__all__ = ["StepGradient"]
+__all__ = ["StepGradient", "truncated_bptt"]
 
 _OPTIONS = {"tbptt": ("window",), "ottt": ("decay",), "eprop": ()}
 
@@ -70,7 +70,7 @@ class StepGradient:
 
     def __call__(self, model: nnx.Module, inputs: Array, y: Array) -> tuple[Any, ...]:
         if self.method == "tbptt":
-            loss, outputs, grads = truncated(
+            loss, outputs, grads = truncated_bptt(
                 model, inputs, y, self.options["window"], self.step_loss
             )
             return loss, outputs, grads, {}
@@ -88,17 +88,51 @@ class StepGradient:
         return result.loss, result.outputs, result.grads, rates
 
 
-def truncated(
+def truncated_bptt(
     model: nnx.Module,
     xs: Array,
     y: Array,
     window: int,
     step_loss: Callable[[Array, Array], Array],
 ) -> tuple[Array, Array, nnx.State]:
-    """Truncated BPTT of ``L = (1/T) Σ_t step_loss(O_t, y)``: the run in windows of ``window``
-    steps (the last may be shorter), each differentiated on its own from the state the previous
-    window ended in (held fixed), the gradients summed. Only one window's intermediates are alive
-    at a time."""
+    r"""Truncated BPTT of the mean per-step loss, with one window's intermediates alive at a time.
+
+    $$
+    L = \frac{1}{T} \sum_{t<T} \mathrm{step\_loss}(O_t, y)
+    $$
+
+    The run is cut into windows of ``window`` steps (the last may be shorter). Each window is
+    differentiated on its own from the neuron state the previous one ended in, held fixed
+    (no gradient flows across a window boundary), and the parameter gradients are summed. With
+    ``window >= T`` this is BPTT of ``L``. What ``train.gradient = "tbptt"`` runs.
+
+    Args:
+        model: an NNX model that `spikejax.run` streams (its state from `spikejax.init_state`).
+        xs: time-major inputs ``[T, B, ...]``.
+        y: the labels ``step_loss`` takes.
+        window: steps per window, an int >= 1.
+        step_loss: ``step_loss(O_t, y) -> scalar``, e.g. `spikejax.online.ce_step`.
+
+    Returns:
+        ``(loss, outputs, grads)``: ``L``, the outputs ``[T, B, ...]`` and the gradients with
+        the structure of ``nnx.state(model, nnx.Param)``.
+
+    Raises:
+        ValueError: ``window`` not an int >= 1.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from flax import nnx
+        >>> import spikejax as sj
+        >>> model = sj.models.create("lif_mlp", rngs=nnx.Rngs(0), hidden=(8,))
+        >>> xs = jnp.ones((12, 2, 64))
+        >>> y = jnp.array([1, 2])
+        >>> loss, out, grads = sj.train.truncated_bptt(model, xs, y, 5, sj.online.ce_step)
+        >>> out.shape
+        (12, 2, 10)
+    """
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise ValueError(f"`truncated_bptt`: `window` must be an int >= 1; got {window!r}.")
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
     steps = xs.shape[0]
 
