@@ -1,6 +1,8 @@
 """spikejax: spiking neural networks in JAX, deployed bit-exactly to integer neuromorphic chips."""
 
-# First, before JAX starts: XLA:CPU convolutions by Eigen (see spikejax/_xla_flags.py).
+# First, before JAX starts: XLA:CPU convolutions by Eigen (see spikejax/_xla_flags.py) and
+# XLA:CPU's buffers reused between calls (see spikejax/_malloc.py).
+from spikejax import _malloc as _malloc
 from spikejax import _xla_flags as _xla_flags
 from spikejax import chip as chip
 from spikejax import convert as convert

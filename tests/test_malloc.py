@@ -1,0 +1,82 @@
+"""The glibc malloc settings spikejax makes at import: when they are made, and their effect."""
+
+import platform
+import subprocess
+import sys
+
+import pytest
+
+from spikejax._malloc import OPT_OUT, SETTINGS, apply, settings_to_apply
+
+
+def test_made_on_glibc_with_a_plain_environment():
+    assert settings_to_apply({"PATH": "/bin"}, "glibc") == SETTINGS
+    names = [name for name, _, _ in SETTINGS]
+    assert names == ["M_MMAP_THRESHOLD", "M_TRIM_THRESHOLD", "M_ARENA_MAX"]
+
+
+@pytest.mark.parametrize(
+    ("env", "libc"),
+    [
+        ({OPT_OUT: "1"}, "glibc"),
+        ({"MALLOC_ARENA_MAX": "4"}, "glibc"),  # the user's own malloc settings win
+        ({"MALLOC_MMAP_THRESHOLD_": "131072"}, "glibc"),
+        ({"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=0"}, "glibc"),
+        ({}, ""),  # macOS, Windows, musl: not glibc's mallopt
+    ],
+)
+def test_left_alone(env, libc):
+    calls = []
+    assert settings_to_apply(env, libc) == ()
+    assert apply(env, libc, lambda p, v: calls.append((p, v)) or 1) == () and calls == []
+
+
+def test_other_tunables_do_not_count_as_malloc_settings():
+    assert settings_to_apply({"GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX"}, "glibc") == SETTINGS
+
+
+def test_reports_only_what_glibc_accepted():
+    calls = []
+
+    def mallopt(param, value):
+        calls.append((param, value))
+        return 0 if param == -8 else 1  # refuses M_ARENA_MAX
+
+    assert apply({}, "glibc", mallopt) == ("M_MMAP_THRESHOLD", "M_TRIM_THRESHOLD")
+    assert calls == [(param, value) for _, param, value in SETTINGS]
+
+
+# A 64 MiB output per call, freed before the next: above glibc's largest default mmap threshold
+# (32 MiB), so without the settings every call maps it afresh and page-faults all of it. With
+# them the heap settles after some calls (the first ones grow it) and then reuses the buffer.
+_PROBE = """
+import resource, statistics, spikejax
+import jax, jax.numpy as jnp
+f = jax.jit(lambda x: x * 2.0 + 1.0)
+x = jnp.ones((16 * 2**20,), jnp.float32)
+faults = []
+for _ in range(40):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    f(x).block_until_ready()
+    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(statistics.median(faults[-10:]), *spikejax._malloc.APPLIED)
+"""
+
+
+def _faults_and_applied(extra_env):
+    env = {"PATH": "", "JAX_PLATFORMS": "cpu", **extra_env}
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    return float(out[0]), out[1:]
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's mallopt only")
+def test_importing_spikejax_reuses_large_buffers_between_calls():
+    faults, applied = _faults_and_applied({})
+    assert applied == [name for name, _, _ in SETTINGS]
+    kept_faults, kept_applied = _faults_and_applied({OPT_OUT: "1"})
+    assert kept_applied == []
+    pages = 64 * 2**20 // 4096  # one output
+    assert kept_faults > pages // 2, "the control no longer maps its output afresh"
+    assert faults < pages // 20, f"{faults} page faults per call: the buffer is not reused"
