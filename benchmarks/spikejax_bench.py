@@ -290,6 +290,8 @@ def main():
         "jax": jax.__version__,
         # As the process ran them: importing spikejax adds its XLA:CPU convolution flag.
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        # The glibc malloc settings importing spikejax made (spikejax/_malloc.py).
+        "malloc": sj.process_settings()["malloc"],
     }
     if args.workload == "conv_nmnist":
         extra_fields["conv"] = args.conv

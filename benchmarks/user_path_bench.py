@@ -259,6 +259,8 @@ def main():
             "jax": jax.__version__,
             # As the process ran them: importing spikejax adds its XLA:CPU convolution flag.
             "xla_flags": os.environ.get("XLA_FLAGS", ""),
+            # The glibc malloc settings importing spikejax made (spikejax/_malloc.py).
+            "malloc": sj.process_settings()["malloc"],
         },
     )
 

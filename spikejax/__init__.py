@@ -24,6 +24,7 @@ from spikejax import readout as readout
 from spikejax import surrogate as surrogate
 from spikejax import train as train
 from spikejax import viz as viz
+from spikejax._settings import process_settings as process_settings
 from spikejax._stream import init_state as init_state
 from spikejax._stream import run as run
 from spikejax._unroll import truncated_unroll as truncated_unroll
@@ -50,6 +51,7 @@ __all__ = [
     "nir",
     "online",
     "plasticity",
+    "process_settings",
     "readout",
     "run",
     "surrogate",

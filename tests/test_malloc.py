@@ -59,7 +59,7 @@ for _ in range(40):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     f(x).block_until_ready()
     faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-print(statistics.median(faults[-10:]), *spikejax._malloc.APPLIED)
+print(statistics.median(faults[-10:]), *spikejax.process_settings()["malloc"])
 """
 
 

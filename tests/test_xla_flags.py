@@ -67,3 +67,10 @@ def test_importing_spikejax_first_takes_the_convolution_from_ynnpack():
     if applied:
         assert not ynn, "a float convolution still went to YNNPACK"
         assert out[2:] == [ENTRY, *flags.split()]
+
+
+def test_process_settings_names_the_flag_it_added():
+    import spikejax
+
+    added = spikejax.process_settings()["xla_flags"]
+    assert added == (ENTRY if spikejax._xla_flags.APPLIED else None)
