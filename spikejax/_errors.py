@@ -25,6 +25,7 @@ __all__ = [
     "check_finite",
     "check_floating",
     "check_range",
+    "check_time_major",
     "is_concrete",
 ]
 
@@ -92,3 +93,15 @@ def check_range(
         )
         bad = values[~ok].ravel()[:3]
         raise ValueError(f"`{fn}`: `{arg}` must lie in {interval}; got {bad.tolist()}.")
+
+
+def check_time_major(fn: str, arg: str, x: Any, *, min_ndim: int = 1) -> None:
+    """``x``: a floating array ``[T, ...]`` with ``T >= 1`` and at least ``min_ndim`` axes."""
+    if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+        raise TypeError(f"`{fn}`: `{arg}` must be a floating array; got {type(x).__name__}.")
+    check_floating(fn, arg, x)
+    if x.ndim < min_ndim or x.shape[0] == 0:
+        layout = "[T, ...]" if min_ndim <= 1 else "[T, *batch, classes]"
+        raise ValueError(
+            f"`{fn}`: `{arg}` must be time-major {layout} with T >= 1; got shape {tuple(x.shape)}."
+        )

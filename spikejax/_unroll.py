@@ -12,7 +12,7 @@ from jaxtyping import Array, Float
 from spikejax import kernels
 from spikejax._errors import check_choice, check_floating
 from spikejax.debug import check_time_major
-from spikejax.neurons._base import AbstractNeuron
+from spikejax.neurons import AbstractNeuron
 
 __all__ = [
     "BACKENDS",

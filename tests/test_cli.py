@@ -138,7 +138,7 @@ def test_python_dash_m_runs_the_command_line():
 
 def test_version_and_every_option_has_help(capsys):
     import spikejax
-    from spikejax.cli import _parser
+    from spikejax._cli_parser import build_parser
 
     with pytest.raises(SystemExit) as stop:
         main(["--version"])
@@ -146,7 +146,7 @@ def test_version_and_every_option_has_help(capsys):
         stop.value.code == 0
         and capsys.readouterr().out.strip() == f"spikejax {spikejax.__version__}"
     )
-    parser = _parser()
+    parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices  # argparse keeps them here
     for name, command in commands.items():
         for action in command._actions:

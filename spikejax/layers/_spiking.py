@@ -13,7 +13,7 @@ from jaxtyping import Array, Float
 
 from spikejax._stream import carried_state, finish
 from spikejax._unroll import check_backend, check_positive_int, check_remat, unroll
-from spikejax.neurons._base import AbstractNeuron
+from spikejax.neurons import AbstractNeuron
 
 __all__ = ["Fixed", "Spiking", "leaf_name"]
 

@@ -6,9 +6,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
-from spikejax._errors import check_choice
+from spikejax._errors import check_choice, check_time_major
 from spikejax.losses._common import check_labels, cross_entropy, scalar_param
-from spikejax.readout._readouts import check_time_major
 
 __all__ = ["ce_count", "ce_membrane", "mse_count"]
 

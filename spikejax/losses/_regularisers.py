@@ -8,8 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from spikejax._errors import check_time_major
 from spikejax.neurons import Interval, as_param
-from spikejax.readout._readouts import check_time_major
 
 __all__ = ["rate_l2", "rate_lower", "rate_upper"]
 

@@ -6,8 +6,8 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Float, Int
 
+from spikejax._errors import check_time_major
 from spikejax.losses._common import check_labels, scalar_param
-from spikejax.readout._readouts import check_time_major
 
 __all__ = ["tet"]
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
-from spikejax._errors import check_floating
+from spikejax._errors import check_time_major
 
 __all__ = [
     "first_spike_time",
@@ -17,18 +15,6 @@ __all__ = [
     "spike_count",
     "spike_rate",
 ]
-
-
-def check_time_major(fn: str, arg: str, x: Any, *, min_ndim: int = 1) -> None:
-    """``x``: a floating array ``[T, ...]`` with ``T >= 1`` and at least ``min_ndim`` axes."""
-    if not hasattr(x, "shape") or not hasattr(x, "dtype"):
-        raise TypeError(f"`{fn}`: `{arg}` must be a floating array; got {type(x).__name__}.")
-    check_floating(fn, arg, x)
-    if x.ndim < min_ndim or x.shape[0] == 0:
-        layout = "[T, ...]" if min_ndim <= 1 else "[T, *batch, classes]"
-        raise ValueError(
-            f"`{fn}`: `{arg}` must be time-major {layout} with T >= 1; got shape {tuple(x.shape)}."
-        )
 
 
 def spike_count(spikes: Float[Array, "time *batch classes"]) -> Float[Array, "*batch classes"]:

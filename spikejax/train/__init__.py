@@ -3,11 +3,14 @@ restoring a finished run for evaluation."""
 
 from spikejax.train._early_exit import early_exit as early_exit
 from spikejax.train._factory import build_model as build_model
+from spikejax.train._factory import import_factory as import_factory
 from spikejax.train._factory import trusted_factory as trusted_factory
 from spikejax.train._gradients import truncated_bptt as truncated_bptt
 from spikejax.train._lock import RunLockedError as RunLockedError
 from spikejax.train._loop import evaluate as evaluate
 from spikejax.train._loop import fit as fit
+from spikejax.train._parallel import initialize_distributed as initialize_distributed
+from spikejax.train._parallel import is_primary as is_primary
 from spikejax.train._population import fit_population as fit_population
 from spikejax.train._population import population_key as population_key
 from spikejax.train._preempt import EXIT_PREEMPTED as EXIT_PREEMPTED
@@ -41,6 +44,9 @@ __all__ = [
     "export_pretrained",
     "fit",
     "fit_population",
+    "import_factory",
+    "initialize_distributed",
+    "is_primary",
     "load_run",
     "population_key",
     "read_metrics",

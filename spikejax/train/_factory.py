@@ -30,9 +30,25 @@ _TRUSTED: contextvars.ContextVar[Callable[..., nnx.Module] | None] = contextvars
 )
 
 
-def import_factory(fn: str, name: str) -> Callable[..., Any]:
-    """Import the callable ``"module:callable"`` (only for a name the user gave as code or on
-    the command line, never for one read from a file)."""
+def import_factory(name: str, *, fn: str = "import_factory") -> Callable[..., Any]:
+    """Import the model factory ``"module:callable"`` and return it.
+
+    Only for a name the user gives as code or on the command line: spikejax never calls it on a
+    name read from a run directory (``spikejax eval --factory`` passes the user's own).
+
+    Args:
+        name: ``"module:callable"``, e.g. ``"spikejax.models:LIFMLP"``.
+        fn: the function named in error messages.
+
+    Raises:
+        ValueError: ``name`` is not ``"module:callable"`` or cannot be imported.
+        TypeError: what it names is not callable.
+
+    Example:
+        >>> from spikejax import train
+        >>> train.import_factory("spikejax.models:LIFMLP").__name__
+        'LIFMLP'
+    """
     module_name, _, attr = name.partition(":")
     if not module_name or not attr:
         raise ValueError(f"`{fn}`: a model factory must be 'module:callable'; got {name!r}.")
@@ -118,7 +134,7 @@ def build_model(
     ``factory(rngs=rngs, **options)``."""
     options = dict(config.options)
     if factory is None and ":" in config.name:
-        factory = import_factory("build_model", config.name)
+        factory = import_factory(config.name, fn="build_model")
     if factory is not None:
         return factory(rngs=rngs, **options)
     from spikejax import models

@@ -59,6 +59,8 @@ def initialize_distributed(
     coordinator: str | None = None,
     num_processes: int | None = None,
     process_id: int | None = None,
+    *,
+    fn: str = "initialize_distributed",
 ) -> None:
     """Join a multi-process run: `jax.distributed.initialize` before anything runs.
 
@@ -69,19 +71,20 @@ def initialize_distributed(
     Cloud TPU; ``JAX_COORDINATOR_ADDRESS`` gives the coordinator. On CPUs the processes exchange
     gradients through Gloo (``jax_cpu_collectives_implementation``).
 
+    ``fn`` is the function named in error messages (``spikejax train --distributed`` passes
+    its own). Call it once per process, first: ``spikejax.train.fit`` then shards every batch
+    over all processes' devices and only `is_primary` writes the run directory.
+
     Raises:
-        ValueError: a process id outside ``[0, num_processes)``, or JAX could not join (the
-            message carries its reason).
+        ValueError: ``num_processes < 1``, a process id outside ``[0, num_processes)``, or JAX
+            could not join (the message carries its reason).
     """
-    fn = "spikejax train --distributed"
     if num_processes is not None and num_processes < 1:
-        raise ValueError(f"`{fn}`: `--num-processes` must be >= 1; got {num_processes}.")
+        raise ValueError(f"`{fn}`: `num_processes` must be >= 1; got {num_processes}.")
     if process_id is not None and (
         process_id < 0 or (num_processes is not None and process_id >= num_processes)
     ):
-        raise ValueError(
-            f"`{fn}`: `--process-id` must be in [0, {num_processes}); got {process_id}."
-        )
+        raise ValueError(f"`{fn}`: `process_id` must be in [0, {num_processes}); got {process_id}.")
     try:
         jax.distributed.initialize(
             coordinator_address=coordinator, num_processes=num_processes, process_id=process_id
