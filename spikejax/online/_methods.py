@@ -76,13 +76,13 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from flax import nnx
 from jaxtyping import Array, Float, Int
 
 from spikejax._stream import init_state
 from spikejax.online._chain import Chain, chain_of, modules_by_path
+from spikejax.online._traces import eligibility, layer_leak, readout_filter
 
 __all__ = ["METHODS", "OnlineGradient", "OnlineResult", "ce_step"]
 
@@ -187,7 +187,7 @@ class OnlineGradient:
         self.chain: Chain = chain_of(fn, model, example)
         self.decays = self._decays(fn, model, decay) if method == "ottt" else {}
         self.kappa, self.filtered = (
-            _readout_filter(fn, self.chain, model) if method == "eprop" else (None, {})
+            readout_filter(fn, self.chain, model) if method == "eprop" else (None, {})
         )
 
     def _decays(self, fn: str, model: nnx.Module, decay: float | None) -> dict[str, float]:
@@ -202,7 +202,7 @@ class OnlineGradient:
             elif decay is not None:
                 decays[link.path] = float(decay)
             else:
-                decays[link.path] = _leak(fn, link.feeds_neuron, modules[link.feeds_neuron])
+                decays[link.path] = layer_leak(fn, link.feeds_neuron, modules[link.feeds_neuron])
         return decays
 
     # ------------------------------------------------------------------------------ one step
@@ -329,7 +329,7 @@ class OnlineGradient:
             neuron = modules[neuron_path].neuron
             if link.path in self.filtered:
                 *eps, e_bar = traces[link.path]
-                eps, e_t = _eligibility(
+                eps, e_t = eligibility(
                     neuron, states[neuron_path], currents[link.path], x, tuple(eps), output=True
                 )
                 e_bar = jnp.asarray(self.kappa, e_bar.dtype) * e_bar + e_t
@@ -355,7 +355,7 @@ class OnlineGradient:
             )
             if "bias" in _get(grads, link.path):
                 _add(grads, link.path, "bias", credit[-1])
-            new_traces[link.path] = _eligibility(
+            new_traces[link.path] = eligibility(
                 neuron, states[neuron_path], currents[link.path], x, eps
             )
         return new_traces, grads
@@ -368,88 +368,3 @@ def _no_deltas(online: OnlineGradient, currents) -> dict[str, Any]:
         paths = [link.path for link in online.chain.links if link.kind == "linear"]
         return dict.fromkeys([*paths, *online.filtered.values()], 0.0)
     return {p: jnp.zeros(c.shape, c.dtype) for p, c in currents.items()}
-
-
-def _eligibility(neuron, state, current, x, eps, output=False):
-    r"""``ε_t[s'] = Σ_s J^{hh}[s', s] ε_{t-1}[s] + J^{hI}[s'] ⊗ [x_t, 1]`` for element-wise
-    neurons: one reverse pass per state variable gives that variable's Jacobian row for every
-    neuron at once (no neuron depends on another). With ``output``, also the eligibility trace
-    of the step's output ``z_t``, ``e_t = Σ_s J^{zh}[s] ε_{t-1}[s] + J^{zI} ⊗ [x_t, 1]``:
-    ``(ε_t, e_t)``."""
-    (new_state, out), vjp = jax.vjp(neuron.step, state, current)
-    leaves, treedef = jax.tree_util.tree_flatten(new_state)
-    x1 = jnp.concatenate([x, jnp.ones((x.shape[0], 1), x.dtype)], axis=1)
-
-    def row(state_cotangent, out_cotangent):
-        j_h, j_i = vjp((jax.tree_util.tree_unflatten(treedef, state_cotangent), out_cotangent))
-        j_h = [v.reshape(v.shape[0], -1) for v in jax.tree_util.tree_leaves(j_h)]
-        j_i = j_i.reshape(j_i.shape[0], -1)
-        r = sum(jh[:, :, None] * e for jh, e in zip(j_h, eps, strict=True))
-        return r + j_i[:, :, None] * x1[:, None, :]
-
-    zeros = [jnp.zeros_like(v) for v in leaves]
-    new_eps = tuple(
-        row(
-            [jnp.ones_like(v) if j == k else zeros[j] for j, v in enumerate(leaves)],
-            jnp.zeros_like(out),
-        )
-        for k in range(len(leaves))
-    )
-    if not output:
-        return new_eps
-    return new_eps, row(zeros, jnp.ones_like(out))
-
-
-def _readout_filter(fn: str, chain: Chain, model: nnx.Module) -> tuple[float | None, dict]:
-    """e-prop's readout filter: ``κ`` of a chain that ends in an ``LI`` readout, and the linear
-    layers (by path, with the hidden neuron layer each feeds) whose traces it filters."""
-    from spikejax.neurons import LI
-
-    last = chain.links[-1]
-    modules = modules_by_path(model)
-    if last.kind != "neuron" or not isinstance(modules[last.path].neuron, LI):
-        return None, {}
-    layer = modules[last.path]
-    beta = np.asarray(layer.neuron.beta)
-    if beta.size == 0 or not np.all(beta == beta.flat[0]):
-        raise ValueError(
-            f"`{fn}`: e-prop filters the learning signal with the leak κ of readout layer "
-            f"`{last.path}` (LI), which must be one value for all its neurons; its β goes from "
-            f"{beta.min()} to {beta.max()}."
-        )
-    if "beta" in layer.trainable:
-        raise ValueError(
-            f"`{fn}`: e-prop filters the learning signal with the leak κ of readout layer "
-            f"`{last.path}` (LI), which must stay fixed; this layer trains β (build it with "
-            "trainable=() or train it with 'bptt')."
-        )
-    filtered = {
-        link.path: link.feeds_neuron
-        for link in chain.links
-        if link.kind == "linear"
-        and link.feeds_neuron is not None
-        and link.feeds_neuron != last.path
-    }
-    return float(beta.flat[0]), filtered
-
-
-def _leak(fn: str, path: str, layer) -> float:
-    """A neuron layer's uniform membrane decay, for OTTT's presynaptic trace."""
-    from spikejax.neurons import IF, LI, LIF
-
-    neuron = layer.neuron
-    if isinstance(neuron, IF):
-        return 1.0
-    if not isinstance(neuron, LIF | LI):
-        raise ValueError(
-            f"`{fn}`: layer `{path}` ({type(neuron).__name__}) has no single membrane decay for "
-            "OTTT's presynaptic trace (LIF, LI and IF have one); pass `decay` or use 'eprop'."
-        )
-    beta = np.asarray(neuron.beta)
-    if beta.size == 0 or not np.all(beta == beta.flat[0]):
-        raise ValueError(
-            f"`{fn}`: layer `{path}` ({type(neuron).__name__}) has a per-neuron decay β (from "
-            f"{beta.min()} to {beta.max()}); OTTT's presynaptic trace needs one decay per layer: "
-            "pass `decay`."
-        )
-    return float(beta.flat[0])
