@@ -1,25 +1,13 @@
-"""Experiment configurations: frozen dataclasses, loaded from Python files, changed by dotted keys.
-
-One system for every run: an experiment's ``config.py`` defines ``get_config() -> Config``; the
-command line changes single values with ``--set optimizer.lr=3e-4``; a run directory stores the
-resolved configuration as ``config.json`` (`to_dict`), from which `from_dict` rebuilds
-it exactly.
-
-Values are plain Python data (numbers, strings, bools, ``None``, tuples, and string-keyed dicts
-for the free-form ``options`` fields), so a configuration is JSON-serialisable and hashable by
-content (`spikejax.train.logging.config_hash`).
-"""
+"""The configuration dataclasses and their checks (`spikejax.config`)."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-from spikejax._pyfile import call_entry_point
-from spikejax._typed import build, freeze, plain, set_path
+from spikejax._typed import freeze
 
 __all__ = [
     "ChipConfig",
@@ -29,10 +17,6 @@ __all__ = [
     "ModelConfig",
     "OptimizerConfig",
     "TrainConfig",
-    "apply_overrides",
-    "from_dict",
-    "load_config",
-    "to_dict",
 ]
 
 DATASETS = (
@@ -367,112 +351,3 @@ class Config:
         for name, cls in parts:
             if not isinstance(getattr(self, name), cls):
                 _fail("Config", name, f"a {cls.__name__}", getattr(self, name))
-
-
-def to_dict(config: Config) -> dict[str, Any]:
-    """The configuration as JSON data (nested dicts; tuples become lists). The ``learning``
-    section is left out while it is the default (gradient learning), as are ``train.gradient``
-    and ``train.gradient_options`` while they are ``"bptt"`` and empty, and ``train.devices``
-    while it is 1.
-
-    Example:
-        >>> from spikejax.config import Config, from_dict, to_dict
-        >>> config = Config(name="demo")
-        >>> to_dict(config)["optimizer"]["lr"], from_dict(to_dict(config)) == config
-        (0.001, True)
-    """
-    if not isinstance(config, Config):
-        raise TypeError(f"`to_dict`: `config` must be a Config; got {type(config).__name__}.")
-    data = plain(config)
-    # Written only when not the default, so that the configurations (and their hashes) of runs
-    # made before the section existed stay the same.
-    if config.learning == LearningConfig():
-        del data["learning"]
-    if config.train.gradient == "bptt" and not config.train.gradient_options:
-        del data["train"]["gradient"], data["train"]["gradient_options"]  # likewise
-    if config.train.devices == 1:  # likewise the one-device mesh of runs from before meshes
-        del data["train"]["devices"]
-    return data
-
-
-def from_dict(data: Mapping[str, Any]) -> Config:
-    """Rebuild a `Config` from `to_dict`'s output (e.g. a run's ``config.json``).
-
-    Missing keys take their defaults; unknown keys raise ``ValueError`` listing the valid ones.
-    """
-    if not isinstance(data, Mapping):
-        raise TypeError(f"`from_dict`: `data` must be a dict; got {type(data).__name__}.")
-    return build(Config, data, "", "from_dict")
-
-
-def apply_overrides(config: Config, overrides: Sequence[str]) -> Config:
-    """Return ``config`` with ``"dotted.key=value"`` overrides applied, in order.
-
-    The value is parsed by the type of the field: ``int``, ``float``, ``bool``
-    (``true``/``false``/``yes``/``no``/``1``/``0``), ``str`` (quotes optional), ``None``
-    (``none``/``null``, where allowed) and tuples (``(128, 64)``, ``128,64`` or ``128``). Inside a
-    free-form ``options`` dict the type of the current value decides. Every changed part is
-    re-validated.
-
-    Raises:
-        ValueError: a malformed override, an unknown key (the message lists the valid keys at
-            that level), or a value of the wrong type or out of range.
-
-    Example:
-        >>> from spikejax.config import Config, ModelConfig, apply_overrides
-        >>> config = Config(model=ModelConfig("lif_mlp", {"hidden": (128,), "beta": 0.9}))
-        >>> config = apply_overrides(config, ["model.options.hidden=256,128", "seed=3"])
-        >>> config.model.options["hidden"], config.seed
-        ((256, 128), 3)
-    """
-    fn = "apply_overrides"
-    if not isinstance(config, Config):
-        raise TypeError(f"`{fn}`: `config` must be a Config; got {type(config).__name__}.")
-    if isinstance(overrides, str):
-        raise TypeError(f"`{fn}`: `overrides` must be a list of 'key=value' strings; got a str.")
-    for item in overrides:
-        if not isinstance(item, str) or "=" not in item:
-            raise ValueError(f"`{fn}`: each override must be 'dotted.key=value'; got {item!r}.")
-        path, text = item.split("=", 1)
-        keys = path.strip().split(".")
-        if not all(keys):
-            raise ValueError(f"`{fn}`: each override must be 'dotted.key=value'; got {item!r}.")
-        config = set_path(config, keys, text, "")
-    return config
-
-
-# ---------------------------------------------------------------------------------------------
-
-
-def load_config(path: str | Path) -> Config:
-    """Import the Python file ``path`` (or an experiment folder's ``config.py``) and return its
-    ``get_config()``.
-
-    The file runs as code (it is imported, and a model factory ``"module:callable"`` that its
-    configuration names is imported when the model is built): load only files you trust. A run
-    directory's ``config.json`` is data and is read with `from_dict` instead.
-
-    Raises:
-        FileNotFoundError: ``path`` does not exist.
-        IsADirectoryError: ``path`` is a directory without a ``config.py``.
-        ValueError: the file defines no callable ``get_config``.
-        TypeError: ``get_config()`` did not return a `Config`.
-    """
-    fn = "load_config"
-    path = Path(path).expanduser()
-    if path.is_dir():
-        if not (path / "config.py").is_file():
-            raise IsADirectoryError(
-                f"`{fn}`: `path` must be a Python config file or an experiment folder with a "
-                f"config.py; {path} is a directory without {path / 'config.py'}."
-            )
-        path = path / "config.py"
-    if not path.is_file():
-        raise FileNotFoundError(f"`{fn}`: `path` must be a Python config file; {path} not found.")
-    config = call_entry_point(fn, path, "get_config")
-    if not isinstance(config, Config):
-        raise TypeError(
-            f"`{fn}`: `get_config()` of {path} must return a spikejax.config.Config; "
-            f"got {type(config).__name__}."
-        )
-    return config
