@@ -24,8 +24,9 @@ from spikejax.config import (
     load_config,
     to_dict,
 )
-from spikejax.train._data import load_splits, make_prepare, per_class_split
+from spikejax.train._data import load_splits, make_prepare
 from spikejax.train._loop import fit
+from spikejax.train._splits import per_class_split
 from tests.test_data_aedat4 import write_aedat4
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"

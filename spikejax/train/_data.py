@@ -10,7 +10,6 @@ fly), and
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,17 +20,10 @@ from jaxtyping import Array, PRNGKeyArray
 
 from spikejax import encoding
 from spikejax.config import Config
+from spikejax.train._splits import Splits, first, labels_of, per_class_split, split_size, take
 from spikejax.train._validation import validation_split
 
-__all__ = [
-    "Splits",
-    "check_labels",
-    "in_memory",
-    "labels_of",
-    "load_splits",
-    "make_prepare",
-    "per_class_split",
-]
+__all__ = ["check_labels", "in_memory", "load_splits", "make_prepare"]
 
 _CLASSES = {
     "digits": 10,
@@ -46,115 +38,6 @@ _CLASSES = {
 }
 # CIFAR10-DVS has no official split: the first 90 % of each class (ordered by path) trains.
 CIFAR10_DVS_TRAIN_FRACTION = 0.9
-
-
-@dataclasses.dataclass(frozen=True)
-class Splits:
-    """Train, validation and test data of a run.
-
-    Attributes:
-        train, test: a pair ``(x, y)`` of NumPy arrays, or an indexable dataset
-            (``len``, ``data[i] -> (x_i, y_i)``, ``labels``).
-        kind: ``"static"`` (one array per sample, encoded over ``T`` steps, or passed as is with
-            ``encoding="none"``) or ``"frames"`` (event frames ``[T, polarities, (H,) W]`` per
-            sample).
-        num_classes: classes of the dataset (for npz files: the largest label + 1).
-        val: the validation split (as ``train``), carved out of the training split, or ``None``.
-    """
-
-    train: Any
-    test: Any
-    kind: str
-    num_classes: int
-    val: Any = None
-
-
-class _Subset:
-    """The first ``n`` samples of an indexable dataset."""
-
-    def __init__(self, data: Any, n: int):
-        self.data, self.n = data, min(n, len(data))
-        self.labels = np.asarray(data.labels)[: self.n]
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, index: int):
-        if not 0 <= index < self.n:
-            raise IndexError(f"`_Subset`: index {index} out of range for {self.n} samples.")
-        return self.data[index]
-
-
-class _Split:
-    """The samples ``indices`` of an indexable dataset, in that order."""
-
-    def __init__(self, data: Any, indices: np.ndarray):
-        self.data, self.indices = data, np.asarray(indices, dtype=np.int64)
-        self.labels = np.asarray(data.labels)[self.indices]
-
-    def __len__(self) -> int:
-        return int(self.indices.size)
-
-    def __getitem__(self, index: int):
-        if not 0 <= index < len(self):
-            raise IndexError(f"`_Split`: index {index} out of range for {len(self)} samples.")
-        return self.data[int(self.indices[index])]
-
-
-def innermost(data: Any) -> Any:
-    """The dataset under a split's selections (``data.limit``, validation or CIFAR10-DVS
-    splits): the object whose ``transform`` makes each sample's frames."""
-    while isinstance(data, _Subset | _Split):
-        data = data.data
-    return data
-
-
-def per_class_split(labels: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """Indices ``(train, test)``: the first ``ceil(fraction · n_c)`` samples of each class ``c``
-    train, the others test (SpikingJelly's ``split_to_train_test_set`` without shuffling).
-
-    Example:
-        >>> import numpy as np
-        >>> from spikejax.train._data import per_class_split
-        >>> train, test = per_class_split(np.array([0, 0, 1, 0, 1, 1, 1]), 0.5)
-        >>> train.tolist(), test.tolist()
-        ([0, 1, 2, 4], [3, 5, 6])
-    """
-    labels = np.asarray(labels)
-    train, test = [], []
-    for c in np.unique(labels):
-        members = np.flatnonzero(labels == c)
-        cut = math.ceil(members.size * fraction)
-        train.append(members[:cut])
-        test.append(members[cut:])
-    if not train:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
-
-
-def labels_of(data: Any) -> np.ndarray:
-    """The labels of a split (``y`` of an ``(x, y)`` pair, or ``data.labels``)."""
-    if isinstance(data, tuple):
-        return np.asarray(data[1])
-    return np.asarray(data.labels)
-
-
-def _size(data: Any) -> int:
-    return int(np.shape(data[0])[0]) if isinstance(data, tuple) else len(data)
-
-
-def _take(data: Any, indices: np.ndarray) -> Any:
-    if isinstance(data, tuple):
-        return data[0][indices], data[1][indices]
-    return _Split(data, indices)
-
-
-def _limit(data: Any, limit: int | None) -> Any:
-    if limit is None:
-        return data
-    if isinstance(data, tuple):
-        return data[0][:limit], data[1][:limit]
-    return _Subset(data, limit)
 
 
 def _frames(config: Config, sensor_size: tuple[int, int, int]):
@@ -328,21 +211,21 @@ def load_splits(
             root = _root(config, name)
             everything = CIFAR10DVS(root, transform=_frames(config, CIFAR10DVS.sensor_size))
             train_idx, test_idx = per_class_split(everything.labels, CIFAR10_DVS_TRAIN_FRACTION)
-            train, test = _Split(everything, train_idx), _Split(everything, test_idx)
-    val, n_train = None, _size(train)
+            train, test = take(everything, train_idx), take(everything, test_idx)
+    val, n_train = None, split_size(train)
     if validation and data.val_fraction > 0:
         train_idx, val_idx = validation_split(labels_of(train), data.val_fraction, config.seed)
-        train, val = _take(train, train_idx), _take(train, val_idx)
-    train, test = _limit(train, data.limit), _limit(test, data.limit)
+        train, val = take(train, train_idx), take(train, val_idx)
+    train, test = first(train, data.limit), first(test, data.limit)
     for split, part in (("train", train), ("test", test)):
-        if _size(part) == 0:
+        if split_size(part) == 0:
             raise ValueError(
                 f"`load_splits`: the {split} split of {name!r} must hold at least one sample; "
                 f"it is empty (data.limit={data.limit})."
             )
     if val is not None:
-        val = _limit(val, data.limit)
-        if _size(val) == 0:
+        val = first(val, data.limit)
+        if split_size(val) == 0:
             raise ValueError(
                 f"`load_splits`: the validation split of {name!r} must hold at least one sample; "
                 f"data.val_fraction={data.val_fraction} of the {n_train} training samples gives "

@@ -12,8 +12,9 @@ from flax import nnx
 
 from spikejax.config import Config
 from spikejax.readout import early_exit_curve
-from spikejax.train._data import innermost, load_splits
+from spikejax.train._data import load_splits
 from spikejax.train._restore import RestoredRun
+from spikejax.train._splits import innermost
 
 __all__ = ["early_exit", "frame_ends"]
 

@@ -36,7 +36,7 @@ from spikejax.layers import check_params
 from spikejax.train import _parallel as parallel
 from spikejax.train import _report as report
 from spikejax.train._committed import CONFIG_SHA256, check_committed_config
-from spikejax.train._data import Splits, check_labels, in_memory, load_splits, make_prepare
+from spikejax.train._data import check_labels, in_memory, load_splits, make_prepare
 from spikejax.train._evaluation import evaluate_split as _evaluate
 from spikejax.train._extend import read_extensions
 from spikejax.train._factory import build_model
@@ -54,6 +54,7 @@ from spikejax.train._rundir import (
     restore_into,
     saveable,
 )
+from spikejax.train._splits import Splits
 from spikejax.train._steps import Steps, build_optimizer
 from spikejax.train._window import Window
 from spikejax.train.checkpoint import Checkpointer

@@ -35,7 +35,7 @@ from spikejax.config import Config, to_dict
 from spikejax.data import Loader
 from spikejax.train import _report as report
 from spikejax.train._committed import CONFIG_SHA256
-from spikejax.train._data import Splits, check_labels, in_memory, load_splits, make_prepare
+from spikejax.train._data import check_labels, in_memory, load_splits, make_prepare
 from spikejax.train._factory import build_model
 from spikejax.train._lock import run_lock
 from spikejax.train._population_steps import Population, best_checkpoints, member_state, stack
@@ -47,6 +47,7 @@ from spikejax.train._rundir import (
     prepare_run_dir,
     saveable,
 )
+from spikejax.train._splits import Splits, split_size
 from spikejax.train._steps import Steps, build_optimizer, hyperparameters
 from spikejax.train._window import Window
 from spikejax.train.logging import MetricsLogger, ProgressBar, config_hash, write_summary
@@ -90,10 +91,6 @@ def _sample_shape(data: Any) -> tuple[int, ...]:
     return tuple(np.shape(data[0][0]))
 
 
-def _size(data: Any) -> int:
-    return len(data[1]) if isinstance(data, tuple) else len(data)
-
-
 def _build(configs: Sequence[Config], run_dirs: Sequence[Path], progress: bool) -> list[_Member]:
     streams: dict[str, int] = {}
     cache: dict[str, Splits] = {}
@@ -106,7 +103,7 @@ def _build(configs: Sequence[Config], run_dirs: Sequence[Path], progress: bool) 
             streams[data_key] = len(streams)
         splits = cache[data_key]
         model = build_model(config.model, rngs=nnx.Rngs(config.seed))
-        n_train = _size(splits.train)
+        n_train = split_size(splits.train)
         steps_per_epoch = n_train // config.train.batch_size
         if steps_per_epoch == 0:
             raise ValueError(
@@ -156,9 +153,12 @@ def _check_population(members: list[_Member]) -> None:
             and layout(member) == layout(first)
             and member.total_steps == first.total_steps
             and member.steps_per_epoch == first.steps_per_epoch
-            and _size(member.splits.test) == _size(first.splits.test)
+            and split_size(member.splits.test) == split_size(first.splits.test)
             and (member.splits.val is None) == (first.splits.val is None)
-            and (member.splits.val is None or _size(member.splits.val) == _size(first.splits.val))
+            and (
+                member.splits.val is None
+                or split_size(member.splits.val) == split_size(first.splits.val)
+            )
         )
         if not same:
             raise ValueError(

@@ -11,8 +11,8 @@ import numpy as np
 from flax import nnx
 
 from spikejax.config import to_dict
-from spikejax.train._data import labels_of
 from spikejax.train._rundir import PLOTS, SELECT_METRIC, checkpointer_of
+from spikejax.train._splits import labels_of
 from spikejax.train.logging import config_hash, environment_info, read_metrics
 
 __all__ = ["curve_records", "plots", "summary"]

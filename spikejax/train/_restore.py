@@ -19,7 +19,6 @@ from spikejax.config import Config
 from spikejax.data import Batch
 from spikejax.layers import check_params
 from spikejax.train._committed import check_committed_config
-from spikejax.train._data import Splits, labels_of
 from spikejax.train._evaluation import eval_loader, evaluate_split
 from spikejax.train._factory import run_factory
 from spikejax.train._loop import Run, build_run
@@ -30,6 +29,7 @@ from spikejax.train._rundir import (
     require_checkpoint,
     restore_model,
 )
+from spikejax.train._splits import Splits, labels_of
 
 __all__ = ["RestoredRun", "load_run"]
 
