@@ -3,26 +3,27 @@
 XLA:CPU allocates every call's temporaries and outputs with ``malloc``. glibc serves an
 allocation above its mmap threshold (at most 32 MiB by default) with a fresh ``mmap`` and
 returns it to the system when freed, so a train step whose buffers are that large page-faults
-(and zero-fills) all of them again on every call, and worker threads' arenas (at most 64 MiB a
-heap) map anything larger afresh whatever the threshold. On a 2-core AMD EPYC this was a
-quarter of `lif_layer`'s train step (16,900 page faults, 66 MiB, per call: 80-85 ms, 58-64 ms
-with the settings below), a fifth of `conv_nmnist`'s forward pass and about 15 % of its train
-step. So, when spikejax is imported, it sets (``mallopt``)
+(and zero-fills) all of them again on every call. On a 2-core AMD EPYC this was a quarter of
+`lif_layer`'s train step (16,900 page faults, 66 MiB, per call: 80-85 ms, 58-64 ms with the
+settings below) and a fifth of `conv_nmnist`'s forward pass. So, when spikejax is imported, it
+sets (``mallopt``)
 
 - ``M_MMAP_THRESHOLD`` to 1 GiB: allocations below it come from the heap, where freed memory is
   reused by the next call;
 - ``M_TRIM_THRESHOLD`` to 1 GiB: up to that much free memory at the top of the heap is kept
-  rather than returned to the system after every call;
-- ``M_ARENA_MAX`` to 1: every thread allocates from the main heap, which has no size cap, so
-  XLA's worker threads reuse buffers too.
+  rather than returned to the system after every call.
 
 The cost is memory kept between calls: up to the largest working set the process had (at most
 1 GiB of it unused at the heap's top), as an accelerator's caching allocator keeps its pool.
-Nothing is computed differently. They are set when the C library is glibc (Linux), unless
-``SPIKEJAX_KEEP_MALLOC`` is set or the environment already configures glibc's malloc
-(``MALLOC_*_`` variables, ``MALLOC_ARENA_MAX`` or a ``glibc.malloc`` tunable): the user's
-choice wins. They take full effect when spikejax is imported before JAX's first computation
-(threads started earlier keep their arenas), the usual order.
+Nothing is computed differently. Where XLA allocates on one of its worker threads, glibc still
+maps buffers above 64 MiB (a thread arena's largest heap) afresh: ``MALLOC_ARENA_MAX=1`` in the
+environment moves those into the main heap too (`conv_nmnist`'s train step, 141 MiB of
+temporaries, about 15 % faster) but makes compilation, whose threads then share one heap, about
+10-15 % slower, so spikejax leaves that choice to the user.
+
+The settings are made when the C library is glibc (Linux), unless ``SPIKEJAX_KEEP_MALLOC`` is set
+or the environment already configures glibc's malloc (``MALLOC_*`` variables or a
+``glibc.malloc`` tunable): the user's choice wins.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ _GIB = 1 << 30
 SETTINGS = (
     ("M_MMAP_THRESHOLD", -3, _GIB),
     ("M_TRIM_THRESHOLD", -1, _GIB),
-    ("M_ARENA_MAX", -8, 1),
 )
 #: Set this environment variable (to anything) to leave glibc's malloc as it is.
 OPT_OUT = "SPIKEJAX_KEEP_MALLOC"

@@ -72,7 +72,7 @@ from spikejax.train._commit import FORMAT as _FORMAT
 from spikejax.train._commit import CheckpointError, read_commit, save_fields, verify
 from spikejax.train._commit import digest as _digest
 from spikejax.train._commit import file_table as _file_table
-from spikejax.train._parallel import restore_target
+from spikejax.train._parallel import is_primary, restore_target
 
 __all__ = ["CheckpointError", "Checkpointer", "read_index"]
 
@@ -89,10 +89,6 @@ def _orbax():
             "`Checkpointer` needs orbax-checkpoint: pip install 'spikejax[train]'."
         ) from e
     return ocp
-
-
-def _is_primary() -> bool:
-    return jax.process_index() == 0
 
 
 def _barrier(name: str) -> None:
@@ -275,7 +271,7 @@ class Checkpointer:
         name = step_name(step)
         tmp = self.directory / tmp_name(step)
         final = self.directory / name
-        primary = _is_primary()
+        primary = is_primary()
         try:
             if primary:
                 self.directory.mkdir(parents=True, exist_ok=True)
