@@ -14,11 +14,13 @@ from typing import Any
 __all__ = ["call_entry_point"]
 
 
-def call_entry_point(fn: str, path: Path, entry: str) -> Any:
-    """Execute the Python file ``path`` as a module and return ``<entry>()``.
+def call_entry_point(fn: str, path: Path, entry: str, returns: type, public_name: str) -> Any:
+    """Execute the Python file ``path`` as a module and return ``<entry>()``, which must be a
+    ``returns`` (named ``public_name`` in the error).
 
     Raises:
         ValueError: ``path`` cannot be loaded as Python, or it defines no callable ``entry``.
+        TypeError: ``<entry>()`` returned something other than a ``returns``.
     """
     module_name = f"_spikejax_{entry}_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(module_name, path)
@@ -33,4 +35,10 @@ def call_entry_point(fn: str, path: Path, entry: str) -> Any:
     function = getattr(module, entry, None)
     if not callable(function):
         raise ValueError(f"`{fn}`: {path} must define a function `{entry}()`; it does not.")
-    return function()
+    result = function()
+    if not isinstance(result, returns):
+        raise TypeError(
+            f"`{fn}`: `{entry}()` of {path} must return a {public_name}; "
+            f"got {type(result).__name__}."
+        )
+    return result

@@ -21,8 +21,7 @@ def process_settings() -> dict[str, object]:
         >>> sorted(sj.process_settings())
         ['malloc', 'xla_flags']
     """
-    added = _xla_flags.APPLIED
     return {
-        "xla_flags": f"--{_xla_flags.FLAG}={_xla_flags.VALUE}" if added else None,
+        "xla_flags": _xla_flags.ENTRY if _xla_flags.APPLIED else None,
         "malloc": list(_malloc.APPLIED),
     }

@@ -24,11 +24,13 @@ import os
 from collections.abc import MutableMapping
 from importlib import metadata
 
-__all__ = ["FLAG", "OPT_OUT", "VALUE", "apply", "flag_to_add", "ynnpack_convolutions"]
+__all__ = ["ENTRY", "FLAG", "OPT_OUT", "VALUE", "apply", "flag_to_add", "ynnpack_convolutions"]
 
 FLAG = "xla_cpu_experimental_ynn_fusion_type"
 #: jaxlib 0.10's default for `FLAG` without ``LIBRARY_FUSION_TYPE_INDIVIDUAL_CONVOLUTION``.
 VALUE = "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_REDUCE"
+#: The ``XLA_FLAGS`` entry spikejax adds.
+ENTRY = f"--{FLAG}={VALUE}"
 #: Set this environment variable (to anything) to leave ``XLA_FLAGS`` as it is.
 OPT_OUT = "SPIKEJAX_KEEP_XLA_FLAGS"
 # The jaxlib release series whose XLA knows `FLAG` and sends float convolutions to YNNPACK.
@@ -55,7 +57,7 @@ def flag_to_add(environ: MutableMapping[str, str], jaxlib_version: str) -> str |
         return None
     if _series(jaxlib_version) != _CHECKED_SERIES:
         return None
-    return f"--{FLAG}={VALUE}"
+    return ENTRY
 
 
 def apply(

@@ -113,10 +113,4 @@ def load_config(path: str | Path) -> Config:
         path = path / "config.py"
     if not path.is_file():
         raise FileNotFoundError(f"`{fn}`: `path` must be a Python config file; {path} not found.")
-    config = call_entry_point(fn, path, "get_config")
-    if not isinstance(config, Config):
-        raise TypeError(
-            f"`{fn}`: `get_config()` of {path} must return a spikejax.config.Config; "
-            f"got {type(config).__name__}."
-        )
-    return config
+    return call_entry_point(fn, path, "get_config", Config, "spikejax.config.Config")

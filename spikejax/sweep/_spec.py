@@ -259,12 +259,7 @@ def load_sweep(path: str | Path) -> tuple[Sweep, Config]:
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"`{fn}`: `path` must be a Python sweep file; {path} not found.")
-    sweep = call_entry_point(fn, path, "get_sweep")
-    if not isinstance(sweep, Sweep):
-        raise TypeError(
-            f"`{fn}`: `get_sweep()` of {path} must return a spikejax.sweep.Sweep; "
-            f"got {type(sweep).__name__}."
-        )
+    sweep = call_entry_point(fn, path, "get_sweep", Sweep, "spikejax.sweep.Sweep")
     base = _base(sweep, path.parent, fn)
     check_keys(sweep, base, fn, f" of {path}")
     return sweep, base
