@@ -70,7 +70,14 @@ def assert_same(a, b):
 
 @pytest.mark.parametrize(
     ("use_bias", "threshold", "method"),
-    [(True, 1.0, "loop"), (False, 1.0, "gather"), (True, 1.0, "gather"), (False, 0.02, "auto")],
+    [
+        (True, 1.0, "loop"),
+        (False, 1.0, "gather"),
+        (True, 1.0, "gather"),
+        (True, 1.0, "native"),
+        (False, 0.02, "native"),
+        (False, 0.02, "auto"),
+    ],
 )
 def test_event_linear_equals_dense_bit_for_bit(use_bias, threshold, method):
     event, dense = pair(use_bias, threshold=threshold, method=method)
@@ -90,7 +97,8 @@ def test_event_linear_equals_dense_bit_for_bit(use_bias, threshold, method):
 
 
 def test_every_tier_and_the_dense_fallback_equal_the_product():
-    """Capacity 5000 runs tiers of 5000, 1250 and 0 events; above 5000 the dense product."""
+    """Capacity 5000 runs tiers of 5000, 1250 and 0 events; above 5000 the dense product (the
+    native kernels have no tiers: up to 5000 events the kernel, above it the dense product)."""
     rng = np.random.default_rng(5)
     w = dyadic(rng, (64, 16))
     cot = dyadic(rng, (100, 16), scale=4)
@@ -104,7 +112,7 @@ def test_every_tier_and_the_dense_fallback_equal_the_product():
     def reference(x, w):
         return jnp.sum(jnp.dot(x, w) * cot)
 
-    runs = {m: run(m) for m in ("loop", "gather")}
+    runs = {m: run(m) for m in ("loop", "gather", "native")}
     ref = jax.jit(jax.value_and_grad(reference, argnums=(0, 1)))
     for count in (0, 1000, 3000, 6000):  # tiers 0, 1250, 5000; then the dense product
         x = np.zeros(100 * 64, np.float32)

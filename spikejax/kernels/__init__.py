@@ -7,8 +7,16 @@ neurons in `ELEMENTWISE_NEURONS`; `refusal` says why another neuron or state is 
 * `scan_vjp`: ``lax.scan`` forward, hand-written backward as one reverse scan (any backend).
 * `pallas_unroll`: the whole time loop inside one Pallas kernel, forward and backward, with a
   grid over blocks of neurons (GPU/TPU; Pallas's interpret mode on the CPU).
+
+And the C++ CPU kernels of the event-driven synapses (`spikejax.layers.event_matmul`),
+compiled on first use: `event_matmul_cpu`, `event_wgrad_cpu`; `native_status` says whether they
+are available in this process and why not.
 """
 
+from spikejax.kernels._native import NativeStatus as NativeStatus
+from spikejax.kernels._native import event_matmul_cpu as event_matmul_cpu
+from spikejax.kernels._native import event_wgrad_cpu as event_wgrad_cpu
+from spikejax.kernels._native import native_status as native_status
 from spikejax.kernels._pallas import DEFAULT_BLOCK as DEFAULT_BLOCK
 from spikejax.kernels._pallas import pallas_unroll as pallas_unroll
 from spikejax.kernels._scan_vjp import scan_vjp as scan_vjp
@@ -20,7 +28,11 @@ from spikejax.kernels._support import unflatten as unflatten
 __all__ = [
     "DEFAULT_BLOCK",
     "ELEMENTWISE_NEURONS",
+    "NativeStatus",
+    "event_matmul_cpu",
+    "event_wgrad_cpu",
     "flatten",
+    "native_status",
     "pallas_unroll",
     "refusal",
     "scan_vjp",

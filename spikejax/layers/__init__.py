@@ -12,8 +12,11 @@ from spikejax.layers._dropout import SeqDropout as SeqDropout
 from spikejax.layers._event import EVENT_METHODS as EVENT_METHODS
 from spikejax.layers._event import event_matmul as event_matmul
 from spikejax.layers._event import event_slots as event_slots
+from spikejax.layers._event import resolve_method as resolve_method
 from spikejax.layers._event_linear import EVENT_THRESHOLD as EVENT_THRESHOLD
+from spikejax.layers._event_linear import NATIVE_EVENT_THRESHOLD as NATIVE_EVENT_THRESHOLD
 from spikejax.layers._event_linear import EventLinear as EventLinear
+from spikejax.layers._event_linear import default_threshold as default_threshold
 from spikejax.layers._fold import TimeFolded as TimeFolded
 from spikejax.layers._fold import fold as fold
 from spikejax.layers._fold import unfold as unfold
@@ -27,6 +30,7 @@ __all__ = [
     "EVENT_METHODS",
     "EVENT_THRESHOLD",
     "EventLinear",
+    "NATIVE_EVENT_THRESHOLD",
     "Fixed",
     "SeqBatchNorm",
     "SeqDropout",
@@ -35,7 +39,9 @@ __all__ = [
     "check_params",
     "conv2d_im2col",
     "event_matmul",
+    "default_threshold",
     "event_slots",
+    "resolve_method",
     "fold",
     "max_pool",
     "project_params",

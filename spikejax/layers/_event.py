@@ -14,9 +14,14 @@ running maximum over the slots of the words' first slots followed by a bit selec
 word. This costs one pass over ``x`` plus ``O(capacity)``, far below the ``rows·in·out`` of the
 product.
 
-How rows are added: on the CPU a loop over the events, one weight row per trip, updating the
+How rows are added: on the CPU, for float32, by C++ kernels called through XLA's FFI
+(`spikejax.kernels.event_matmul_cpu` and `spikejax.kernels.event_wgrad_cpu`: each row's events
+are listed and their weight rows summed in vector registers, on XLA's thread pool); where those
+are not available, by a loop over the events in XLA, one weight row per trip, updating the
 output row in place (XLA's CPU gather copies rows element by element, several times slower than
-this loop); on GPU/TPU a gather of the selected rows and a sorted segment sum, all in parallel.
+this loop); on GPU/TPU by a gather of the selected rows and a sorted segment sum, all in
+parallel. The C++ kernels and the XLA loop add the same terms in the same order: their results
+are equal bit for bit.
 """
 
 from __future__ import annotations
@@ -29,12 +34,15 @@ import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, Float, Int
 
-__all__ = ["EVENT_METHODS", "event_matmul", "event_slots"]
+from spikejax import kernels
+
+__all__ = ["EVENT_METHODS", "event_matmul", "event_slots", "resolve_method"]
 
 _WORD = 32  # bits per packed word
-#: How the selected rows are added: ``"loop"`` (one row a trip, fastest on CPU), ``"gather"``
-#: (a gather and a segment sum, parallel: GPU/TPU), ``"auto"`` (loop on CPU, else gather).
-EVENT_METHODS = ("auto", "loop", "gather")
+#: How the selected rows are added: ``"native"`` (the C++ CPU kernels, float32), ``"loop"`` (one
+#: row a trip in XLA), ``"gather"`` (a gather and a segment sum, parallel: GPU/TPU), ``"auto"``
+#: (native on the CPU for float32 where available, else loop on the CPU and gather elsewhere).
+EVENT_METHODS = ("auto", "loop", "gather", "native")
 
 
 def _check(x: Any, w: Any, capacity: Any, method: Any) -> None:
@@ -199,6 +207,29 @@ def _add_rows(src, src_idx, dst_idx, scale, count, dst_shape, sorted_dst, method
     )
 
 
+def resolve_method(method: str, dtype: Any) -> str:
+    """The method that runs: ``"auto"`` becomes ``"native"`` when the default backend is the CPU,
+    ``dtype`` is float32 and `spikejax.kernels.native_status` says the kernels are available
+    (it stays ``"auto"``, the XLA loop on the CPU and the gather elsewhere, otherwise). An
+    explicit ``"native"`` that cannot run raises ``ValueError`` saying why."""
+    native_ok = jax.default_backend() == "cpu" and jnp.dtype(dtype) == jnp.float32
+    if method == "auto":
+        return "native" if native_ok and kernels.native_status().available else "auto"
+    if method == "native":
+        if not native_ok:
+            raise ValueError(
+                "`event_matmul`: `method='native'` runs float32 on the CPU; got "
+                f"{jnp.dtype(dtype)} on {jax.default_backend()}. Use method='auto'."
+            )
+        status = kernels.native_status()
+        if not status.available:
+            raise ValueError(
+                f"`event_matmul`: `method='native'`: the C++ CPU kernels are not available: "
+                f"{status.reason}. Use method='auto' (the XLA loop)."
+            )
+    return method
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
 def _event_matmul(x: Array, w: Array, capacity: int, precision: Any, method: str) -> Array:
     return _fwd(x, w, capacity, precision, method)[0]
@@ -213,6 +244,15 @@ def _branch(counts: Array, capacity: int) -> tuple[Array, Array, tuple[int, ...]
 
 
 def _fwd(x, w, capacity, precision, method):
+    if method == "native":
+        # The kernel lists each row's events itself: no tiers, one count for the branch.
+        count = jnp.count_nonzero(x).astype(jnp.int32)
+        y = lax.cond(
+            count <= capacity,
+            lambda: kernels.event_matmul_cpu(x, w),
+            lambda: _dense(x, w, precision),
+        )
+        return y, (x, w, count)
     words, counts = _pack(x)
     count, branch, tiers = _branch(counts, capacity)
     shape = (x.shape[0], w.shape[1])
@@ -232,10 +272,18 @@ def _fwd(x, w, capacity, precision, method):
 
 
 def _bwd(capacity, precision, method, residuals, g):
-    x, w, words, counts = residuals
-    count, branch, tiers = _branch(counts, capacity)
+    x, w = residuals[:2]
     # The input gradient stays dense: every input, spiking or not, receives g Wᵀ.
     dx = jax.vjp(lambda x: _dense(x, w, precision), x)[1](g)[0]
+
+    def dense():
+        return jax.vjp(lambda w: _dense(x, w, precision), w)[1](g)[0]
+
+    if method == "native":
+        count = residuals[2]
+        return dx, lax.cond(count <= capacity, lambda: kernels.event_wgrad_cpu(x, g), dense)
+    words, counts = residuals[2:]
+    count, branch, tiers = _branch(counts, capacity)
 
     def tier(c):
         def events():
@@ -245,9 +293,6 @@ def _bwd(capacity, precision, method, residuals, g):
             return dw.astype(w.dtype)
 
         return events
-
-    def dense():
-        return jax.vjp(lambda w: _dense(x, w, precision), w)[1](g)[0]
 
     return dx, lax.switch(branch, [dense, *(tier(c) for c in tiers)])
 
@@ -290,16 +335,21 @@ def event_matmul(
         w: ``[in, out]`` weights.
         capacity: how many nonzero entries the event path handles (static).
         precision: passed to the dense product (``lax.dot_general``).
-        method: how the events' rows are added, one of `EVENT_METHODS`: ``"loop"`` runs one row a
-            trip (the CPU's fastest: XLA's CPU gather copies element by element), ``"gather"``
-            gathers all rows and sums them in parallel (GPU/TPU), ``"auto"`` picks per backend.
+        method: how the events' rows are added, one of `EVENT_METHODS`: ``"native"`` by the C++
+            CPU kernels (float32; `spikejax.kernels.event_matmul_cpu`), ``"loop"`` one row a trip
+            in XLA (XLA's CPU gather copies element by element), ``"gather"`` gathers all rows
+            and sums them in parallel (GPU/TPU), ``"auto"`` picks (`resolve_method`): native
+            on the CPU for float32 where the kernels are available, else loop on the CPU and
+            gather elsewhere. Native and loop give equal results, bit for bit.
 
     Returns:
         ``[rows, out]``, dtype of ``x``.
 
     Raises:
         TypeError: ``x`` or ``w`` is not a floating array, or their dtypes differ.
-        ValueError: the shapes do not chain, or ``capacity`` is not a non-negative int.
+        ValueError: the shapes do not chain, ``capacity`` is not a non-negative int, or
+            ``method="native"`` cannot run (not float32 on the CPU, or the kernels are not
+            available: the message says why).
 
     Example:
         >>> import jax.numpy as jnp
@@ -310,4 +360,4 @@ def event_matmul(
         [[2.0, 3.0], [4.0, 6.0]]
     """
     _check(x, w, capacity, method)
-    return _event_matmul(x, w, capacity, precision, method)
+    return _event_matmul(x, w, capacity, precision, resolve_method(method, x.dtype))

@@ -10,9 +10,9 @@ from flax import nnx
 from flax.nnx.nn.linear import default_bias_init, default_kernel_init
 from jaxtyping import Array, Float
 
-from spikejax.layers._event import EVENT_METHODS, event_matmul
+from spikejax.layers._event import EVENT_METHODS, event_matmul, resolve_method
 
-__all__ = ["EVENT_THRESHOLD", "EventLinear"]
+__all__ = ["EVENT_THRESHOLD", "NATIVE_EVENT_THRESHOLD", "EventLinear", "default_threshold"]
 
 #: Default fraction of nonzero inputs up to which `EventLinear` takes the event path. Measured
 #: with ``benchmarks/activity_curve.py`` at the ``shd_mlp`` sizes (64 × 100 rows, 700 -> 256,
@@ -20,6 +20,18 @@ __all__ = ["EVENT_THRESHOLD", "EventLinear"]
 #: ``nnx.Linear``, interpolated between the measured activities, lay at 3.2–4.6 % (forward and
 #: train step); 2.5 % stays below it, where the event path was faster in every run.
 EVENT_THRESHOLD = 0.025
+
+#: The same break-even for the C++ CPU kernels (``method="native"``, what ``"auto"`` runs for
+#: float32 on the CPU where they are available), measured the same way on 2026-12-03: the train
+#: step was faster on the event path up to 12.5 % and even with the dense one at 15 % (forward:
+#: faster up to 20 %); at 512 -> 512 the kernels were faster up to 20 %.
+NATIVE_EVENT_THRESHOLD = 0.125
+
+
+def default_threshold(method: str, dtype: Any) -> float:
+    """`EventLinear`'s default threshold for the method that runs (`resolve_method`):
+    `NATIVE_EVENT_THRESHOLD` for the C++ CPU kernels, `EVENT_THRESHOLD` for the XLA programs."""
+    return NATIVE_EVENT_THRESHOLD if resolve_method(method, dtype) == "native" else EVENT_THRESHOLD
 
 
 class EventLinear(nnx.Linear):
@@ -42,18 +54,20 @@ class EventLinear(nnx.Linear):
     step's.
 
     ``threshold`` fixes the event capacity of a call with ``R`` rows as
-    ``ceil(threshold · R · in_features)`` nonzero inputs. The default, `EVENT_THRESHOLD`, is
-    where the event path stopped being faster than the dense product in
-    ``benchmarks/activity_curve.py`` on a 2-core CPU; it depends on the backend and the
-    layer's sizes, so rerun the benchmark for yours. ``threshold=0`` takes the event path only
-    for silent inputs; ``threshold=1`` always.
+    ``ceil(threshold · R · in_features)`` nonzero inputs. The default (``None``) is where the
+    event path stopped being faster than the dense product in ``benchmarks/activity_curve.py``
+    on a 2-core CPU, for the method that runs (`default_threshold`): `NATIVE_EVENT_THRESHOLD`
+    for the C++ CPU kernels (float32 on the CPU), `EVENT_THRESHOLD` for the XLA programs. It
+    depends on the backend and the layer's sizes, so rerun the benchmark for yours.
+    ``threshold=0`` takes the event path only for silent inputs; ``threshold=1`` always.
 
     Args:
         in_features: input size.
         out_features: output size.
-        threshold: largest fraction of nonzero inputs for the event path, in ``[0, 1]``.
+        threshold: largest fraction of nonzero inputs for the event path, in ``[0, 1]``;
+            ``None``: `default_threshold` of the method that runs.
         method: how the event path adds rows (`spikejax.layers.event_matmul`): ``"auto"``,
-            ``"loop"`` or ``"gather"``.
+            ``"native"``, ``"loop"`` or ``"gather"``.
         use_bias: add a learned bias.
         dtype: computation dtype (as ``nnx.Linear``).
         param_dtype: parameter dtype.
@@ -78,7 +92,7 @@ class EventLinear(nnx.Linear):
         in_features: int,
         out_features: int,
         *,
-        threshold: float = EVENT_THRESHOLD,
+        threshold: float | None = None,
         method: str = "auto",
         use_bias: bool = True,
         dtype: Any = None,
@@ -88,7 +102,7 @@ class EventLinear(nnx.Linear):
         bias_init: Any = default_bias_init,
         rngs: nnx.Rngs,
     ):
-        if (
+        if threshold is not None and (
             isinstance(threshold, bool)
             or not isinstance(threshold, int | float)
             or not 0.0 <= threshold <= 1.0
@@ -111,12 +125,16 @@ class EventLinear(nnx.Linear):
             bias_init=bias_init,
             rngs=rngs,
         )
-        self.threshold = float(threshold)
+        self.threshold = None if threshold is None else float(threshold)
         self.method = method
 
-    def capacity(self, rows: int) -> int:
-        """How many nonzero inputs a call with ``rows`` rows handles on the event path."""
-        return min(math.ceil(self.threshold * rows * self.in_features), rows * self.in_features)
+    def capacity(self, rows: int, dtype: Any = jnp.float32) -> int:
+        """How many nonzero inputs a call with ``rows`` rows of ``dtype`` handles on the event
+        path."""
+        threshold = self.threshold
+        if threshold is None:
+            threshold = default_threshold(self.method, dtype)
+        return min(math.ceil(threshold * rows * self.in_features), rows * self.in_features)
 
     def __call__(self, inputs: Float[Array, "... features_in"]) -> Float[Array, "... features_out"]:
         """``inputs @ kernel + bias`` over the last axis; leading axes are rows."""
@@ -139,7 +157,7 @@ class EventLinear(nnx.Linear):
         y = event_matmul(
             flat,
             kernel,
-            capacity=self.capacity(rows),
+            capacity=self.capacity(rows, flat.dtype),
             precision=self.precision,
             method=self.method,
         )

@@ -1,0 +1,247 @@
+// Event-driven products for binary or sparse inputs on the CPU, as XLA FFI handlers.
+//
+//   SpikejaxEventMatmulF32(x [rows, in], w [in, out]) -> y [rows, out]
+//       y[r, :] = sum over c ascending with x[r, c] != 0 of x[r, c] * w[c, :]
+//   SpikejaxEventWgradF32(x [rows, in], g [rows, out]) -> dw [in, out]
+//       dw[c, :] = sum over r ascending with x[r, c] != 0 of x[r, c] * g[r, :]
+//
+// Each sum starts at 0 and adds its terms one at a time in the order stated, in float32, each
+// term by a fused multiply-add where the CPU has one (built for the machine's CPU), which is the
+// order and rounding of XLA's loop in spikejax.layers.event_matmul's
+// "loop" method: the two agree bit for bit. The work is cut into chunks run on XLA's intra-op thread pool; a chunk
+// writes only its own rows of the output, so the result does not depend on the threads.
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "xla/ffi/api/ffi.h"
+
+namespace ffi = xla::ffi;
+using Matrix = ffi::Buffer<ffi::F32, 2>;
+using MatrixResult = ffi::ResultBuffer<ffi::F32, 2>;
+
+namespace {
+
+// Eight float lanes; the compiler maps it to the widest vector registers the target has.
+typedef float Lanes __attribute__((vector_size(32)));
+constexpr int64_t kLanes = 8;
+constexpr int64_t kTileVectors = 8;  // one tile of 64 outputs held in 8 vector registers
+constexpr int64_t kTile = kLanes * kTileVectors;
+
+inline Lanes load(const float* p) {
+  Lanes v;
+  __builtin_memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+inline void store(float* p, Lanes v) { __builtin_memcpy(p, &v, sizeof(v)); }
+
+// c + a * b for one float, rounded as the vector expressions `c + a * b` below are: once, by a
+// fused multiply-add, where the CPU has the instruction (the build contracts every such
+// expression: -ffp-contract=fast for the machine's CPU), as XLA's own loops compute it there.
+// Written out for scalars, which the compiler does not always contract.
+inline float multiply_add(float a, float b, float c) {
+#ifdef __FP_FAST_FMAF
+  return __builtin_fmaf(a, b, c);
+#else
+  return c + a * b;
+#endif
+}
+
+// Chunks 0..n_chunks-1 run by the calling thread and by up to num_threads pool workers, each
+// taking the next unclaimed chunk until none is left. The caller then waits only for chunks
+// already being run, so a busy pool cannot deadlock it (unstarted workers find nothing to do).
+struct Chunks {
+  std::atomic<int64_t> next{0};
+  int64_t total = 0;
+  int64_t done = 0;
+  std::mutex mutex;
+  std::condition_variable all_done;
+};
+
+template <typename Work>
+void run_chunks(ffi::ThreadPool& pool, int64_t n_chunks, Work work) {
+  if (n_chunks <= 0) return;
+  auto chunks = std::make_shared<Chunks>();
+  chunks->total = n_chunks;
+  auto drain = [chunks, work]() {
+    for (;;) {
+      const int64_t c = chunks->next.fetch_add(1);
+      if (c >= chunks->total) return;
+      work(c);
+      std::lock_guard<std::mutex> lock(chunks->mutex);
+      if (++chunks->done == chunks->total) chunks->all_done.notify_all();
+    }
+  };
+  const int64_t helpers = std::min<int64_t>(pool.num_threads(), n_chunks - 1);
+  for (int64_t k = 0; k < helpers; ++k) pool.Schedule([drain]() { drain(); });
+  drain();
+  std::unique_lock<std::mutex> lock(chunks->mutex);
+  chunks->all_done.wait(lock, [&] { return chunks->done == chunks->total; });
+}
+
+// Positions of the nonzero entries of x[0:n] in ascending order, written to idx; returns their
+// number. Sixteen entries are tested at a time, then their set bits are visited.
+int64_t list_nonzero(const float* x, int64_t n, int32_t* idx) {
+  int64_t count = 0;
+  for (int64_t start = 0; start < n; start += 16) {
+    const int64_t width = std::min<int64_t>(16, n - start);
+    uint32_t mask = 0;
+    for (int64_t j = 0; j < width; ++j) mask |= uint32_t(x[start + j] != 0.0f) << j;
+    while (mask) {
+      idx[count++] = int32_t(start + __builtin_ctz(mask));
+      mask &= mask - 1;
+    }
+  }
+  return count;
+}
+
+// Rows [r0, r1) of y = x @ w from the nonzero inputs of each row.
+void matmul_rows(const float* x, const float* w, float* y, int64_t r0, int64_t r1, int64_t n_in,
+                 int64_t n_out) {
+  std::vector<int32_t> idx(n_in);
+  std::vector<float> val(n_in);
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* xr = x + r * n_in;
+    const int64_t n_events = list_nonzero(xr, n_in, idx.data());
+    for (int64_t k = 0; k < n_events; ++k) val[k] = xr[idx[k]];
+    float* yr = y + r * n_out;
+    int64_t o0 = 0;
+    for (; o0 + kTile <= n_out; o0 += kTile) {  // a tile of outputs stays in registers
+      Lanes acc[kTileVectors];
+      for (int64_t v = 0; v < kTileVectors; ++v) acc[v] = Lanes{};
+      for (int64_t k = 0; k < n_events; ++k) {
+        const Lanes a = Lanes{} + val[k];
+        const float* wk = w + int64_t(idx[k]) * n_out + o0;
+        for (int64_t v = 0; v < kTileVectors; ++v) {
+          acc[v] = acc[v] + a * load(wk + v * kLanes);
+        }
+      }
+      for (int64_t v = 0; v < kTileVectors; ++v) store(yr + o0 + v * kLanes, acc[v]);
+    }
+    for (; o0 + kLanes <= n_out; o0 += kLanes) {  // what is left, one vector at a time
+      store(yr + o0, Lanes{});
+      for (int64_t k = 0; k < n_events; ++k) {
+        const Lanes a = Lanes{} + val[k];
+        store(yr + o0, load(yr + o0) + a * load(w + int64_t(idx[k]) * n_out + o0));
+      }
+    }
+    for (; o0 < n_out; ++o0) {
+      float acc = 0.0f;
+      for (int64_t k = 0; k < n_events; ++k) {
+        acc = multiply_add(val[k], w[int64_t(idx[k]) * n_out + o0], acc);
+      }
+      yr[o0] = acc;
+    }
+  }
+}
+
+// Rows [c0, c1) of dw = x^T @ g. Rows of x are taken in blocks of kBlockRows (their rows of g
+// stay in cache); within a block, each input's events are bucketed, and then each input's row of
+// dw is updated tile by tile in registers: loaded, added to in ascending row order, stored.
+constexpr int64_t kBlockRows = 64;
+
+void wgrad_rows(const float* x, const float* g, float* dw, int64_t rows, int64_t c0, int64_t c1,
+                int64_t n_in, int64_t n_out) {
+  const int64_t width = c1 - c0;
+  std::fill(dw + c0 * n_out, dw + c1 * n_out, 0.0f);
+  std::vector<int32_t> idx(width), count(width);
+  std::vector<int32_t> bucket_rows(width * kBlockRows);
+  std::vector<float> bucket_values(width * kBlockRows);
+  for (int64_t b0 = 0; b0 < rows; b0 += kBlockRows) {
+    std::fill(count.begin(), count.end(), 0);
+    for (int64_t r = b0; r < std::min(rows, b0 + kBlockRows); ++r) {
+      const float* xr = x + r * n_in + c0;
+      const int64_t n_events = list_nonzero(xr, width, idx.data());
+      for (int64_t k = 0; k < n_events; ++k) {
+        const int64_t slot = idx[k] * kBlockRows + count[idx[k]]++;
+        bucket_rows[slot] = int32_t(r);
+        bucket_values[slot] = xr[idx[k]];
+      }
+    }
+    for (int64_t c = 0; c < width; ++c) {
+      const int64_t n_events = count[c];
+      if (n_events == 0) continue;
+      const int32_t* rs = bucket_rows.data() + c * kBlockRows;
+      const float* vs = bucket_values.data() + c * kBlockRows;
+      float* d = dw + (c0 + c) * n_out;
+      int64_t o0 = 0;
+      for (; o0 + kTile <= n_out; o0 += kTile) {
+        Lanes acc[kTileVectors];
+        for (int64_t v = 0; v < kTileVectors; ++v) acc[v] = load(d + o0 + v * kLanes);
+        for (int64_t k = 0; k < n_events; ++k) {
+          const Lanes a = Lanes{} + vs[k];
+          const float* gk = g + int64_t(rs[k]) * n_out + o0;
+          for (int64_t v = 0; v < kTileVectors; ++v) acc[v] = acc[v] + a * load(gk + v * kLanes);
+        }
+        for (int64_t v = 0; v < kTileVectors; ++v) store(d + o0 + v * kLanes, acc[v]);
+      }
+      for (; o0 + kLanes <= n_out; o0 += kLanes) {
+        for (int64_t k = 0; k < n_events; ++k) {
+          const Lanes a = Lanes{} + vs[k];
+          store(d + o0, load(d + o0) + a * load(g + int64_t(rs[k]) * n_out + o0));
+        }
+      }
+      for (; o0 < n_out; ++o0) {
+        for (int64_t k = 0; k < n_events; ++k) {
+          d[o0] = multiply_add(vs[k], g[int64_t(rs[k]) * n_out + o0], d[o0]);
+        }
+      }
+    }
+  }
+}
+
+ffi::Error EventMatmul(ffi::ThreadPool pool, Matrix x, Matrix w, MatrixResult y) {
+  const int64_t rows = x.dimensions()[0], n_in = x.dimensions()[1], n_out = w.dimensions()[1];
+  if (w.dimensions()[0] != n_in) {
+    return ffi::Error::InvalidArgument("event matmul: x and w do not chain");
+  }
+  constexpr int64_t kRowsPerChunk = 32;
+  const float* xp = x.typed_data();
+  const float* wp = w.typed_data();
+  float* yp = y->typed_data();
+  run_chunks(pool, (rows + kRowsPerChunk - 1) / kRowsPerChunk, [=](int64_t c) {
+    const int64_t r0 = c * kRowsPerChunk;
+    matmul_rows(xp, wp, yp, r0, std::min(rows, r0 + kRowsPerChunk), n_in, n_out);
+  });
+  return ffi::Error::Success();
+}
+
+ffi::Error EventWgrad(ffi::ThreadPool pool, Matrix x, Matrix g, MatrixResult dw) {
+  const int64_t rows = x.dimensions()[0], n_in = x.dimensions()[1], n_out = g.dimensions()[1];
+  if (g.dimensions()[0] != rows) {
+    return ffi::Error::InvalidArgument("event weight gradient: x and g differ in rows");
+  }
+  // Chunks of 64 inputs (rows of dw), taken by the threads in turn; each reads its columns of x.
+  constexpr int64_t kInputsPerChunk = 64;
+  const int64_t n_chunks = (n_in + kInputsPerChunk - 1) / kInputsPerChunk;
+  const float* xp = x.typed_data();
+  const float* gp = g.typed_data();
+  float* dp = dw->typed_data();
+  run_chunks(pool, n_chunks, [=](int64_t c) {
+    const int64_t c0 = c * kInputsPerChunk;
+    wgrad_rows(xp, gp, dp, rows, c0, std::min(n_in, c0 + kInputsPerChunk), n_in, n_out);
+  });
+  return ffi::Error::Success();
+}
+
+}  // namespace
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SpikejaxEventMatmulF32, EventMatmul,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<Matrix>()
+                                  .Arg<Matrix>()
+                                  .Ret<Matrix>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SpikejaxEventWgradF32, EventWgrad,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<Matrix>()
+                                  .Arg<Matrix>()
+                                  .Ret<Matrix>());
