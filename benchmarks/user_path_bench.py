@@ -1,6 +1,8 @@
 """spikejax on the three canonical workloads as a researcher writes them (the "user path").
 
-The networks of ``_workloads.py`` built from the public layers: ``layers.TimeFolded(nnx.Linear)``,
+The networks of ``_workloads.py`` built from the public layers: ``layers.TimeFolded(EventLinear)``
+for every fully connected layer fed by spikes (all of them here; the documented choice for spike
+inputs: event-driven below its activity threshold, the dense product above it),
 ``layers.TimeFolded(layers.Conv)``, ``layers.max_pool``, ``layers.Spiking(LIF / LI)``; trained
 with ``nnx.Optimizer(model, optax.adam(lr))`` inside an ``nnx.jit`` train step, with
 ``nnx.value_and_grad``. Nothing is tuned by hand: no custom VJP, no fused kernels, no donation;
@@ -50,9 +52,10 @@ def lif() -> layers.Spiking:
 
 
 def linear(w: np.ndarray, b: np.ndarray | None = None) -> layers.TimeFolded:
-    """``TimeFolded(nnx.Linear)`` holding the PyTorch-layout weight ``w`` ``(out, in)``."""
+    """``TimeFolded(EventLinear)`` (its inputs are spikes) holding the PyTorch-layout weight ``w``
+    ``(out, in)``; with the default threshold and method, as a researcher leaves them."""
     n_out, n_in = w.shape
-    fc = nnx.Linear(n_in, n_out, use_bias=b is not None, rngs=nnx.Rngs(0))
+    fc = layers.EventLinear(n_in, n_out, use_bias=b is not None, rngs=nnx.Rngs(0))
     fc.kernel[...] = jnp.asarray(w.T)
     if b is not None:
         fc.bias[...] = jnp.asarray(b)
