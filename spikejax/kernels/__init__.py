@@ -8,15 +8,19 @@ neurons in `ELEMENTWISE_NEURONS`; `refusal` says why another neuron or state is 
 * `pallas_unroll`: the whole time loop inside one Pallas kernel, forward and backward, with a
   grid over blocks of neurons (GPU/TPU; Pallas's interpret mode on the CPU).
 
-And the C++ CPU kernels of the event-driven synapses (`spikejax.layers.event_matmul`),
-compiled on first use: `event_matmul_cpu`, `event_wgrad_cpu`; `native_status` says whether they
-are available in this process and why not.
+And C++ CPU kernels, compiled on first use (`native_status` says whether they are available in
+this process, and why not): the event-driven synapses' products (`event_matmul_cpu`,
+`event_wgrad_cpu`, behind `spikejax.layers.event_matmul`) and the forward pass of an `LIF`
+layer over all its steps (`lif_forward_cpu`, behind `scan_vjp` where `lif_kernel_refusal` is
+``None``).
 """
 
 from spikejax.kernels._native import NativeStatus as NativeStatus
 from spikejax.kernels._native import event_matmul_cpu as event_matmul_cpu
 from spikejax.kernels._native import event_wgrad_cpu as event_wgrad_cpu
+from spikejax.kernels._native import lif_forward_cpu as lif_forward_cpu
 from spikejax.kernels._native import native_status as native_status
+from spikejax.kernels._native_lif import lif_kernel_refusal as lif_kernel_refusal
 from spikejax.kernels._pallas import DEFAULT_BLOCK as DEFAULT_BLOCK
 from spikejax.kernels._pallas import pallas_unroll as pallas_unroll
 from spikejax.kernels._scan_vjp import scan_vjp as scan_vjp
@@ -32,6 +36,8 @@ __all__ = [
     "event_matmul_cpu",
     "event_wgrad_cpu",
     "flatten",
+    "lif_forward_cpu",
+    "lif_kernel_refusal",
     "native_status",
     "pallas_unroll",
     "refusal",

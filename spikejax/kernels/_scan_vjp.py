@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from jax.custom_derivatives import CustomVJPPrimal, SymbolicZero
 from jaxtyping import Array, Float
 
+from spikejax.kernels._native_lif import lif_kernel_forward, lif_kernel_refusal
 from spikejax.neurons import AbstractNeuron
 
 __all__ = ["scan_vjp"]
@@ -21,8 +22,11 @@ def scan_vjp(
     """Run an elementwise neuron (`refusal` is ``None``) over time with a custom VJP.
 
     Forward: ``lax.scan(neuron.step, state0, xs)``, the very program of `spikejax.unroll`'s
-    ``"scan"`` backend (so the results are the same bit for bit). Under differentiation it also
-    stores the state entering each step, ``[T, *shape]`` per state leaf, and nothing else.
+    ``"scan"`` backend (so the results are the same bit for bit); for an `LIF` that the C++
+    CPU kernel runs (`lif_kernel_refusal` is ``None``: plain LIF, float32, on the CPU, kernels
+    available), that kernel (`spikejax.kernels.lif_forward_cpu`: all steps in one call, the
+    same arithmetic, equal bit for bit, tested). Under differentiation it also stores the
+    state entering each step, ``[T, *shape]`` per state leaf, and nothing else.
     Backward: one reverse ``lax.scan`` whose body recomputes the step from that state and
     applies its VJP (``jax.vjp`` of ``neuron.step``: the surrogate derivative is fused into the
     same loop body). The parameters enter the backward loop broadcast to one value per neuron,
@@ -50,6 +54,8 @@ def scan_vjp(
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
 def _unroll(neuron, state0, xs, n_unroll):
+    if lif_kernel_refusal(neuron, state0, xs) is None:
+        return lif_kernel_forward(neuron, state0, xs, states=False)
     return jax.lax.scan(neuron.step, state0, xs, unroll=n_unroll)
 
 
@@ -67,6 +73,10 @@ def _unroll_fwd(neuron, state0, xs, n_unroll):
     neuron, state0, xs = jax.tree_util.tree_map(
         lambda p: p.value, (neuron, state0, xs), is_leaf=_is_primal
     )
+
+    if lif_kernel_refusal(neuron, state0, xs) is None:
+        final, outputs, states = lif_kernel_forward(neuron, state0, xs, states=True)
+        return (final, outputs), (neuron, states, xs, perturbed)
 
     def body(state, x):
         new, out = neuron.step(state, x)

@@ -6,84 +6,20 @@
 //       dw[c, :] = sum over r ascending with x[r, c] != 0 of x[r, c] * g[r, :]
 //
 // Each sum starts at 0 and adds its terms one at a time in the order stated, in float32, each
-// term by a fused multiply-add where the CPU has one (built for the machine's CPU), which is the
-// order and rounding of XLA's loop in spikejax.layers.event_matmul's
-// "loop" method: the two agree bit for bit. The work is cut into chunks run on XLA's intra-op thread pool; a chunk
-// writes only its own rows of the output, so the result does not depend on the threads.
+// term by a fused multiply-add where the CPU has one (built for the machine's CPU): the order and
+// rounding of XLA's loop in spikejax.layers.event_matmul's "loop" method, so that the two agree
+// bit for bit. The work is cut into chunks run on XLA's intra-op thread pool; a chunk writes only
+// its own rows of the output, so the result does not depend on the threads.
 
 #include <algorithm>
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <memory>
-#include <mutex>
 #include <vector>
 
-#include "xla/ffi/api/ffi.h"
+#include "common.h"
 
-namespace ffi = xla::ffi;
-using Matrix = ffi::Buffer<ffi::F32, 2>;
-using MatrixResult = ffi::ResultBuffer<ffi::F32, 2>;
+namespace spikejax {
 
 namespace {
-
-// Eight float lanes; the compiler maps it to the widest vector registers the target has.
-typedef float Lanes __attribute__((vector_size(32)));
-constexpr int64_t kLanes = 8;
-constexpr int64_t kTileVectors = 8;  // one tile of 64 outputs held in 8 vector registers
-constexpr int64_t kTile = kLanes * kTileVectors;
-
-inline Lanes load(const float* p) {
-  Lanes v;
-  __builtin_memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-inline void store(float* p, Lanes v) { __builtin_memcpy(p, &v, sizeof(v)); }
-
-// c + a * b for one float, rounded as the vector expressions `c + a * b` below are: once, by a
-// fused multiply-add, where the CPU has the instruction (the build contracts every such
-// expression: -ffp-contract=fast for the machine's CPU), as XLA's own loops compute it there.
-// Written out for scalars, which the compiler does not always contract.
-inline float multiply_add(float a, float b, float c) {
-#ifdef __FP_FAST_FMAF
-  return __builtin_fmaf(a, b, c);
-#else
-  return c + a * b;
-#endif
-}
-
-// Chunks 0..n_chunks-1 run by the calling thread and by up to num_threads pool workers, each
-// taking the next unclaimed chunk until none is left. The caller then waits only for chunks
-// already being run, so a busy pool cannot deadlock it (unstarted workers find nothing to do).
-struct Chunks {
-  std::atomic<int64_t> next{0};
-  int64_t total = 0;
-  int64_t done = 0;
-  std::mutex mutex;
-  std::condition_variable all_done;
-};
-
-template <typename Work>
-void run_chunks(ffi::ThreadPool& pool, int64_t n_chunks, Work work) {
-  if (n_chunks <= 0) return;
-  auto chunks = std::make_shared<Chunks>();
-  chunks->total = n_chunks;
-  auto drain = [chunks, work]() {
-    for (;;) {
-      const int64_t c = chunks->next.fetch_add(1);
-      if (c >= chunks->total) return;
-      work(c);
-      std::lock_guard<std::mutex> lock(chunks->mutex);
-      if (++chunks->done == chunks->total) chunks->all_done.notify_all();
-    }
-  };
-  const int64_t helpers = std::min<int64_t>(pool.num_threads(), n_chunks - 1);
-  for (int64_t k = 0; k < helpers; ++k) pool.Schedule([drain]() { drain(); });
-  drain();
-  std::unique_lock<std::mutex> lock(chunks->mutex);
-  chunks->all_done.wait(lock, [&] { return chunks->done == chunks->total; });
-}
 
 // Positions of the nonzero entries of x[0:n] in ascending order, written to idx; returns their
 // number. Sixteen entries are tested at a time, then their set bits are visited.
@@ -102,8 +38,8 @@ int64_t list_nonzero(const float* x, int64_t n, int32_t* idx) {
 }
 
 // Rows [r0, r1) of y = x @ w from the nonzero inputs of each row.
-void matmul_rows(const float* x, const float* w, float* y, int64_t r0, int64_t r1, int64_t n_in,
-                 int64_t n_out) {
+void matmul_rows(const float* __restrict__ x, const float* __restrict__ w, float* __restrict__ y,
+                 int64_t r0, int64_t r1, int64_t n_in, int64_t n_out) {
   std::vector<int32_t> idx(n_in);
   std::vector<float> val(n_in);
   for (int64_t r = r0; r < r1; ++r) {
@@ -146,8 +82,8 @@ void matmul_rows(const float* x, const float* w, float* y, int64_t r0, int64_t r
 // dw is updated tile by tile in registers: loaded, added to in ascending row order, stored.
 constexpr int64_t kBlockRows = 64;
 
-void wgrad_rows(const float* x, const float* g, float* dw, int64_t rows, int64_t c0, int64_t c1,
-                int64_t n_in, int64_t n_out) {
+void wgrad_rows(const float* __restrict__ x, const float* __restrict__ g, float* __restrict__ dw,
+                int64_t rows, int64_t c0, int64_t c1, int64_t n_in, int64_t n_out) {
   const int64_t width = c1 - c0;
   std::fill(dw + c0 * n_out, dw + c1 * n_out, 0.0f);
   std::vector<int32_t> idx(width), count(width);
@@ -231,17 +167,22 @@ ffi::Error EventWgrad(ffi::ThreadPool pool, Matrix x, Matrix g, MatrixResult dw)
 }
 
 }  // namespace
+}  // namespace spikejax
+
+using spikejax::EventMatmul;
+using spikejax::EventWgrad;
+using spikejax::Matrix;
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(SpikejaxEventMatmulF32, EventMatmul,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
+                              xla::ffi::Ffi::Bind()
+                                  .Ctx<xla::ffi::ThreadPool>()
                                   .Arg<Matrix>()
                                   .Arg<Matrix>()
                                   .Ret<Matrix>());
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(SpikejaxEventWgradF32, EventWgrad,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
+                              xla::ffi::Ffi::Bind()
+                                  .Ctx<xla::ffi::ThreadPool>()
                                   .Arg<Matrix>()
                                   .Arg<Matrix>()
                                   .Ret<Matrix>());

@@ -1,0 +1,60 @@
+"""Which `LIF` layers the C++ forward kernel runs, and running them in the neuron's own shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from spikejax.kernels._native import lif_forward_cpu, native_status
+from spikejax.kernels._support import flatten
+from spikejax.neurons import LIF, LIFState
+from spikejax.surrogate import SmoothTwin
+
+__all__ = ["lif_kernel_refusal", "lif_kernel_forward"]
+
+
+def lif_kernel_refusal(neuron: Any, state0: Any, xs: Any) -> str | None:
+    """Why `lif_forward_cpu` cannot run ``neuron`` over ``xs``; ``None`` if it can.
+
+    It runs an exact `LIF` (not a subclass) without input resistance, leak, decayed input,
+    hard-reset value or strict threshold, whose spikes are the Heaviside step (not a
+    `SmoothTwin`), on float32, on the CPU, where the kernels are available.
+    """
+    if type(neuron) is not LIF:
+        return f"{type(neuron).__name__} is not LIF"
+    options = {
+        "r": neuron.r is not None,
+        "v_leak": neuron.v_leak is not None,
+        "v_reset": neuron.v_reset is not None,
+        "decay_input": neuron.decay_input,
+        "strict": neuron.strict,
+    }
+    used = [name for name, on in options.items() if on]
+    if used:
+        return f"the kernel runs LIF without {', '.join(used)}"
+    if isinstance(neuron.surrogate, SmoothTwin):
+        return "a SmoothTwin surrogate's forward is not the spike"
+    if jnp.dtype(xs.dtype) != jnp.float32 or jnp.dtype(state0.v.dtype) != jnp.float32:
+        return f"the kernel runs float32; got {jnp.dtype(xs.dtype)}"
+    if jax.default_backend() != "cpu":
+        return f"the kernel runs on the CPU; the default backend is {jax.default_backend()}"
+    status = native_status()
+    return None if status.available else status.reason
+
+
+def lif_kernel_forward(neuron: LIF, state0: LIFState, xs: Any, *, states: bool):
+    """``(final_state, spikes)`` of ``neuron`` over ``xs`` by `lif_forward_cpu`, and with
+    ``states`` the state entering every step (``LIFState`` of ``[T, *shape]``)."""
+    flat_neuron, flat_state, flat_xs = flatten(neuron, state0, xs)
+    beta = flat_neuron.beta.astype(jnp.float32)
+    threshold = flat_neuron.threshold.astype(jnp.float32)
+    out = lif_forward_cpu(
+        flat_xs, flat_state.v, beta, threshold, reset=neuron.reset.value, states=states
+    )
+    final = LIFState(out[1].reshape(xs.shape[1:]))
+    spikes = out[0].reshape(xs.shape)
+    if states:
+        return final, spikes, LIFState(out[2].reshape(xs.shape))
+    return final, spikes
