@@ -8,7 +8,8 @@ as for a first layer):
 
 * ``dense``: ``TimeFolded(nnx.Linear)``;
 * ``event``: ``TimeFolded(EventLinear(threshold=1))``, the event path at every activity;
-* ``auto``: ``TimeFolded(EventLinear())``, the default threshold choosing per call.
+* ``auto``: ``TimeFolded(EventLinear())``, the default threshold choosing per call (that of the
+  method that runs: ``layers.default_threshold``; the C++ kernels' on the CPU where available).
 
 Then ``shd_mlp`` itself (700 -> 256 LIF -> 20 LI, cross-entropy on the time-averaged readout,
 Adam) at its specified input density (5 %), written with dense and with event layers, against
@@ -47,6 +48,11 @@ from spikejax import layers
 
 ACTIVITIES = (0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 VARIANTS = ("dense", "event", "auto")
+
+
+def default_threshold() -> float:
+    """The threshold ``EventLinear()`` takes here: that of the method ``"auto"`` runs."""
+    return layers.default_threshold("auto", jnp.float32)
 
 
 def load() -> list[float]:
@@ -219,7 +225,7 @@ def plot(rows: list[dict], shd: dict, path: Path) -> None:
     styles = {
         "dense": ("k", "s", "dense nnx.Linear"),
         "event": ("C0", "o", "event path"),
-        "auto": ("C3", "x", f"EventLinear (threshold {layers.EVENT_THRESHOLD:g})"),
+        "auto": ("C3", "x", f"EventLinear (threshold {default_threshold():g})"),
     }
     for ax, mode in zip(axes, ("fwd", "step"), strict=True):
         for variant, (color, marker, label) in styles.items():
@@ -230,7 +236,7 @@ def plot(rows: list[dict], shd: dict, path: Path) -> None:
                 color=color,
                 label=label,
             )
-        ax.axvline(100 * layers.EVENT_THRESHOLD, color="C3", lw=0.8, ls=":")
+        ax.axvline(100 * default_threshold(), color="C3", lw=0.8, ls=":")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("input activity, % nonzero (leftmost point: 0 %)")
@@ -275,7 +281,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
             "cores": os.cpu_count(),
             "repeats": args.repeats,
             "sgemm_gflops": sgemm,
-            "event_threshold": layers.EVENT_THRESHOLD,
+            "event_method": layers.resolve_method("auto", jnp.float32),
+            "event_threshold": default_threshold(),
             "load_start": start_load,
             "load_end": load(),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

@@ -131,7 +131,11 @@ def _load() -> NativeStatus:
             try:
                 cache.mkdir(parents=True, exist_ok=True)
             except OSError as error:
-                return NativeStatus(False, f"cannot create the cache directory {cache}: {error}")
+                return NativeStatus(
+                    False,
+                    f"cannot create the cache directory {cache}: {error} (set SPIKEJAX_CACHE_DIR "
+                    "to a writable directory)",
+                )
             command, error = _compile(compiler, flags, include, library)
             if error is not None:
                 tried.append(error)

@@ -22,9 +22,9 @@ __all__ = ["EVENT_THRESHOLD", "NATIVE_EVENT_THRESHOLD", "EventLinear", "default_
 EVENT_THRESHOLD = 0.025
 
 #: The same break-even for the C++ CPU kernels (``method="native"``, what ``"auto"`` runs for
-#: float32 on the CPU where they are available), measured the same way on 2026-12-03: the train
-#: step was faster on the event path up to 12.5 % and even with the dense one at 15 % (forward:
-#: faster up to 20 %); at 512 -> 512 the kernels were faster up to 20 %.
+#: float32 on the CPU where they are available), measured the same way in three runs on
+#: 2026-12-03: the event train step broke even between 12.5 and 20 % (the forward at 20 % or
+#: above); 12.5 % stays below it in every run. At 512 -> 512 the kernels were faster up to 20 %.
 NATIVE_EVENT_THRESHOLD = 0.125
 
 
