@@ -3,6 +3,8 @@
 for bit, for every reset, with per-neuron parameters and inputs that hit the threshold exactly;
 gradients through its backward scan; the neurons it refuses, by name."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -85,6 +87,12 @@ def test_under_vmap_and_remat():
     want = jax.jit(jax.vmap(lambda b: spikes(b, "scan")))(betas)
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(jax.jit(lambda: spikes(0.8, "scan_vjp", remat=True))(), want[1])
+
+
+def test_the_kernel_knows_every_option_of_lif():
+    """A new LIF option must be added to the kernel (or refused by it) before the kernel runs."""
+    fields = {f.name for f in dataclasses.fields(sj.neurons.LIF)}
+    assert fields == set(sj.kernels.KERNEL_LIF_FIELDS)
 
 
 def test_the_neurons_it_refuses_are_named():

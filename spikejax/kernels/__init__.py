@@ -20,6 +20,7 @@ from spikejax.kernels._native import event_matmul_cpu as event_matmul_cpu
 from spikejax.kernels._native import event_wgrad_cpu as event_wgrad_cpu
 from spikejax.kernels._native import lif_forward_cpu as lif_forward_cpu
 from spikejax.kernels._native import native_status as native_status
+from spikejax.kernels._native_lif import KERNEL_LIF_FIELDS as KERNEL_LIF_FIELDS
 from spikejax.kernels._native_lif import lif_kernel_refusal as lif_kernel_refusal
 from spikejax.kernels._pallas import DEFAULT_BLOCK as DEFAULT_BLOCK
 from spikejax.kernels._pallas import pallas_unroll as pallas_unroll
@@ -32,6 +33,7 @@ from spikejax.kernels._support import unflatten as unflatten
 __all__ = [
     "DEFAULT_BLOCK",
     "ELEMENTWISE_NEURONS",
+    "KERNEL_LIF_FIELDS",
     "NativeStatus",
     "event_matmul_cpu",
     "event_wgrad_cpu",

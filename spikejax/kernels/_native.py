@@ -1,16 +1,16 @@
 """CPU kernels in C++ (``kernels/csrc``), compiled on first use, called through XLA's FFI.
 
-XLA:CPU has no fast way to add up a few selected rows of a matrix (its gather copies element by
-element, its loops pay a few microseconds a trip), which is what an event-driven synapse does.
-These kernels do it directly: `event_matmul_cpu` and `event_wgrad_cpu`. And XLA's time loop pays
-a few microseconds a step, more than the step's arithmetic for a layer of neurons:
-`lif_forward_cpu` runs all the steps of an LIF layer in one call. The source ships with the
-package; the first process that needs it compiles it with the machine's C++ compiler (``$CXX``,
-else ``c++``, ``g++`` or ``clang++``) for the CPU it runs on (``-march=native``), against the FFI
-headers of the installed jaxlib, into a cache directory (``$SPIKEJAX_CACHE_DIR``, else
-``$XDG_CACHE_HOME/spikejax`` or ``~/.cache/spikejax``), under a name that hashes the source, the
-flags, the compiler, the jaxlib version and the CPU: a changed source or another machine sharing
-the cache builds its own. Later processes load the cached library.
+Two things SNNs do often are slow on XLA:CPU. Adding up a few selected rows of a matrix, which is
+what an event-driven synapse does: XLA's gather copies element by element, and its loops pay a few
+microseconds a trip (`event_matmul_cpu` and `event_wgrad_cpu` do it directly). And running a
+layer of neurons step by step: the same few microseconds a step are more than the step's
+arithmetic (`lif_forward_cpu` runs all the steps of an LIF layer in one call). The source ships
+with the package; the first process that needs it compiles it with the machine's C++ compiler
+(``$CXX``, else ``c++``, ``g++`` or ``clang++``) for the CPU it runs on (``-march=native``),
+against the FFI headers of the installed jaxlib, into a cache directory
+(``$SPIKEJAX_CACHE_DIR``, else ``$XDG_CACHE_HOME/spikejax`` or ``~/.cache/spikejax``), under a
+name that hashes the source, the flags, the compiler, the jaxlib version and the CPU: a changed
+source or another machine sharing the cache builds its own. Later processes load the cached library.
 
 Nothing here changes a result: where the kernels are not available (no compiler, a failed build,
 ``SPIKEJAX_NATIVE=0``, a platform other than the CPU) the callers run their XLA programs, and

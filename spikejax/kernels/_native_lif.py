@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import jax
@@ -12,7 +13,24 @@ from spikejax.kernels._support import flatten
 from spikejax.neurons import LIF, LIFState
 from spikejax.surrogate import SmoothTwin
 
-__all__ = ["lif_kernel_refusal", "lif_kernel_forward"]
+__all__ = ["KERNEL_LIF_FIELDS", "lif_kernel_forward", "lif_kernel_refusal"]
+
+#: The fields of `LIF` the kernel was written against. It is the one copy of a neuron's update
+#: outside `spikejax.neurons` (tested bit for bit against ``LIF.step``); should `LIF` gain an
+#: option, the kernel refuses every LIF until this list and the kernel are brought up to date,
+#: rather than run without it.
+KERNEL_LIF_FIELDS = (
+    "beta",
+    "threshold",
+    "reset",
+    "surrogate",
+    "detach_reset",
+    "decay_input",
+    "r",
+    "v_leak",
+    "v_reset",
+    "strict",
+)
 
 
 def lif_kernel_refusal(neuron: Any, state0: Any, xs: Any) -> str | None:
@@ -24,6 +42,9 @@ def lif_kernel_refusal(neuron: Any, state0: Any, xs: Any) -> str | None:
     """
     if type(neuron) is not LIF:
         return f"{type(neuron).__name__} is not LIF"
+    unknown = sorted({f.name for f in dataclasses.fields(LIF)} - set(KERNEL_LIF_FIELDS))
+    if unknown:
+        return f"LIF has options the kernel was not written for: {', '.join(unknown)}"
     options = {
         "r": neuron.r is not None,
         "v_leak": neuron.v_leak is not None,

@@ -13,6 +13,9 @@
 //     | h                               reset 2: none
 //
 // v_in[t] is the membrane entering step t (what the backward pass recomputes each step from).
+// This is the one copy of a neuron's update outside spikejax/neurons: tests/test_native_lif.py
+// compares it bit for bit with LIF.step, and spikejax.kernels.KERNEL_LIF_FIELDS makes it refuse
+// an LIF with an option it was not written for.
 // Neurons are independent: chunks of them run on XLA's intra-op thread pool, each over all T.
 
 #include <algorithm>
