@@ -292,6 +292,8 @@ def main():
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
         # The glibc malloc settings importing spikejax made (spikejax/_malloc.py).
         "malloc": sj.process_settings()["malloc"],
+        # Whether the C++ CPU kernels ran (EventLinear, the LIF forward), and if not why.
+        "native_kernels": sj.kernels.native_status().reason or "available",
     }
     if args.workload == "conv_nmnist":
         extra_fields["conv"] = args.conv
