@@ -121,3 +121,21 @@ def test_bad_arguments_are_named():
         sj.kernels.lif_forward_cpu(xs, v, jnp.zeros((4,)), v, reset="zero")
     with pytest.raises(TypeError, match=r"`lif_forward_cpu`: `v0` must be a float32 array"):
         sj.kernels.lif_forward_cpu(xs, v.astype(jnp.bfloat16), v, v, reset="zero")
+
+
+@needs_native
+def test_the_kernel_itself_under_vmap_runs_every_member_in_one_call():
+    """`lif_forward_cpu` vmapped: the batch joins the kernel's layer axis (no per-member loop)."""
+    rng = np.random.default_rng(5)
+    xs = jnp.asarray(rng.normal(0.3, 0.6, (3, 20, 10)), jnp.float32)
+    v0, theta = jnp.zeros((10,), jnp.float32), jnp.ones((10,), jnp.float32)
+    betas = jnp.asarray(rng.uniform(0.5, 0.95, (3, 10)), jnp.float32)
+
+    def run(xs, beta):
+        return sj.kernels.lif_forward_cpu(xs, v0, beta, theta, reset="zero", states=True)
+
+    batched = jax.jit(jax.vmap(run))(xs, betas)
+    for i in range(3):
+        for got, want in zip(batched, run(xs[i], betas[i]), strict=True):
+            np.testing.assert_array_equal(got[i], want)
+    assert "while" not in jax.jit(jax.vmap(run)).lower(xs, betas).as_text()

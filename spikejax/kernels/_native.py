@@ -335,10 +335,37 @@ def lif_forward_cpu(
         raise ValueError(
             f"`lif_forward_cpu`: `reset` must be one of {tuple(LIF_RESETS)}; got {reset!r}."
         )
-    out = [jax.ShapeDtypeStruct(xs.shape, jnp.float32), jax.ShapeDtypeStruct(v0.shape, jnp.float32)]
-    target = "spikejax_lif_forward_f32"
-    if states:
-        out.append(jax.ShapeDtypeStruct(xs.shape, jnp.float32))
-        target = "spikejax_lif_forward_states_f32"
-    call = jax.ffi.ffi_call(target, out, vmap_method="sequential")
-    return tuple(call(xs, v0, beta, threshold, reset=np.int64(LIF_RESETS[reset])))
+    out = _lif_call(reset, states)(xs[None], v0[None], beta[None], threshold[None])
+    return tuple(a[0] for a in out)
+
+
+@functools.cache
+def _lif_call(reset: str, states: bool):
+    """The kernel call on ``P`` independent layers (``xs [P, T, M]``, the rest ``[P, M]``) for
+    one reset mode. Under ``vmap`` the batch joins ``P``: the layers stay where vmap puts them
+    (batch first), so no copy is made, and every batch member runs in the same call."""
+
+    @jax.custom_batching.custom_vmap
+    def call(xs, v0, beta, threshold):
+        out = [
+            jax.ShapeDtypeStruct(xs.shape, jnp.float32),
+            jax.ShapeDtypeStruct(v0.shape, jnp.float32),
+        ]
+        target = "spikejax_lif_forward_f32"
+        if states:
+            out.append(jax.ShapeDtypeStruct(xs.shape, jnp.float32))
+            target = "spikejax_lif_forward_states_f32"
+        ffi = jax.ffi.ffi_call(target, out)
+        return tuple(ffi(xs, v0, beta, threshold, reset=np.int64(LIF_RESETS[reset])))
+
+    @call.def_vmap
+    def _batch_as_layers(axis_size, in_batched, xs, v0, beta, threshold):
+        def layers(a, is_batched):  # [batch, P, ...] -> [batch · P, ...]
+            a = a if is_batched else jnp.broadcast_to(a, (axis_size, *a.shape))
+            return a.reshape(axis_size * a.shape[1], *a.shape[2:])
+
+        out = call(*map(layers, (xs, v0, beta, threshold), in_batched))
+        out = tuple(a.reshape(axis_size, -1, *a.shape[1:]) for a in out)
+        return out, tuple(True for _ in out)
+
+    return call

@@ -16,9 +16,9 @@ namespace spikejax {
 
 namespace ffi = xla::ffi;
 using Matrix = ffi::Buffer<ffi::F32, 2>;
-using Vector = ffi::Buffer<ffi::F32, 1>;
+using Tensor3 = ffi::Buffer<ffi::F32, 3>;
 using MatrixResult = ffi::ResultBuffer<ffi::F32, 2>;
-using VectorResult = ffi::ResultBuffer<ffi::F32, 1>;
+using Tensor3Result = ffi::ResultBuffer<ffi::F32, 3>;
 
 // Eight float lanes; the compiler maps it to the widest vector registers the target has.
 typedef float Lanes __attribute__((vector_size(32)));

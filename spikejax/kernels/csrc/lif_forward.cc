@@ -1,9 +1,12 @@
 // The forward pass of spikejax.neurons.LIF over T steps on the CPU, as XLA FFI handlers:
 //
-//   SpikejaxLifForwardF32(x [T, M], v0 [M], beta [M], theta [M]; reset) -> s [T, M], v [M]
-//   SpikejaxLifForwardStatesF32(same) -> s [T, M], v [M], v_in [T, M]
+//   SpikejaxLifForwardF32(x [P, T, M], v0 [P, M], beta [P, M], theta [P, M]; reset)
+//       -> s [P, T, M], v [P, M]
+//   SpikejaxLifForwardStatesF32(same) -> s [P, T, M], v [P, M], v_in [P, T, M]
 //
-// For each neuron m (its parameters broadcast to one value per neuron) and step t, the
+// P independent layers of M neurons (P = 1 for one layer; a vmapped call passes its batch as P,
+// in the layout vmap gives it). For each neuron m of layer p (its parameters broadcast to one
+// value per neuron) and step t, the
 // arithmetic of LIF.step without input resistance, leak or decayed input:
 //
 //   h = beta * v + x[t]                 one fused multiply-add where the CPU has one, as XLA
@@ -16,7 +19,8 @@
 // This is the one copy of a neuron's update outside spikejax/neurons: tests/test_native_lif.py
 // compares it bit for bit with LIF.step, and spikejax.kernels.KERNEL_LIF_FIELDS makes it refuse
 // an LIF with an option it was not written for.
-// Neurons are independent: chunks of them run on XLA's intra-op thread pool, each over all T.
+// Neurons are independent: chunks of one layer's neurons run on XLA's intra-op thread pool, each
+// over all T.
 
 #include <algorithm>
 #include <cstdint>
@@ -52,11 +56,13 @@ void lif_neurons(const float* __restrict__ x, const float* __restrict__ beta,
 }
 
 template <bool kStates>
-ffi::Error LifForward(ffi::ThreadPool pool, Matrix x, Vector v0, Vector beta, Vector theta,
-                      int64_t reset, MatrixResult s, VectorResult v, float* v_in) {
-  const int64_t steps = x.dimensions()[0], n = x.dimensions()[1];
-  if (v0.dimensions()[0] != n || beta.dimensions()[0] != n || theta.dimensions()[0] != n) {
-    return ffi::Error::InvalidArgument("LIF forward: v0, beta and theta must have M entries");
+ffi::Error LifForward(ffi::ThreadPool pool, Tensor3 x, Matrix v0, Matrix beta, Matrix theta,
+                      int64_t reset, Tensor3Result s, MatrixResult v, float* v_in) {
+  const int64_t layers = x.dimensions()[0], steps = x.dimensions()[1], n = x.dimensions()[2];
+  for (auto* p : {&v0, &beta, &theta}) {
+    if (p->dimensions()[0] != layers || p->dimensions()[1] != n) {
+      return ffi::Error::InvalidArgument("LIF forward: v0, beta and theta must be [P, M]");
+    }
   }
   if (reset < kSubtract || reset > kNone) {
     return ffi::Error::InvalidArgument("LIF forward: reset must be 0, 1 or 2");
@@ -66,10 +72,18 @@ ffi::Error LifForward(ffi::ThreadPool pool, Matrix x, Vector v0, Vector beta, Ve
   const float* tp = theta.typed_data();
   float* sp = s->typed_data();
   float* vp = v->typed_data();
-  std::copy(v0.typed_data(), v0.typed_data() + n, vp);
-  run_chunks(pool, (n + kNeuronsPerChunk - 1) / kNeuronsPerChunk, [=](int64_t c) {
-    const int64_t m0 = c * kNeuronsPerChunk, m1 = std::min(n, m0 + kNeuronsPerChunk);
-    auto run = [&](auto kernel) { kernel(xp, bp, tp, vp, sp, v_in, steps, n, m0, m1); };
+  std::copy(v0.typed_data(), v0.typed_data() + layers * n, vp);
+  const int64_t per_layer = (n + kNeuronsPerChunk - 1) / kNeuronsPerChunk;
+  run_chunks(pool, layers * per_layer, [=](int64_t c) {
+    const int64_t p = c / per_layer;
+    const int64_t m0 = (c % per_layer) * kNeuronsPerChunk;
+    const int64_t m1 = std::min(n, m0 + kNeuronsPerChunk);
+    const int64_t series = p * steps * n, neurons = p * n;
+    float* states = kStates ? v_in + series : nullptr;
+    auto run = [&](auto kernel) {
+      kernel(xp + series, bp + neurons, tp + neurons, vp + neurons, sp + series, states, steps,
+             n, m0, m1);
+    };
     if (reset == kSubtract) run(lif_neurons<kSubtract, kStates>);
     if (reset == kZero) run(lif_neurons<kZero, kStates>);
     if (reset == kNone) run(lif_neurons<kNone, kStates>);
@@ -77,13 +91,13 @@ ffi::Error LifForward(ffi::ThreadPool pool, Matrix x, Vector v0, Vector beta, Ve
   return ffi::Error::Success();
 }
 
-ffi::Error LifForwardOnly(ffi::ThreadPool pool, Matrix x, Vector v0, Vector beta, Vector theta,
-                          int64_t reset, MatrixResult s, VectorResult v) {
+ffi::Error LifForwardOnly(ffi::ThreadPool pool, Tensor3 x, Matrix v0, Matrix beta, Matrix theta,
+                          int64_t reset, Tensor3Result s, MatrixResult v) {
   return LifForward<false>(pool, x, v0, beta, theta, reset, s, v, nullptr);
 }
 
-ffi::Error LifForwardStates(ffi::ThreadPool pool, Matrix x, Vector v0, Vector beta, Vector theta,
-                            int64_t reset, MatrixResult s, VectorResult v, MatrixResult v_in) {
+ffi::Error LifForwardStates(ffi::ThreadPool pool, Tensor3 x, Matrix v0, Matrix beta, Matrix theta,
+                            int64_t reset, Tensor3Result s, MatrixResult v, Tensor3Result v_in) {
   return LifForward<true>(pool, x, v0, beta, theta, reset, s, v, v_in->typed_data());
 }
 
@@ -93,27 +107,27 @@ ffi::Error LifForwardStates(ffi::ThreadPool pool, Matrix x, Vector v0, Vector be
 using spikejax::LifForwardOnly;
 using spikejax::LifForwardStates;
 using spikejax::Matrix;
-using spikejax::Vector;
+using spikejax::Tensor3;
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(SpikejaxLifForwardF32, LifForwardOnly,
                               xla::ffi::Ffi::Bind()
                                   .Ctx<xla::ffi::ThreadPool>()
+                                  .Arg<Tensor3>()
                                   .Arg<Matrix>()
-                                  .Arg<Vector>()
-                                  .Arg<Vector>()
-                                  .Arg<Vector>()
+                                  .Arg<Matrix>()
+                                  .Arg<Matrix>()
                                   .Attr<int64_t>("reset")
-                                  .Ret<Matrix>()
-                                  .Ret<Vector>());
+                                  .Ret<Tensor3>()
+                                  .Ret<Matrix>());
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(SpikejaxLifForwardStatesF32, LifForwardStates,
                               xla::ffi::Ffi::Bind()
                                   .Ctx<xla::ffi::ThreadPool>()
+                                  .Arg<Tensor3>()
                                   .Arg<Matrix>()
-                                  .Arg<Vector>()
-                                  .Arg<Vector>()
-                                  .Arg<Vector>()
+                                  .Arg<Matrix>()
+                                  .Arg<Matrix>()
                                   .Attr<int64_t>("reset")
+                                  .Ret<Tensor3>()
                                   .Ret<Matrix>()
-                                  .Ret<Vector>()
-                                  .Ret<Matrix>());
+                                  .Ret<Tensor3>());
