@@ -1,9 +1,9 @@
 """spikejax on the three canonical workloads as a researcher writes them (the "user path").
 
 The networks of ``_workloads.py`` built from the public layers: ``layers.TimeFolded(EventLinear)``
-for every fully connected layer fed by spikes (all of them here; the documented choice for spike
-inputs: event-driven below its activity threshold, the dense product above it),
-``layers.TimeFolded(layers.Conv)``, ``layers.max_pool``, ``layers.Spiking(LIF / LI)``; trained
+and ``layers.TimeFolded(EventConv)`` for every fully connected and convolutional layer fed by
+spikes (all of them here; the documented choice for spike inputs: event-driven below its activity
+threshold, the dense computation above it), ``layers.max_pool``, ``layers.Spiking(LIF / LI)``; trained
 with ``nnx.Optimizer(model, optax.adam(lr))`` inside an ``nnx.jit`` train step, with
 ``nnx.value_and_grad``. Nothing is tuned by hand: no custom VJP, no fused kernels, no donation;
 the layers choose their own lowering (see ``layers.Conv``). The weights
@@ -63,9 +63,10 @@ def linear(w: np.ndarray, b: np.ndarray | None = None) -> layers.TimeFolded:
 
 
 def conv(w: np.ndarray, b: np.ndarray) -> layers.TimeFolded:
-    """``TimeFolded(layers.Conv)`` (valid, stride 1, bias) holding ``w`` ``(out, in, kh, kw)``."""
+    """``TimeFolded(layers.EventConv)`` (its inputs are spikes; valid, stride 1, bias) holding
+    ``w`` ``(out, in, kh, kw)``, with the default threshold and lowering."""
     c_out, c_in, kh, kw = w.shape
-    layer = layers.Conv(c_in, c_out, (kh, kw), padding="VALID", rngs=nnx.Rngs(0))
+    layer = layers.EventConv(c_in, c_out, (kh, kw), padding="VALID", rngs=nnx.Rngs(0))
     layer.kernel[...] = jnp.asarray(w.transpose(2, 3, 1, 0))
     layer.bias[...] = jnp.asarray(b)
     return layers.TimeFolded(layer)

@@ -60,18 +60,25 @@ def test_im2col_equals_xla_in_values_and_gradients(case):
         np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-4, atol=1e-4)
 
 
+def _auto_on_this_machine() -> str:
+    cpu = jax.default_backend() == "cpu"
+    if cpu and sj.kernels.native_status().available:
+        return "native"
+    return "im2col" if cpu and ynnpack_convolutions() else "xla"
+
+
 def test_time_major_input_and_auto_lowering_on_cpu():
     conv = layers.Conv(2, 3, (3, 3), rngs=nnx.Rngs(0))
     assert isinstance(conv, nnx.Conv)
-    slow_cpu_gradient = jax.default_backend() == "cpu" and ynnpack_convolutions()
-    assert conv.resolved_lowering() == ("im2col" if slow_cpu_gradient else "xla")
+    assert conv.resolved_lowering() == _auto_on_this_machine()
     x = jnp.asarray(np.random.default_rng(1).random((3, 2, 6, 6, 2)) < 0.3, jnp.float32)
     got, single = jax.jit(lambda x: (conv(x), conv(x[0, 0])))(x)
     want = nnx.Conv.__call__(conv, x.reshape(6, 6, 6, 2)).reshape(3, 2, 6, 6, 3)
     np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(np.asarray(single), np.asarray(want[0, 0]), rtol=1e-5, atol=1e-5)
     grouped = layers.Conv(4, 4, (3, 3), feature_group_count=2, rngs=nnx.Rngs(0))
-    assert grouped.resolved_lowering() == "xla"  # auto: im2col does not compute groups
+    assert grouped.resolved_lowering() == "xla"  # auto: im2col and the kernels compute no groups
+    assert conv.resolved_lowering(jnp.bfloat16) != "native"  # the kernels are float32
 
 
 def test_same_state_as_nnx_conv_and_the_same_graph():
@@ -132,6 +139,9 @@ def test_bad_arguments_are_named():
 def test_auto_lowering_follows_which_library_convolves_on_cpu(monkeypatch):
     conv = layers.Conv(2, 3, (3, 3), rngs=nnx.Rngs(0))
     cpu = jax.default_backend() == "cpu"
+    # Without the C++ kernels (their absence is what this test is about):
+    off = sj.kernels.NativeStatus(False, "turned off for this test")
+    monkeypatch.setattr(sj.kernels, "native_status", lambda: off)
     monkeypatch.setenv("XLA_FLAGS", f"--{FLAG}={VALUE}")  # Eigen: XLA's own gradient
     assert conv.resolved_lowering() == "xla"
     monkeypatch.setenv("XLA_FLAGS", "")  # jaxlib 0.10's default sends them to YNNPACK

@@ -110,12 +110,13 @@ def primal_op(eqn: Any) -> Any:
 
 def conv_eqns(eqn: Any) -> list[Any]:
     """The ``conv_general_dilated`` operations ``eqn`` is or computes inside a custom-derivative
-    call (e.g. `spikejax.layers.Conv` with XLA's convolution as value and im2col's gradient)."""
+    call or a branch (e.g. `spikejax.layers.Conv` with XLA's convolution as value and its own
+    gradient; `spikejax.layers.EventConv`, whose dense branch is XLA's convolution)."""
     if eqn.primitive.name == "conv_general_dilated":
         return [eqn]
-    if eqn.primitive.name in _CUSTOM_CALLS:
-        inner = getattr(eqn.params["call_jaxpr"], "jaxpr", eqn.params["call_jaxpr"])
-        return [c for e in inner.eqns for c in conv_eqns(e)]
+    if eqn.primitive.name in _CUSTOM_CALLS or eqn.primitive.name == "cond":
+        inner = jex.jaxprs_in_params(eqn.params)
+        return [c for sub in inner for e in sub.eqns for c in conv_eqns(e)]
     return []
 
 

@@ -47,7 +47,7 @@ __all__ = [
 
 SOURCE_DIR = Path(__file__).parent / "csrc"
 #: Compiled together into one library; the header is part of what the cache key hashes.
-SOURCES = ("event_matmul.cc", "lif_forward.cc")
+SOURCES = ("conv.cc", "event_matmul.cc", "lif_forward.cc")
 HEADERS = ("common.h",)
 #: FFI target name -> the handler's symbol in the library.
 TARGETS = {
@@ -55,6 +55,9 @@ TARGETS = {
     "spikejax_event_wgrad_f32": "SpikejaxEventWgradF32",
     "spikejax_lif_forward_f32": "SpikejaxLifForwardF32",
     "spikejax_lif_forward_states_f32": "SpikejaxLifForwardStatesF32",
+    "spikejax_event_conv_f32": "SpikejaxEventConvF32",
+    "spikejax_event_conv_wgrad_f32": "SpikejaxEventConvWgradF32",
+    "spikejax_conv_input_grad_f32": "SpikejaxConvInputGradF32",
 }
 #: ``-ffp-contract=fast``: ``c + a * b`` becomes one fused multiply-add where the CPU has the
 #: instruction, as in XLA's own loops (built for the same CPU), so that the kernels' sums equal
@@ -209,14 +212,15 @@ def _compile(compiler: str, flags: tuple[str, ...], include: str, library: Path)
             os.unlink(partial)
 
 
-def _require(fn: str, **arrays) -> None:
+def require_native(fn: str, ndim: int = 2, **arrays) -> None:
+    """Raise unless the kernels are available and every array is an ``ndim``-d float32 array."""
     status = native_status()
     if not status.available:
         raise RuntimeError(f"`{fn}`: the C++ CPU kernels are not available: {status.reason}.")
     for arg, value in arrays.items():
-        if getattr(value, "ndim", None) != 2 or getattr(value, "dtype", None) != jnp.float32:
+        if getattr(value, "ndim", None) != ndim or getattr(value, "dtype", None) != jnp.float32:
             raise TypeError(
-                f"`{fn}`: `{arg}` must be a 2-d float32 array; got "
+                f"`{fn}`: `{arg}` must be a {ndim}-d float32 array; got "
                 f"{getattr(value, 'dtype', type(value).__name__)}"
                 f"{list(getattr(value, 'shape', ()))}."
             )
@@ -247,7 +251,7 @@ def event_matmul_cpu(
         >>> if sj.kernels.native_status().available:
         ...     assert sj.kernels.event_matmul_cpu(x, w).tolist() == [[2.0, 3.0], [4.0, 6.0]]
     """
-    _require("event_matmul_cpu", x=x, w=w)
+    require_native("event_matmul_cpu", x=x, w=w)
     if x.shape[1] != w.shape[0]:
         raise ValueError(
             f"`event_matmul_cpu`: `x` [rows, in] and `w` [in, out] must share `in`; got shapes "
@@ -268,7 +272,7 @@ def event_wgrad_cpu(
     summed from 0 in ascending ``r``, as `event_matmul_cpu` sums (the ``"loop"`` method's order
     and rounding). Raises as `event_matmul_cpu`.
     """
-    _require("event_wgrad_cpu", x=x, g=g)
+    require_native("event_wgrad_cpu", x=x, g=g)
     if x.shape[0] != g.shape[0]:
         raise ValueError(
             f"`event_wgrad_cpu`: `x` [rows, in] and `g` [rows, out] must share `rows`; got "
@@ -319,7 +323,7 @@ def lif_forward_cpu(
         TypeError: an argument is not a float32 array (``xs`` 2-d).
         ValueError: the shapes disagree, or ``reset`` is not one of the three.
     """
-    _require("lif_forward_cpu", xs=xs)
+    require_native("lif_forward_cpu", xs=xs)
     for arg, value in (("v0", v0), ("beta", beta), ("threshold", threshold)):
         if getattr(value, "dtype", None) != jnp.float32:
             raise TypeError(

@@ -1,6 +1,6 @@
 """NNX layers: spiking neurons over time, convolution lowered for the backend, event-driven
-synapses, time folding, sequence batch norm and dropout; keeping trained neuron parameters valid
-(`project_params`, `check_params`)."""
+synapses and convolutions, time folding, sequence batch norm and dropout; keeping trained neuron
+parameters valid (`project_params`, `check_params`)."""
 
 from spikejax.layers._batchnorm import SeqBatchNorm as SeqBatchNorm
 from spikejax.layers._bounds import check_params as check_params
@@ -10,6 +10,8 @@ from spikejax.layers._conv_layer import LOWERINGS as LOWERINGS
 from spikejax.layers._conv_layer import Conv as Conv
 from spikejax.layers._dropout import SeqDropout as SeqDropout
 from spikejax.layers._event import EVENT_METHODS as EVENT_METHODS
+from spikejax.layers._event_conv import EVENT_CONV_THRESHOLD as EVENT_CONV_THRESHOLD
+from spikejax.layers._event_conv import EventConv as EventConv
 from spikejax.layers._event import event_matmul as event_matmul
 from spikejax.layers._event import event_slots as event_slots
 from spikejax.layers._event import resolve_method as resolve_method
@@ -27,8 +29,10 @@ from spikejax.layers._spiking import Spiking as Spiking
 __all__ = [
     "LOWERINGS",
     "Conv",
+    "EVENT_CONV_THRESHOLD",
     "EVENT_METHODS",
     "EVENT_THRESHOLD",
+    "EventConv",
     "EventLinear",
     "NATIVE_EVENT_THRESHOLD",
     "Fixed",

@@ -130,7 +130,7 @@ class _Saved:
     need: tuple[bool, bool, bool] = dataclasses.field(metadata={"static": True})
 
 
-def _values_and_need(x, kernel, bias):
+def values_and_need(x, kernel, bias):
     """Strip ``custom_vjp``'s perturbation records: the values and which ones need a gradient."""
     need = tuple(p is not None and p.perturbed for p in (x, kernel, bias))
     return x.value, kernel.value, None if bias is None else bias.value, need
@@ -144,7 +144,7 @@ def _conv(x, kernel, bias, chunk, pool, strides):
 def _conv_fwd(x, kernel, bias, chunk, pool, strides):
     # Kept for the backward pass: the inputs and, when pooling, each window's argmax (int8).
     # Patches are rebuilt chunk by chunk there instead of being stored.
-    x, kernel, bias, need = _values_and_need(x, kernel, bias)
+    x, kernel, bias, need = values_and_need(x, kernel, bias)
     y, index = _forward(x, kernel, bias, chunk, pool, strides)
     return y, _Saved(x, kernel, bias, index, need)
 
@@ -192,7 +192,7 @@ def _conv_bwd(chunk, pool, strides, saved, g):
 _conv.defvjp(_conv_fwd, _conv_bwd, symbolic_zeros=True)
 
 
-def _xla_conv(x, kernel, bias, strides, pads):
+def xla_conv(x, kernel, bias, strides, pads):
     y = jax.lax.conv_general_dilated(
         x, kernel, strides, pads, dimension_numbers=("NHWC", "HWIO", "NHWC")
     )
@@ -204,7 +204,7 @@ def _conv_xla_forward(x, kernel, bias, chunk, strides, pads):
     # The value is XLA's convolution: the same bits as nnx.Conv for any batch size, and the
     # operation the network graph reads. Only the derivative is im2col's (XLA:CPU's YNNPACK
     # convolutions differentiate slowly; see spikejax/_xla_flags.py).
-    return _xla_conv(x, kernel, bias, strides, pads)
+    return xla_conv(x, kernel, bias, strides, pads)
 
 
 def _zero_pad(x, pads):
@@ -212,9 +212,9 @@ def _zero_pad(x, pads):
 
 
 def _conv_xla_forward_fwd(x, kernel, bias, chunk, strides, pads):
-    x, kernel, bias, need = _values_and_need(x, kernel, bias)
+    x, kernel, bias, need = values_and_need(x, kernel, bias)
     no_index = jnp.zeros((), jnp.int8)
-    return _xla_conv(x, kernel, bias, strides, pads), _Saved(x, kernel, bias, no_index, need)
+    return xla_conv(x, kernel, bias, strides, pads), _Saved(x, kernel, bias, no_index, need)
 
 
 def _conv_xla_forward_bwd(chunk, strides, pads, saved, g):

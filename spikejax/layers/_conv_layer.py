@@ -5,16 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 from flax import nnx
 from jaxtyping import Array, Float
 
+from spikejax import kernels
 from spikejax._xla_flags import ynnpack_convolutions
 from spikejax.layers._conv import conv2d_im2col
+from spikejax.layers._conv_native import conv_native
 
 __all__ = ["LOWERINGS", "Conv"]
 
 #: The values of `Conv`'s ``lowering``.
-LOWERINGS = ("auto", "im2col", "xla")
+LOWERINGS = ("auto", "im2col", "native", "xla")
 
 
 def _pair(value: Any) -> tuple[int, ...]:
@@ -33,17 +36,22 @@ class Conv(nnx.Conv):
     the gradient is computed differs, chosen when the call is traced:
 
     - ``"xla"``: ``nnx.Conv.__call__`` (``lax.conv_general_dilated`` and its XLA gradient). The
-      fastest on GPU/TPU, and on the CPU when XLA computes float convolutions by Eigen (what
-      importing spikejax arranges on jaxlib 0.10; see ``spikejax/_xla_flags.py``).
+      fastest on GPU/TPU.
+    - ``"native"``: the input gradient by the C++ CPU kernel
+      `spikejax.kernels.conv_input_grad_cpu`, from the nonzero entries of the output's cotangent
+      (behind a max pool three in four are zero); the kernel gradient XLA's. On a 2-core CPU,
+      ``conv_nmnist``'s second convolution's input gradient took 17 ms against XLA's 100 ms.
+      Float32 on the CPU, where `spikejax.kernels.native_status` says the kernels are available.
     - ``"im2col"``: the gradient `conv2d_im2col`'s hand-written one (strided slices and one
-      matrix product per chunk of images, rebuilding patches instead of storing them; nothing
-      of it is built for an input nobody differentiates). When XLA:CPU sends float
-      convolutions to YNNPACK (jaxlib 0.10 with its default flags), that library differentiates
-      the small kernels of SNNs on large time-folded batches several times slower.
-    - ``"auto"`` (default): ``"im2col"`` on the CPU backend when XLA computes float
-      convolutions by YNNPACK and the convolution is one it applies to (2-D, no feature groups,
-      no dilation, no mask, zero padding: ``"SAME"``, ``"VALID"`` or explicit pairs, default
-      precision and output type), else ``"xla"``.
+      matrix product per chunk of images, rebuilding patches instead of storing them). For the
+      CPU without the kernels when XLA computes float convolutions by YNNPACK (jaxlib 0.10 with
+      its default flags), which differentiates the small kernels of SNNs on large time-folded
+      batches several times slower.
+    - ``"auto"`` (default): on the CPU, for a convolution the two apply to (2-D, no feature
+      groups, no dilation, no mask, zero padding: ``"SAME"``, ``"VALID"`` or explicit pairs,
+      default precision and output type), ``"native"`` for float32 where the kernels are
+      available, else ``"im2col"`` where XLA computes float convolutions by YNNPACK; ``"xla"``
+      otherwise.
 
     Both compute
 
@@ -58,13 +66,15 @@ class Conv(nnx.Conv):
 
     Args:
         in_features, out_features, kernel_size, strides: as ``nnx.Conv``.
-        lowering: ``"auto"``, ``"im2col"`` or ``"xla"``.
+        lowering: ``"auto"``, ``"im2col"``, ``"native"`` or ``"xla"``.
         **kwargs: the other keyword arguments of ``nnx.Conv`` (``padding``, ``use_bias``,
             ``dtype``, ``kernel_init``, ``rngs``, ...).
 
     Raises:
-        ValueError: an unknown ``lowering``; ``lowering="im2col"`` for a convolution it does not
-            compute (named in the message).
+        ValueError: an unknown ``lowering``; ``lowering="im2col"`` or ``"native"`` for a
+            convolution they do not compute (named in the message); ``"native"`` called where
+            the kernels cannot run (another backend or dtype, or unavailable: the message says
+            why).
 
     Example:
         >>> import jax.numpy as jnp
@@ -93,17 +103,18 @@ class Conv(nnx.Conv):
             raise ValueError(f"`Conv`: `lowering` must be one of {LOWERINGS}; got {lowering!r}.")
         super().__init__(in_features, out_features, kernel_size, strides, **kwargs)
         self.lowering = lowering
-        if lowering == "im2col":
+        if lowering in ("im2col", "native"):
             why = self._im2col_refusal()
             if why is not None:
                 raise ValueError(
-                    f"`Conv`: `lowering='im2col'` computes 2-D convolutions without feature "
+                    f"`Conv`: `lowering={lowering!r}` computes 2-D convolutions without feature "
                     f"groups, dilation or mask, with zero padding, default precision and output "
                     f"type; this one has {why} (use lowering='auto' or 'xla')."
                 )
 
     def _im2col_refusal(self) -> str | None:
-        """Why `conv2d_im2col` cannot compute this convolution (``None``: it can)."""
+        """Why `conv2d_im2col` and the C++ kernels cannot compute this convolution (``None``:
+        they can)."""
         padding = self.padding
         if len(self.kernel_size) != 2:
             return f"kernel_size {self.kernel_size!r} (not 2-D)"
@@ -123,34 +134,68 @@ class Conv(nnx.Conv):
             return "its own conv_general_dilated"
         return None
 
-    def resolved_lowering(self) -> str:
-        """The lowering a call traced now uses: ``"im2col"`` or ``"xla"``."""
-        if self.lowering == "auto":
-            slow_cpu_gradient = jax.default_backend() == "cpu" and ynnpack_convolutions()
-            return "im2col" if slow_cpu_gradient and self._im2col_refusal() is None else "xla"
-        return self.lowering
+    def resolved_lowering(self, dtype: Any = None) -> str:
+        """The lowering a call traced now on inputs of ``dtype`` uses: ``"im2col"``,
+        ``"native"`` or ``"xla"`` (``dtype`` default: the layer's ``dtype``, else its
+        ``param_dtype``).
+
+        Raises:
+            ValueError: ``lowering="native"`` where the kernels cannot run (says why).
+        """
+        dtype = jnp.dtype(dtype or self.dtype or self.param_dtype)
+        native_ok = jax.default_backend() == "cpu" and dtype == jnp.float32
+        if self.lowering == "native":
+            status = kernels.native_status()
+            if not native_ok or not status.available:
+                why = (
+                    status.reason
+                    if native_ok
+                    else f"it runs float32 on the CPU; got {dtype} on {jax.default_backend()}"
+                )
+                raise ValueError(
+                    f"`{type(self).__name__}`: `lowering='native'` cannot run here: {why}. Use "
+                    "lowering='auto'."
+                )
+        if self.lowering != "auto":
+            return self.lowering
+        if jax.default_backend() != "cpu" or self._im2col_refusal() is not None:
+            return "xla"
+        if native_ok and kernels.native_status().available:
+            return "native"
+        return "im2col" if ynnpack_convolutions() else "xla"
+
+    def event_capacity(self, x: Array, padding) -> int | None:
+        """How many nonzero entries of the input ``x`` ``[N, H, W, C]`` (to be zero-padded by
+        ``padding``) a call computes its value from (``None``: it always runs the dense
+        convolution, as `Conv` does)."""
+        return None
 
     def __call__(self, inputs: Float[Array, "*batch height width channels"], out_sharding=None):
         """As ``nnx.Conv.__call__``: ``[*batch, H, W, C_in] -> [*batch, H_out, W_out, C_out]``."""
-        if out_sharding is not None or self.resolved_lowering() == "xla":
-            return super().__call__(inputs, out_sharding)
         if not hasattr(inputs, "shape") or inputs.ndim < 3:
             raise ValueError(
-                "`Conv`: `inputs` must be [*batch, height, width, channels]; got "
-                f"{getattr(inputs, 'shape', type(inputs).__name__)}."
+                f"`{type(self).__name__}`: `inputs` must be [*batch, height, width, channels]; "
+                f"got {getattr(inputs, 'shape', type(inputs).__name__)}."
             )
-        batch = inputs.shape[:-3]
-        x = inputs.reshape((-1, *inputs.shape[-3:]))
         kernel = self.kernel[...]
         bias = self.bias[...] if self.bias is not None else None
+        x = inputs.reshape((-1, *inputs.shape[-3:]))
         x, kernel, bias = self.promote_dtype((x, kernel, bias), dtype=self.dtype)
+        lowering = self.resolved_lowering(x.dtype)
+        if out_sharding is not None or lowering == "xla":
+            return super().__call__(inputs, out_sharding)
+        batch = inputs.shape[:-3]
         strides = _pair(self.strides)
         padding = self.padding
         if isinstance(padding, str):
             padding = jax.lax.padtype_to_pads(x.shape[1:3], self.kernel_size, strides, padding)
         elif isinstance(padding, int):
             padding = ((padding, padding), (padding, padding))
-        y = conv2d_im2col(
-            x, kernel, bias, strides=strides, padding=tuple(padding), xla_forward=True
-        )
+        padding = tuple(tuple(p) for p in padding)
+        if lowering == "im2col":
+            y = conv2d_im2col(x, kernel, bias, strides=strides, padding=padding, xla_forward=True)
+        else:
+            y = conv_native(x, kernel, strides, padding, self.event_capacity(x, padding))
+            if bias is not None:
+                y = y + jnp.broadcast_to(bias, y.shape)
         return y.reshape((*batch, *y.shape[1:])) if len(batch) != 1 else y

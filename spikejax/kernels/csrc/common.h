@@ -46,6 +46,64 @@ inline float multiply_add(float a, float b, float c) {
 #endif
 }
 
+// Positions of the nonzero entries of x[0:n] in ascending order, written to idx; returns their
+// number. Sixteen entries are tested at a time, then their set bits are visited.
+inline int64_t list_nonzero(const float* x, int64_t n, int32_t* idx) {
+  int64_t count = 0;
+  for (int64_t start = 0; start < n; start += 16) {
+    const int64_t width = std::min<int64_t>(16, n - start);
+    uint32_t mask = 0;
+    for (int64_t j = 0; j < width; ++j) mask |= uint32_t(x[start + j] != 0.0f) << j;
+    while (mask) {
+      idx[count++] = int32_t(start + __builtin_ctz(mask));
+      mask &= mask - 1;
+    }
+  }
+  return count;
+}
+
+// out[0:n_out] = sum over k < n_events, ascending, of val[k] * w[idx[k], 0:n_out] (w row-major
+// with rows of n_out): from 0, one fused multiply-add per term. A tile of 64 outputs is summed
+// in registers, what is left one vector, then one float, at a time.
+inline void sum_rows(const int32_t* __restrict__ idx, const float* __restrict__ val,
+                     int64_t n_events, const float* __restrict__ w, int64_t n_out,
+                     float* __restrict__ out) {
+  int64_t o0 = 0;
+  for (; o0 + kTile <= n_out; o0 += kTile) {
+    Lanes acc[kTileVectors];
+    for (int64_t v = 0; v < kTileVectors; ++v) acc[v] = Lanes{};
+    for (int64_t k = 0; k < n_events; ++k) {
+      const Lanes a = Lanes{} + val[k];
+      const float* wk = w + int64_t(idx[k]) * n_out + o0;
+      for (int64_t v = 0; v < kTileVectors; ++v) acc[v] = acc[v] + a * load(wk + v * kLanes);
+    }
+    for (int64_t v = 0; v < kTileVectors; ++v) store(out + o0 + v * kLanes, acc[v]);
+  }
+  for (; o0 + kLanes <= n_out; o0 += kLanes) {
+    store(out + o0, Lanes{});
+    for (int64_t k = 0; k < n_events; ++k) {
+      const Lanes a = Lanes{} + val[k];
+      store(out + o0, load(out + o0) + a * load(w + int64_t(idx[k]) * n_out + o0));
+    }
+  }
+  for (; o0 < n_out; ++o0) {
+    float acc = 0.0f;
+    for (int64_t k = 0; k < n_events; ++k) {
+      acc = multiply_add(val[k], w[int64_t(idx[k]) * n_out + o0], acc);
+    }
+    out[o0] = acc;
+  }
+}
+
+// dst[0:n] += a * src[0:n], each element by one fused multiply-add where the CPU has one.
+inline void add_scaled(float* __restrict__ dst, const float* __restrict__ src, float a,
+                       int64_t n) {
+  const Lanes av = Lanes{} + a;
+  int64_t o = 0;
+  for (; o + kLanes <= n; o += kLanes) store(dst + o, load(dst + o) + av * load(src + o));
+  for (; o < n; ++o) dst[o] = multiply_add(a, src[o], dst[o]);
+}
+
 // Chunks 0..n_chunks-1 run by the calling thread and by up to num_threads pool workers, each
 // taking the next unclaimed chunk until none is left. The caller then waits only for chunks
 // already being run, so a busy pool cannot deadlock it (unstarted workers find nothing to do).

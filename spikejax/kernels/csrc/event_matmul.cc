@@ -21,22 +21,6 @@ namespace spikejax {
 
 namespace {
 
-// Positions of the nonzero entries of x[0:n] in ascending order, written to idx; returns their
-// number. Sixteen entries are tested at a time, then their set bits are visited.
-int64_t list_nonzero(const float* x, int64_t n, int32_t* idx) {
-  int64_t count = 0;
-  for (int64_t start = 0; start < n; start += 16) {
-    const int64_t width = std::min<int64_t>(16, n - start);
-    uint32_t mask = 0;
-    for (int64_t j = 0; j < width; ++j) mask |= uint32_t(x[start + j] != 0.0f) << j;
-    while (mask) {
-      idx[count++] = int32_t(start + __builtin_ctz(mask));
-      mask &= mask - 1;
-    }
-  }
-  return count;
-}
-
 // Rows [r0, r1) of y = x @ w from the nonzero inputs of each row.
 void matmul_rows(const float* __restrict__ x, const float* __restrict__ w, float* __restrict__ y,
                  int64_t r0, int64_t r1, int64_t n_in, int64_t n_out) {
@@ -46,34 +30,7 @@ void matmul_rows(const float* __restrict__ x, const float* __restrict__ w, float
     const float* xr = x + r * n_in;
     const int64_t n_events = list_nonzero(xr, n_in, idx.data());
     for (int64_t k = 0; k < n_events; ++k) val[k] = xr[idx[k]];
-    float* yr = y + r * n_out;
-    int64_t o0 = 0;
-    for (; o0 + kTile <= n_out; o0 += kTile) {  // a tile of outputs stays in registers
-      Lanes acc[kTileVectors];
-      for (int64_t v = 0; v < kTileVectors; ++v) acc[v] = Lanes{};
-      for (int64_t k = 0; k < n_events; ++k) {
-        const Lanes a = Lanes{} + val[k];
-        const float* wk = w + int64_t(idx[k]) * n_out + o0;
-        for (int64_t v = 0; v < kTileVectors; ++v) {
-          acc[v] = acc[v] + a * load(wk + v * kLanes);
-        }
-      }
-      for (int64_t v = 0; v < kTileVectors; ++v) store(yr + o0 + v * kLanes, acc[v]);
-    }
-    for (; o0 + kLanes <= n_out; o0 += kLanes) {  // what is left, one vector at a time
-      store(yr + o0, Lanes{});
-      for (int64_t k = 0; k < n_events; ++k) {
-        const Lanes a = Lanes{} + val[k];
-        store(yr + o0, load(yr + o0) + a * load(w + int64_t(idx[k]) * n_out + o0));
-      }
-    }
-    for (; o0 < n_out; ++o0) {
-      float acc = 0.0f;
-      for (int64_t k = 0; k < n_events; ++k) {
-        acc = multiply_add(val[k], w[int64_t(idx[k]) * n_out + o0], acc);
-      }
-      yr[o0] = acc;
-    }
+    sum_rows(idx.data(), val.data(), n_events, w, n_out, y + r * n_out);
   }
 }
 
