@@ -2,15 +2,15 @@
 
 The networks of ``_workloads.py`` built from the public layers: ``layers.TimeFolded(EventLinear)``
 and ``layers.TimeFolded(EventConv)`` for every fully connected and convolutional layer fed by
-spikes (all of them here; the documented choice for spike inputs: event-driven below its activity
-threshold, the dense computation above it), ``layers.max_pool``, ``layers.Spiking(LIF / LI)``; trained
-with ``nnx.Optimizer(model, optax.adam(lr))`` inside an ``nnx.jit`` train step, with
-``nnx.value_and_grad``. Nothing is tuned by hand: no custom VJP, no fused kernels, no donation;
-the layers choose their own lowering (see ``layers.Conv``). The weights
-and data are the workload's, copied into the layers, so the first loss must equal the reference
-(checked in the record, as for every framework). Modes as ``spikejax_bench.py``: ``fwd`` (the loss),
-``step`` (``lif_layer``: loss and gradient; others: forward, backward, Adam update). Prints one
-JSON record (``framework`` "spikejax", ``path`` "user").
+spikes (all of them here; the documented choice for spike inputs: event-driven below its
+activity threshold, the dense computation above it), ``layers.max_pool``,
+``layers.Spiking(LIF / LI)``; trained with ``nnx.Optimizer(model, optax.adam(lr))`` inside an
+``nnx.jit`` train step, with ``nnx.value_and_grad``. Nothing is tuned by hand: no custom VJP, no
+fused kernels, no donation; the layers choose their own lowering (see ``layers.Conv``). The
+weights and data are the workload's, copied into the layers, so the first loss must equal the
+reference (checked in the record, as for every framework). Modes as ``spikejax_bench.py``:
+``fwd`` (the loss), ``step`` (``lif_layer``: loss and gradient; others: forward, backward,
+Adam update). Prints one JSON record (``framework`` "spikejax", ``path`` "user").
 
 With ``--path train`` the step is the project's own training step instead (``spikejax.train``'s
 ``Steps.train_step``, as ``spikejax train`` runs it: the forward pass through

@@ -10,11 +10,11 @@ from spikejax.layers._conv_layer import LOWERINGS as LOWERINGS
 from spikejax.layers._conv_layer import Conv as Conv
 from spikejax.layers._dropout import SeqDropout as SeqDropout
 from spikejax.layers._event import EVENT_METHODS as EVENT_METHODS
-from spikejax.layers._event_conv import EVENT_CONV_THRESHOLD as EVENT_CONV_THRESHOLD
-from spikejax.layers._event_conv import EventConv as EventConv
 from spikejax.layers._event import event_matmul as event_matmul
 from spikejax.layers._event import event_slots as event_slots
 from spikejax.layers._event import resolve_method as resolve_method
+from spikejax.layers._event_conv import EVENT_CONV_THRESHOLD as EVENT_CONV_THRESHOLD
+from spikejax.layers._event_conv import EventConv as EventConv
 from spikejax.layers._event_linear import EVENT_THRESHOLD as EVENT_THRESHOLD
 from spikejax.layers._event_linear import NATIVE_EVENT_THRESHOLD as NATIVE_EVENT_THRESHOLD
 from spikejax.layers._event_linear import EventLinear as EventLinear
