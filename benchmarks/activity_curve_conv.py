@@ -45,7 +45,7 @@ ACTIVITIES = (0.0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0)
 VARIANTS = ("dense", "event", "auto")
 #: name -> (input height = width, input channels, output channels), 5 x 5 kernels.
 CONVS = {"conv1": (34, 2, 12), "conv2": (15, 12, 64)}
-KERNEL = 5
+KERNEL = (5, 5)
 
 
 def _layer(variant: str, c_in: int, c_out: int) -> nnx.Module:
@@ -77,7 +77,7 @@ def _fns(variant: str, x: jax.Array, target: jax.Array):
 def curve(name: str, activities: Sequence[float], repeats: int) -> list[dict]:
     size, c_in, c_out = CONVS[name]
     frames = SIZES["conv_nmnist"]["T"] * SIZES["conv_nmnist"]["B"]
-    out = size - KERNEL + 1
+    out = size - KERNEL[0] + 1
     rng = np.random.default_rng(0)
     target = jnp.asarray(rng.standard_normal((frames, out, out, c_out)), jnp.float32)
     rows = []

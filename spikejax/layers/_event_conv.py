@@ -12,9 +12,10 @@ from spikejax.layers._conv_layer import Conv
 __all__ = ["EVENT_CONV_THRESHOLD", "EventConv"]
 
 #: Default fraction of nonzero inputs up to which `EventConv` computes from them. Measured with
-#: ``benchmarks/activity_curve.py --layer conv`` on a 2-core AMD EPYC CPU at the sizes of
-#: ``conv_nmnist``'s two convolutions (800 frames; 34 x 34 x 2 -> 12 and 15 x 15 x 12 -> 64,
-#: 5 x 5, float32): see `docs/explanation/event-synapses.md`.
+#: ``benchmarks/activity_curve_conv.py`` on a 2-core AMD EPYC CPU on 2026-12-03 at the sizes of
+#: ``conv_nmnist``'s two convolutions (800 frames, 5 x 5, float32): the event train step broke
+#: even between 20 and 30 % at 15 x 15 x 12 -> 64 (the forward at about 20 %), and between 30 and
+#: 50 % at 34 x 34 x 2 -> 12; 15 % stays below both.
 EVENT_CONV_THRESHOLD = 0.15
 
 
@@ -43,7 +44,7 @@ class EventConv(Conv):
         in_features, out_features, kernel_size, strides: as `Conv`.
         threshold: largest fraction of nonzero entries of the (padded) input for the event path,
             in ``[0, 1]``; ``None``: `EVENT_CONV_THRESHOLD`, measured at ``conv_nmnist``'s
-            sizes (rerun ``benchmarks/activity_curve.py --layer conv`` for yours).
+            sizes (rerun ``benchmarks/activity_curve_conv.py`` for yours).
         lowering: as `Conv`; the event path runs with ``"native"`` (what ``"auto"`` gives for
             float32 on the CPU where the kernels are available).
         **kwargs: the other keyword arguments of ``nnx.Conv``.
