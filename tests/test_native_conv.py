@@ -54,6 +54,8 @@ def test_kernels_equal_xla_bit_for_bit_on_exact_sums(case):
     np.testing.assert_array_equal(sj.kernels.event_conv_cpu(x, k, strides=strides), y)
     got_dk = sj.kernels.event_conv_wgrad_cpu(x, g, k.shape[:2], strides=strides)
     np.testing.assert_array_equal(got_dk, dk)
+    got_dk = sj.kernels.conv_kernel_grad_cpu(x, g, k.shape[:2], strides=strides)
+    np.testing.assert_array_equal(got_dk, dk)
     got_dx = sj.kernels.conv_input_grad_cpu(g, k, x.shape[1:3], strides=strides)
     np.testing.assert_array_equal(got_dx, dx)
 
@@ -75,6 +77,7 @@ def test_kernels_agree_with_xla_to_rounding_on_general_floats(case):
 
     close(sj.kernels.event_conv_cpu(x, k, strides=strides), y)
     close(sj.kernels.event_conv_wgrad_cpu(x, g, (kh, kw), strides=strides), dk)
+    close(sj.kernels.conv_kernel_grad_cpu(x, g, (kh, kw), strides=strides), dk)
     close(sj.kernels.conv_input_grad_cpu(g, k, (h, w), strides=strides), dx)
 
 
@@ -90,6 +93,8 @@ def test_silent_images_and_zero_cotangents_give_zeros_and_the_rest_is_unchanged(
     dx = sj.kernels.conv_input_grad_cpu(g, k, x.shape[1:3], strides=strides)
     assert not np.asarray(dx[1]).any()
     none = sj.kernels.event_conv_wgrad_cpu(jnp.zeros_like(x), g, k.shape[:2], strides=strides)
+    assert none.shape == k.shape and not np.asarray(none).any()
+    none = sj.kernels.conv_kernel_grad_cpu(x, jnp.zeros_like(g), k.shape[:2], strides=strides)
     assert none.shape == k.shape and not np.asarray(none).any()
 
 
@@ -166,15 +171,19 @@ def _spikes(case, density, seed=6):
 @needs_kernels
 @pytest.mark.parametrize("case", LAYER_CASES)
 @pytest.mark.parametrize("cls, kw", [(layers.Conv, {}), (layers.EventConv, {"threshold": 1.0})])
-def test_layers_equal_xla_bit_for_bit_on_exact_sums(case, cls, kw):
-    """Binary spikes, dyadic weights and cotangents: every path's sums are exact."""
+@pytest.mark.parametrize("cotangent_density", [0.1, 0.9])  # below/above SPARSE_COTANGENT
+def test_layers_equal_xla_bit_for_bit_on_exact_sums(case, cls, kw, cotangent_density):
+    """Binary spikes, dyadic weights and cotangents: every path's sums are exact. The kernel
+    gradient comes from the input's events (EventConv), from the cotangent's nonzeros (sparse
+    cotangent) or from XLA (dense)."""
     ours = _dyadic_layer(_layer(cls, case, **kw))
     assert ours.resolved_lowering() == "native"
     ref = _dyadic_layer(_layer(layers.Conv, case, lowering="xla"))
     x = _spikes(case, 0.3)
     out_shape = jax.eval_shape(ref, x).shape
     rng = np.random.default_rng(7)
-    weights = jnp.asarray(rng.integers(-4, 4, out_shape) / 4, jnp.float32)
+    nonzero = rng.random(out_shape) < cotangent_density
+    weights = jnp.asarray(nonzero * rng.integers(1, 4, out_shape) / 4, jnp.float32)
     (y, grads), (y_ref, grads_ref) = (_value_and_grads(m, x, weights) for m in (ours, ref))
     np.testing.assert_array_equal(y, y_ref)
     for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(grads_ref), strict=True):

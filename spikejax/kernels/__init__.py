@@ -10,11 +10,11 @@ neurons in `ELEMENTWISE_NEURONS`; `refusal` says why another neuron or state is 
 
 And C++ CPU kernels, compiled on first use (`native_status` says whether they are available in
 this process, and why not): the event-driven synapses' products (`event_matmul_cpu`,
-`event_wgrad_cpu`, behind `spikejax.layers.event_matmul`), the convolutions' (`event_conv_cpu`,
-`event_conv_wgrad_cpu`, and `conv_input_grad_cpu` from the nonzero entries of the cotangent,
-behind `spikejax.layers.Conv` and `spikejax.layers.EventConv`), and the forward pass of an
-`LIF` layer over all its steps (`lif_forward_cpu`, behind `scan_vjp` where
-`lif_kernel_refusal` is ``None``).
+`event_wgrad_cpu`, behind `spikejax.layers.event_matmul`), the convolutions' (`event_conv_cpu`
+and `event_conv_wgrad_cpu` from the input's nonzero entries, `conv_kernel_grad_cpu` and
+`conv_input_grad_cpu` from the cotangent's, behind `spikejax.layers.Conv` and
+`spikejax.layers.EventConv`), and the forward pass of an `LIF` layer over all its steps
+(`lif_forward_cpu`, behind `scan_vjp` where `lif_kernel_refusal` is ``None``).
 """
 
 from spikejax.kernels._native import NativeStatus as NativeStatus
@@ -23,6 +23,7 @@ from spikejax.kernels._native import event_wgrad_cpu as event_wgrad_cpu
 from spikejax.kernels._native import lif_forward_cpu as lif_forward_cpu
 from spikejax.kernels._native import native_status as native_status
 from spikejax.kernels._native_conv import conv_input_grad_cpu as conv_input_grad_cpu
+from spikejax.kernels._native_conv import conv_kernel_grad_cpu as conv_kernel_grad_cpu
 from spikejax.kernels._native_conv import event_conv_cpu as event_conv_cpu
 from spikejax.kernels._native_conv import event_conv_wgrad_cpu as event_conv_wgrad_cpu
 from spikejax.kernels._native_lif import KERNEL_LIF_FIELDS as KERNEL_LIF_FIELDS
@@ -41,6 +42,7 @@ __all__ = [
     "KERNEL_LIF_FIELDS",
     "NativeStatus",
     "conv_input_grad_cpu",
+    "conv_kernel_grad_cpu",
     "event_conv_cpu",
     "event_conv_wgrad_cpu",
     "event_matmul_cpu",

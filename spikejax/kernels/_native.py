@@ -58,6 +58,7 @@ TARGETS = {
     "spikejax_event_conv_f32": "SpikejaxEventConvF32",
     "spikejax_event_conv_wgrad_f32": "SpikejaxEventConvWgradF32",
     "spikejax_conv_input_grad_f32": "SpikejaxConvInputGradF32",
+    "spikejax_conv_kernel_grad_f32": "SpikejaxConvKernelGradF32",
 }
 #: ``-ffp-contract=fast``: ``c + a * b`` becomes one fused multiply-add where the CPU has the
 #: instruction, as in XLA's own loops (built for the same CPU), so that the kernels' sums equal

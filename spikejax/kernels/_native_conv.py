@@ -15,7 +15,7 @@ from jaxtyping import Array, Float
 
 from spikejax.kernels._native import require_native
 
-__all__ = ["conv_input_grad_cpu", "event_conv_cpu", "event_conv_wgrad_cpu"]
+__all__ = ["conv_input_grad_cpu", "conv_kernel_grad_cpu", "event_conv_cpu", "event_conv_wgrad_cpu"]
 
 
 def _pair(fn: str, arg: str, value) -> tuple[int, int]:
@@ -96,10 +96,37 @@ def event_conv_wgrad_cpu(
     $$ \\frac{\\partial L}{\\partial k_{i,j,c,:}} = \\sum_{(n,p,q):\\ \\tilde x \\neq 0}
        \\tilde x\\; g_{n,p,q,:},\\qquad \\tilde x = x_{n,\\,s_h p+i,\\,s_w q+j,\\,c} $$
 
-    summed from 0 in ascending ``(n, p, q)``, one fused multiply-add per term where the CPU has
-    one. Raises as `event_conv_cpu`, and when ``g`` is not the output's shape.
+    summed in up to 16 fixed consecutive blocks of images (fewer for few images or a large
+    kernel), each from 0 in ascending ``(n, p, q)``, one fused multiply-add per term where the
+    CPU has one, and the blocks' sums then added in order; the blocks depend on the shapes only,
+    not on the threads. Raises as `event_conv_cpu`, and when ``g`` is not the output's shape.
     """
-    fn = "event_conv_wgrad_cpu"
+    return _kernel_grad("event_conv_wgrad_cpu", x, g, kernel_size, strides)
+
+
+def conv_kernel_grad_cpu(
+    x: Float[Array, "n h w c_in"],
+    g: Float[Array, "n h_out w_out c_out"],
+    kernel_size: tuple[int, int],
+    *,
+    strides: int | tuple[int, int] = 1,
+) -> Float[Array, "kh kw c_in c_out"]:
+    """The kernel gradient of a valid 2-D convolution of ``x`` for the output cotangent ``g``,
+    from the nonzero entries of ``g`` (C++ CPU kernel, float32): behind a max pool three in four
+    are zero, whatever ``x`` holds.
+
+    $$ \\frac{\\partial L}{\\partial k_{i,j,c,o}} = \\sum_{(n,p,q):\\ g_{n,p,q,o} \\neq 0}
+       g_{n,p,q,o}\\; x_{n,\\,s_h p+i,\\,s_w q+j,\\,c} $$
+
+    The images are summed in up to 16 fixed consecutive blocks (fewer for few images or a
+    large kernel), each from 0 in ascending ``(n, p, q)``, one fused multiply-add per term where
+    the CPU has one; the blocks' sums are then added in order (as `event_conv_wgrad_cpu`). The
+    blocks depend on the shapes only, not on the threads. Raises as `event_conv_wgrad_cpu`.
+    """
+    return _kernel_grad("conv_kernel_grad_cpu", x, g, kernel_size, strides)
+
+
+def _kernel_grad(fn: str, x, g, kernel_size, strides):
     require_native(fn, ndim=4, x=x, g=g)
     sh, sw = _pair(fn, "strides", strides)
     kh, kw = _pair(fn, "kernel_size", kernel_size)
@@ -110,7 +137,11 @@ def event_conv_wgrad_cpu(
             f"`{fn}`: `g` must be the output's shape {want} for `x` {tuple(x.shape)}, kernel "
             f"size {(kh, kw)} and strides {(sh, sw)}; got {tuple(g.shape)}."
         )
-    return _call("spikejax_event_conv_wgrad_f32", (kh, kw, c, g.shape[3]), x, g, (sh, sw))
+    target = {
+        "event_conv_wgrad_cpu": "spikejax_event_conv_wgrad_f32",
+        "conv_kernel_grad_cpu": "spikejax_conv_kernel_grad_f32",
+    }[fn]
+    return _call(target, (kh, kw, c, g.shape[3]), x, g, (sh, sw))
 
 
 def conv_input_grad_cpu(

@@ -62,16 +62,16 @@ inline int64_t list_nonzero(const float* x, int64_t n, int32_t* idx) {
   return count;
 }
 
-// out[0:n_out] = sum over k < n_events, ascending, of val[k] * w[idx[k], 0:n_out] (w row-major
-// with rows of n_out): from 0, one fused multiply-add per term. A tile of 64 outputs is summed
-// in registers, what is left one vector, then one float, at a time.
-inline void sum_rows(const int32_t* __restrict__ idx, const float* __restrict__ val,
-                     int64_t n_events, const float* __restrict__ w, int64_t n_out,
-                     float* __restrict__ out) {
+// out[0:n_out] += sum over k < n_events, ascending, of val[k] * w[idx[k], 0:n_out] (w row-major
+// with rows of n_out), one fused multiply-add per term onto the running sum. A tile of 64
+// outputs is summed in registers, what is left one vector, then one float, at a time.
+inline void accumulate_rows(const int32_t* __restrict__ idx, const float* __restrict__ val,
+                            int64_t n_events, const float* __restrict__ w, int64_t n_out,
+                            float* __restrict__ out) {
   int64_t o0 = 0;
   for (; o0 + kTile <= n_out; o0 += kTile) {
     Lanes acc[kTileVectors];
-    for (int64_t v = 0; v < kTileVectors; ++v) acc[v] = Lanes{};
+    for (int64_t v = 0; v < kTileVectors; ++v) acc[v] = load(out + o0 + v * kLanes);
     for (int64_t k = 0; k < n_events; ++k) {
       const Lanes a = Lanes{} + val[k];
       const float* wk = w + int64_t(idx[k]) * n_out + o0;
@@ -80,19 +80,24 @@ inline void sum_rows(const int32_t* __restrict__ idx, const float* __restrict__ 
     for (int64_t v = 0; v < kTileVectors; ++v) store(out + o0 + v * kLanes, acc[v]);
   }
   for (; o0 + kLanes <= n_out; o0 += kLanes) {
-    store(out + o0, Lanes{});
     for (int64_t k = 0; k < n_events; ++k) {
       const Lanes a = Lanes{} + val[k];
       store(out + o0, load(out + o0) + a * load(w + int64_t(idx[k]) * n_out + o0));
     }
   }
   for (; o0 < n_out; ++o0) {
-    float acc = 0.0f;
     for (int64_t k = 0; k < n_events; ++k) {
-      acc = multiply_add(val[k], w[int64_t(idx[k]) * n_out + o0], acc);
+      out[o0] = multiply_add(val[k], w[int64_t(idx[k]) * n_out + o0], out[o0]);
     }
-    out[o0] = acc;
   }
+}
+
+// accumulate_rows onto zeros: out[0:n_out] = the sum alone.
+inline void sum_rows(const int32_t* __restrict__ idx, const float* __restrict__ val,
+                     int64_t n_events, const float* __restrict__ w, int64_t n_out,
+                     float* __restrict__ out) {
+  std::fill(out, out + n_out, 0.0f);
+  accumulate_rows(idx, val, n_events, w, n_out, out);
 }
 
 // dst[0:n] += a * src[0:n], each element by one fused multiply-add where the CPU has one.

@@ -9,15 +9,18 @@
 //   SpikejaxEventConvWgradF32(x, g) -> dw [KH, KW, C, O]
 //       dw[i, j, c, :] = sum over (n, p, q) ascending with x[n, sh p + i, sw q + j, c] != 0
 //                        of x[n, sh p + i, sw q + j, c] * g[n, p, q, :]
+//   SpikejaxConvKernelGradF32(x, g) -> dw [KH, KW, C, O]
+//       dw[i, j, c, o] = sum over (n, p, q) ascending with g[n, p, q, o] != 0
+//                        of g[n, p, q, o] * x[n, sh p + i, sw q + j, c]
 //   SpikejaxConvInputGradF32(g, wt [O, KH, KW, C]) -> dx [N, H, W, C]
 //       d[n, p, q, :]  = sum over o ascending with g[n, p, q, o] != 0 of g[n, p, q, o] * wt[o, :]
 //       dx[n, y, x, c] = sum over (p, q) ascending with y = sh p + i, x = sw q + j
 //                        of d[n, p, q, (i, j, c)]
 //
 // Products are summed from 0 in the order stated, one fused multiply-add per term where the CPU
-// has one. Work is cut into chunks of whole images (forward, input gradient) or of kernel
-// positions (i, j) (weight gradient); a chunk writes only its own part of the output, so the
-// results do not depend on the threads.
+// has one; the kernel gradients sum fixed blocks of images separately, then add the blocks' sums
+// in order (`wgrad_blocks`). Work is cut into chunks of whole images or of those blocks; a chunk
+// writes only its own part of the output, so the results do not depend on the threads.
 
 #include <algorithm>
 #include <cstdint>
@@ -128,13 +131,7 @@ void input_grad_image(const float* __restrict__ g, const float* __restrict__ wt,
       for (int64_t i = 0; i < s.kh; ++i) {
         float* to = dx + ((s.sh * p + i) * s.w + s.sw * q) * s.c;
         const float* from = d.data() + i * window_row;
-        if (s.sw == 1) {  // the window's row is contiguous in dx
-          for (int64_t e = 0; e < window_row; ++e) to[e] += from[e];
-        } else {
-          for (int64_t j = 0; j < s.kw; ++j) {
-            for (int64_t c = 0; c < s.c; ++c) to[j * s.c + c] += from[j * s.c + c];
-          }
-        }
+        for (int64_t e = 0; e < window_row; ++e) to[e] += from[e];  // the window's row
       }
     }
   }
@@ -168,6 +165,62 @@ constexpr int64_t kWgradPartialBytes = int64_t(64) << 20;
 int64_t wgrad_blocks(const Shape& s) {
   const int64_t dw_bytes = std::max<int64_t>(1, s.kh * s.kw * s.c * s.o * int64_t(sizeof(float)));
   return std::max<int64_t>(1, std::min({s.n, kWgradBlocks, kWgradPartialBytes / dw_bytes}));
+}
+
+// Positions of the kernel gradient from g's nonzeros are taken kBlockPositions at a time: their
+// windows of x are copied into a block of patch rows, g's events bucketed per output channel, and
+// each channel's row of dw^T (layout [O, KH, KW, C]) updated tile by tile in registers.
+constexpr int64_t kBlockPositions = 64;
+
+struct PatchBlock {
+  std::vector<float> rows;  // [kBlockPositions, KH * KW * C]
+  std::vector<int32_t> bucket_rows, count;
+  std::vector<float> bucket_values;
+  std::vector<int32_t> idx;
+
+  explicit PatchBlock(const Shape& s)
+      : rows(kBlockPositions * s.kh * s.kw * s.c), bucket_rows(s.o * kBlockPositions),
+        count(s.o), bucket_values(s.o * kBlockPositions), idx(s.o) {}
+};
+
+void copy_window(const float* __restrict__ image, float* __restrict__ row, const Shape& s,
+                 int64_t p, int64_t q) {
+  const int64_t window_row = s.kw * s.c;
+  for (int64_t i = 0; i < s.kh; ++i) {  // a window's row is contiguous in the image
+    std::copy_n(image + ((s.sh * p + i) * s.w + s.sw * q) * s.c, window_row, row + i * window_row);
+  }
+}
+
+// Adds images [n0, n1)'s part of dw^T [O, K] from the nonzero entries of g.
+void kernel_grad_images(const float* __restrict__ x, const float* __restrict__ g,
+                        float* __restrict__ dwt, const Shape& s, int64_t n0, int64_t n1,
+                        PatchBlock& block) {
+  const int64_t window = s.kh * s.kw * s.c, per_image = s.ho * s.wo;
+  const int64_t first = n0 * per_image, last = n1 * per_image;
+  for (int64_t b0 = first; b0 < last; b0 += kBlockPositions) {
+    std::fill(block.count.begin(), block.count.end(), 0);
+    const int64_t b1 = std::min(last, b0 + kBlockPositions);
+    for (int64_t r = b0; r < b1; ++r) {
+      const float* gr = g + r * s.o;
+      const int64_t n_events = list_nonzero(gr, s.o, block.idx.data());
+      if (n_events == 0) continue;
+      const int64_t n = r / per_image, pq = r % per_image;
+      copy_window(x + n * s.h * s.w * s.c, block.rows.data() + (r - b0) * window, s,
+                  pq / s.wo, pq % s.wo);
+      for (int64_t k = 0; k < n_events; ++k) {
+        const int64_t o = block.idx[k];
+        const int64_t slot = o * kBlockPositions + block.count[o]++;
+        block.bucket_rows[slot] = int32_t(r - b0);
+        block.bucket_values[slot] = gr[o];
+      }
+    }
+    for (int64_t o = 0; o < s.o; ++o) {
+      if (block.count[o] == 0) continue;
+      accumulate_rows(block.bucket_rows.data() + o * kBlockPositions,
+                      block.bucket_values.data() + o * kBlockPositions, block.count[o],
+                      block.rows.data(), window, dwt + o * window);
+    }
+  }
 }
 
 Shape shape_of(const Tensor4& x, int64_t kh, int64_t kw, int64_t o, int64_t sh, int64_t sw) {
@@ -244,6 +297,33 @@ ffi::Error EventConvWgrad(ffi::ThreadPool pool, Tensor4 x, Tensor4 g, Tensor4Res
   return ffi::Error::Success();
 }
 
+ffi::Error ConvKernelGrad(ffi::ThreadPool pool, Tensor4 x, Tensor4 g, Tensor4Result dw,
+                          int64_t sh, int64_t sw) {
+  const auto gd = g.dimensions(), dd = dw->dimensions();
+  const Shape s = shape_of(x, dd[0], dd[1], dd[3], sh, sw);
+  if (dd[2] != s.c) return ffi::Error::InvalidArgument("conv kernel grad: dw and x channels");
+  ffi::Error error = check(s, gd[0], gd[1], gd[2], gd[3], "conv kernel grad");
+  if (error.failure()) return error;
+  const float* xp = x.typed_data();
+  const float* gp = g.typed_data();
+  float* dp = dw->typed_data();
+  const int64_t window = s.kh * s.kw * s.c, size = window * s.o, blocks = wgrad_blocks(s);
+  std::vector<float> partial(blocks * size, 0.0f);  // each block's dw^T [O, KH * KW * C]
+  float* pp = partial.data();
+  run_chunks(pool, blocks, [=](int64_t b) {
+    PatchBlock block(s);
+    kernel_grad_images(xp, gp, pp + b * size, s, b * s.n / blocks, (b + 1) * s.n / blocks, block);
+  });
+  for (int64_t b = 1; b < blocks; ++b) {
+    const float* part = pp + b * size;
+    for (int64_t e = 0; e < size; ++e) pp[e] += part[e];
+  }
+  for (int64_t o = 0; o < s.o; ++o) {  // [O, K] -> [K, O]
+    for (int64_t k = 0; k < window; ++k) dp[k * s.o + o] = pp[o * window + k];
+  }
+  return ffi::Error::Success();
+}
+
 ffi::Error ConvInputGrad(ffi::ThreadPool pool, Tensor4 g, Tensor4 wt, Tensor4Result dx,
                          int64_t sh, int64_t sw) {
   const auto td = wt.dimensions(), gd = g.dimensions();
@@ -266,6 +346,7 @@ ffi::Error ConvInputGrad(ffi::ThreadPool pool, Tensor4 g, Tensor4 wt, Tensor4Res
 }  // namespace spikejax
 
 using spikejax::ConvInputGrad;
+using spikejax::ConvKernelGrad;
 using spikejax::EventConv;
 using spikejax::EventConvWgrad;
 using Tensor4F32 = xla::ffi::Buffer<xla::ffi::F32, 4>;
@@ -289,6 +370,15 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(SpikejaxEventConvWgradF32, EventConvWgrad,
                                   .Attr<int64_t>("stride_w"));
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(SpikejaxConvInputGradF32, ConvInputGrad,
+                              xla::ffi::Ffi::Bind()
+                                  .Ctx<xla::ffi::ThreadPool>()
+                                  .Arg<Tensor4F32>()
+                                  .Arg<Tensor4F32>()
+                                  .Ret<Tensor4F32>()
+                                  .Attr<int64_t>("stride_h")
+                                  .Attr<int64_t>("stride_w"));
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SpikejaxConvKernelGradF32, ConvKernelGrad,
                               xla::ffi::Ffi::Bind()
                                   .Ctx<xla::ffi::ThreadPool>()
                                   .Arg<Tensor4F32>()

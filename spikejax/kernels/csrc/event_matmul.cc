@@ -62,29 +62,7 @@ void wgrad_rows(const float* __restrict__ x, const float* __restrict__ g, float*
       if (n_events == 0) continue;
       const int32_t* rs = bucket_rows.data() + c * kBlockRows;
       const float* vs = bucket_values.data() + c * kBlockRows;
-      float* d = dw + (c0 + c) * n_out;
-      int64_t o0 = 0;
-      for (; o0 + kTile <= n_out; o0 += kTile) {
-        Lanes acc[kTileVectors];
-        for (int64_t v = 0; v < kTileVectors; ++v) acc[v] = load(d + o0 + v * kLanes);
-        for (int64_t k = 0; k < n_events; ++k) {
-          const Lanes a = Lanes{} + vs[k];
-          const float* gk = g + int64_t(rs[k]) * n_out + o0;
-          for (int64_t v = 0; v < kTileVectors; ++v) acc[v] = acc[v] + a * load(gk + v * kLanes);
-        }
-        for (int64_t v = 0; v < kTileVectors; ++v) store(d + o0 + v * kLanes, acc[v]);
-      }
-      for (; o0 + kLanes <= n_out; o0 += kLanes) {
-        for (int64_t k = 0; k < n_events; ++k) {
-          const Lanes a = Lanes{} + vs[k];
-          store(d + o0, load(d + o0) + a * load(g + int64_t(rs[k]) * n_out + o0));
-        }
-      }
-      for (; o0 < n_out; ++o0) {
-        for (int64_t k = 0; k < n_events; ++k) {
-          d[o0] = multiply_add(vs[k], g[int64_t(rs[k]) * n_out + o0], d[o0]);
-        }
-      }
+      accumulate_rows(rs, vs, n_events, g, n_out, dw + (c0 + c) * n_out);
     }
   }
 }
