@@ -1,5 +1,6 @@
-// What the C++ CPU kernels share: vector lanes, fused multiply-add as XLA rounds it, and a
-// runner of independent chunks on XLA's intra-op thread pool.
+// What the C++ CPU kernels share: vector lanes, fused multiply-add as XLA rounds it, listing a
+// row's nonzero entries, adding up selected rows of a matrix, and a runner of independent chunks
+// on XLA's intra-op thread pool.
 #ifndef SPIKEJAX_KERNELS_COMMON_H_
 #define SPIKEJAX_KERNELS_COMMON_H_
 

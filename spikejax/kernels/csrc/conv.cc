@@ -76,10 +76,14 @@ inline int64_t reversed_row(const Shape& s, int64_t i, int64_t c, int64_t j) {
 }
 
 void to_reversed(const float* __restrict__ w, float* __restrict__ r, const Shape& s) {
-  for (int64_t i = 0; i < s.kh; ++i)
-    for (int64_t j = 0; j < s.kw; ++j)
-      for (int64_t c = 0; c < s.c; ++c)
-        std::copy_n(w + ((i * s.kw + j) * s.c + c) * s.o, s.o, r + reversed_row(s, i, c, j) * s.o);
+  for (int64_t i = 0; i < s.kh; ++i) {
+    for (int64_t j = 0; j < s.kw; ++j) {
+      for (int64_t c = 0; c < s.c; ++c) {
+        const float* from = w + ((i * s.kw + j) * s.c + c) * s.o;
+        std::copy_n(from, s.o, r + reversed_row(s, i, c, j) * s.o);
+      }
+    }
+  }
 }
 
 // For an event at input column x of kernel row i and channel c, the outputs q it reaches and the
@@ -109,9 +113,10 @@ void event_conv_row(const ImageEvents& events, const float* __restrict__ wr,
     const int64_t y = s.sh * p + i;
     for (int64_t k = events.start[y]; k < events.start[y + 1]; ++k) {
       const float v = events.value[k];
-      for_outputs(s, i, events.channel[k], events.column[k], [&](int64_t q, int64_t r, int64_t n) {
+      const auto add = [&](int64_t q, int64_t r, int64_t n) {
         add_scaled(out + q * s.o, wr + r * s.o, v, n * s.o);
-      });
+      };
+      for_outputs(s, i, events.channel[k], events.column[k], add);
     }
   }
 }
@@ -148,9 +153,10 @@ void wgrad_image(const ImageEvents& events, const float* __restrict__ g, float* 
       const int64_t y = s.sh * p + i;
       for (int64_t k = events.start[y]; k < events.start[y + 1]; ++k) {
         const float v = events.value[k];
-        for_outputs(s, i, events.channel[k], events.column[k], [&](int64_t q, int64_t r, int64_t n) {
+        const auto add = [&](int64_t q, int64_t r, int64_t n) {
           add_scaled(dwr + r * s.o, gp + q * s.o, v, n * s.o);
-        });
+        };
+        for_outputs(s, i, events.channel[k], events.column[k], add);
       }
     }
   }
@@ -187,7 +193,8 @@ void copy_window(const float* __restrict__ image, float* __restrict__ row, const
                  int64_t p, int64_t q) {
   const int64_t window_row = s.kw * s.c;
   for (int64_t i = 0; i < s.kh; ++i) {  // a window's row is contiguous in the image
-    std::copy_n(image + ((s.sh * p + i) * s.w + s.sw * q) * s.c, window_row, row + i * window_row);
+    const float* from = image + ((s.sh * p + i) * s.w + s.sw * q) * s.c;
+    std::copy_n(from, window_row, row + i * window_row);
   }
 }
 
@@ -226,8 +233,10 @@ void kernel_grad_images(const float* __restrict__ x, const float* __restrict__ g
 Shape shape_of(const Tensor4& x, int64_t kh, int64_t kw, int64_t o, int64_t sh, int64_t sw) {
   const auto d = x.dimensions();
   Shape s{d[0], d[1], d[2], d[3], kh, kw, o, 0, 0, sh, sw};
-  s.ho = (s.h - kh) / sh + 1;
-  s.wo = (s.w - kw) / sw + 1;
+  if (sh > 0 && sw > 0) {  // else `check` refuses the call
+    s.ho = (s.h - kh) / sh + 1;
+    s.wo = (s.w - kw) / sw + 1;
+  }
   return s;
 }
 
@@ -290,10 +299,14 @@ ffi::Error EventConvWgrad(ffi::ThreadPool pool, Tensor4 x, Tensor4 g, Tensor4Res
     const float* part = pp + b * size;
     for (int64_t e = 0; e < size; ++e) pp[e] += part[e];
   }
-  for (int64_t i = 0; i < s.kh; ++i)  // back from the reversed layout
-    for (int64_t j = 0; j < s.kw; ++j)
-      for (int64_t c = 0; c < s.c; ++c)
-        std::copy_n(pp + reversed_row(s, i, c, j) * s.o, s.o, dp + ((i * s.kw + j) * s.c + c) * s.o);
+  for (int64_t i = 0; i < s.kh; ++i) {  // back from the reversed layout
+    for (int64_t j = 0; j < s.kw; ++j) {
+      for (int64_t c = 0; c < s.c; ++c) {
+        const float* from = pp + reversed_row(s, i, c, j) * s.o;
+        std::copy_n(from, s.o, dp + ((i * s.kw + j) * s.c + c) * s.o);
+      }
+    }
+  }
   return ffi::Error::Success();
 }
 
