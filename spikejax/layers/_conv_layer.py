@@ -55,7 +55,7 @@ class Conv(nnx.Conv):
       available, else ``"im2col"`` where XLA computes float convolutions by YNNPACK; ``"xla"``
       otherwise.
 
-    Both compute
+    All compute
 
     $$
     y_{n,h,w,o} = \sum_{i<k_h}\sum_{j<k_w}\sum_{c}
@@ -64,7 +64,9 @@ class Conv(nnx.Conv):
 
     (``\tilde x``: the zero-padded input, ``s``: the strides); their gradients agree up to float
     rounding. Like ``nnx.Conv``, inputs may have several leading batch axes, so a time-major
-    ``[T, B, H, W, C]`` input is convolved time-folded in one call.
+    ``[T, B, H, W, C]`` input is convolved time-folded in one call. Under ``vmap`` (a population
+    of models) the ``"native"`` kernels run once per member and both sides of each choice
+    between them and XLA run; ``lowering="xla"`` vectorises.
 
     Args:
         in_features, out_features, kernel_size, strides: as ``nnx.Conv``.
