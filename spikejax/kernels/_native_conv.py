@@ -1,5 +1,6 @@
-"""The C++ CPU convolution kernels (``csrc/conv.cc``): event-driven forward and weight gradient
-for sparse inputs, and the input gradient from the nonzero entries of the output cotangent.
+"""The C++ CPU convolution kernels (``csrc/conv.cc``): the value and the kernel gradient from
+the nonzero entries of a sparse input, and the input and kernel gradients from the nonzero
+entries of the output's cotangent.
 
 They compute valid (unpadded) NHWC convolutions with HWIO kernels; callers pad first. No
 gradient is defined here: `spikejax.layers.Conv` and `spikejax.layers.EventConv` put them
