@@ -8,6 +8,7 @@ from typing import Any
 from jaxtyping import Array
 
 from spikejax.layers._conv_layer import Conv
+from spikejax.layers._event_linear import check_threshold
 
 __all__ = ["EVENT_CONV_THRESHOLD", "EventConv"]
 
@@ -74,14 +75,7 @@ class EventConv(Conv):
         lowering: str = "auto",
         **kwargs: Any,
     ):
-        if threshold is not None and (
-            isinstance(threshold, bool)
-            or not isinstance(threshold, int | float)
-            or not 0.0 <= threshold <= 1.0
-        ):
-            raise ValueError(
-                f"`EventConv`: `threshold` must be a number in [0, 1]; got {threshold!r}."
-            )
+        check_threshold("EventConv", threshold)
         super().__init__(
             in_features, out_features, kernel_size, strides, lowering=lowering, **kwargs
         )

@@ -28,6 +28,16 @@ EVENT_THRESHOLD = 0.025
 NATIVE_EVENT_THRESHOLD = 0.125
 
 
+def check_threshold(layer: str, threshold: Any) -> None:
+    """Raise unless ``threshold`` is ``None`` or a number in ``[0, 1]`` (an event layer's)."""
+    if threshold is not None and (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not 0.0 <= threshold <= 1.0
+    ):
+        raise ValueError(f"`{layer}`: `threshold` must be a number in [0, 1]; got {threshold!r}.")
+
+
 def default_threshold(method: str, dtype: Any) -> float:
     """`EventLinear`'s default threshold for the method that runs (`resolve_method`):
     `NATIVE_EVENT_THRESHOLD` for the C++ CPU kernels, `EVENT_THRESHOLD` for the XLA programs."""
@@ -102,14 +112,7 @@ class EventLinear(nnx.Linear):
         bias_init: Any = default_bias_init,
         rngs: nnx.Rngs,
     ):
-        if threshold is not None and (
-            isinstance(threshold, bool)
-            or not isinstance(threshold, int | float)
-            or not 0.0 <= threshold <= 1.0
-        ):
-            raise ValueError(
-                f"`EventLinear`: `threshold` must be a number in [0, 1]; got {threshold!r}."
-            )
+        check_threshold("EventLinear", threshold)
         if method not in EVENT_METHODS:
             raise ValueError(
                 f"`EventLinear`: `method` must be one of {EVENT_METHODS}; got {method!r}."

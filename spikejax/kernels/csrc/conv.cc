@@ -173,6 +173,14 @@ int64_t wgrad_blocks(const Shape& s) {
   return std::max<int64_t>(1, std::min({s.n, kWgradBlocks, kWgradPartialBytes / dw_bytes}));
 }
 
+// partial[0:size] += the later blocks' partial sums, in block order.
+void add_blocks_in_order(float* partial, int64_t blocks, int64_t size) {
+  for (int64_t b = 1; b < blocks; ++b) {
+    const float* part = partial + b * size;
+    for (int64_t e = 0; e < size; ++e) partial[e] += part[e];
+  }
+}
+
 // Positions of the kernel gradient from g's nonzeros are taken kBlockPositions at a time: their
 // windows of x are copied into a block of patch rows, g's events bucketed per output channel, and
 // each channel's row of dw^T (layout [O, KH, KW, C]) updated tile by tile in registers.
@@ -295,10 +303,7 @@ ffi::Error EventConvWgrad(ffi::ThreadPool pool, Tensor4 x, Tensor4 g, Tensor4Res
       wgrad_image(events, gp + n * s.ho * s.wo * s.o, pp + b * size, s);
     }
   });
-  for (int64_t b = 1; b < blocks; ++b) {
-    const float* part = pp + b * size;
-    for (int64_t e = 0; e < size; ++e) pp[e] += part[e];
-  }
+  add_blocks_in_order(pp, blocks, size);
   for (int64_t i = 0; i < s.kh; ++i) {  // back from the reversed layout
     for (int64_t j = 0; j < s.kw; ++j) {
       for (int64_t c = 0; c < s.c; ++c) {
@@ -327,10 +332,7 @@ ffi::Error ConvKernelGrad(ffi::ThreadPool pool, Tensor4 x, Tensor4 g, Tensor4Res
     PatchBlock block(s);
     kernel_grad_images(xp, gp, pp + b * size, s, b * s.n / blocks, (b + 1) * s.n / blocks, block);
   });
-  for (int64_t b = 1; b < blocks; ++b) {
-    const float* part = pp + b * size;
-    for (int64_t e = 0; e < size; ++e) pp[e] += part[e];
-  }
+  add_blocks_in_order(pp, blocks, size);
   for (int64_t o = 0; o < s.o; ++o) {  // [O, K] -> [K, O]
     for (int64_t k = 0; k < window; ++k) dp[k * s.o + o] = pp[o * window + k];
   }
