@@ -60,6 +60,7 @@ def product_and_grads(method, capacity):
     [
         (300, 70, 130, 0.1),
         (64, 700, 256, 0.05),
+        (530, 40, 20, 0.1),  # three blocks of 256 rows in the weight gradient
         (40, 33, 67, 1.0),
         (7, 3, 3, 0.5),
         (0, 5, 3, 0.5),
@@ -133,6 +134,38 @@ def test_refusals_are_named():
         sj.kernels.event_matmul_cpu(jnp.zeros((2, 5)), jnp.zeros((4, 3)))
     with pytest.raises(ValueError, match=r"`event_wgrad_cpu`: .* must share `rows`"):
         sj.kernels.event_wgrad_cpu(jnp.zeros((2, 5)), jnp.zeros((3, 3)))
+
+
+@needs_native
+@pytest.mark.parametrize(
+    "shape",
+    # one chunk, a partial one, several chunks of 2**18 entries, a scalar, an empty array
+    [(7, 33), (3, 5, 2, 9), (2**18 * 3 + 5,), (), (0, 4)],
+)
+def test_count_nonzero_equals_jax(shape):
+    rng = np.random.default_rng(len(shape))
+    values = np.array([0.0, -0.0, 1.0, -2.5, np.nan, np.inf, 1e-40], np.float32)
+    x = jnp.asarray(rng.choice(values, shape, p=[0.5, 0.2, 0.1, 0.1, 0.04, 0.04, 0.02]))
+    got = jax.jit(sj.kernels.count_nonzero_cpu)(x)
+    assert got.dtype == jnp.int32 and got.shape == ()
+    assert int(got) == int(jnp.count_nonzero(x))  # NaN, inf and subnormals count, -0.0 does not
+
+
+@needs_native
+def test_count_nonzero_under_vmap_counts_each_member():
+    x = jnp.asarray((np.random.default_rng(4).random((5, 30, 7)) < 0.2).astype(np.float32))
+    np.testing.assert_array_equal(
+        jax.vmap(sj.kernels.count_nonzero_cpu)(x), jnp.count_nonzero(x, axis=(1, 2))
+    )
+
+
+@needs_native
+def test_count_nonzero_refusals_are_named():
+    with pytest.raises(TypeError, match=r"`count_nonzero_cpu`: `x` must be a 1-d float32 array"):
+        sj.kernels.count_nonzero_cpu(jnp.zeros(3, jnp.int32))
+    too_many = jax.ShapeDtypeStruct((2**31,), jnp.float32)
+    with pytest.raises(ValueError, match=r"`count_nonzero_cpu`: `x` may have at most 2147483647"):
+        jax.eval_shape(sj.kernels.count_nonzero_cpu, too_many)
 
 
 PROBE = textwrap.dedent(

@@ -10,7 +10,8 @@ neurons in `ELEMENTWISE_NEURONS`; `refusal` says why another neuron or state is 
 
 And C++ CPU kernels, compiled on first use (`native_status` says whether they are available in
 this process, and why not): the event-driven synapses' products (`event_matmul_cpu`,
-`event_wgrad_cpu`, behind `spikejax.layers.event_matmul`), the convolutions' (`event_conv_cpu`
+`event_wgrad_cpu`, behind `spikejax.layers.event_matmul`) and the count that chooses them
+(`count_nonzero_cpu`), the convolutions' (`event_conv_cpu`
 and `event_conv_wgrad_cpu` from the input's nonzero entries, `conv_kernel_grad_cpu` and
 `conv_input_grad_cpu` from the cotangent's, behind `spikejax.layers.Conv` and
 `spikejax.layers.EventConv`), and the forward pass of an `LIF` layer over all its steps
@@ -18,6 +19,7 @@ and `event_conv_wgrad_cpu` from the input's nonzero entries, `conv_kernel_grad_c
 """
 
 from spikejax.kernels._native import NativeStatus as NativeStatus
+from spikejax.kernels._native import count_nonzero_cpu as count_nonzero_cpu
 from spikejax.kernels._native import event_matmul_cpu as event_matmul_cpu
 from spikejax.kernels._native import event_wgrad_cpu as event_wgrad_cpu
 from spikejax.kernels._native import lif_forward_cpu as lif_forward_cpu
@@ -43,6 +45,7 @@ __all__ = [
     "NativeStatus",
     "conv_input_grad_cpu",
     "conv_kernel_grad_cpu",
+    "count_nonzero_cpu",
     "event_conv_cpu",
     "event_conv_wgrad_cpu",
     "event_matmul_cpu",

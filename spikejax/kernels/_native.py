@@ -39,6 +39,7 @@ from jaxtyping import Array, Float
 
 __all__ = [
     "NativeStatus",
+    "count_nonzero_cpu",
     "event_matmul_cpu",
     "event_wgrad_cpu",
     "lif_forward_cpu",
@@ -53,6 +54,7 @@ HEADERS = ("common.h",)
 TARGETS = {
     "spikejax_event_matmul_f32": "SpikejaxEventMatmulF32",
     "spikejax_event_wgrad_f32": "SpikejaxEventWgradF32",
+    "spikejax_count_nonzero_f32": "SpikejaxCountNonzeroF32",
     "spikejax_lif_forward_f32": "SpikejaxLifForwardF32",
     "spikejax_lif_forward_states_f32": "SpikejaxLifForwardStatesF32",
     "spikejax_event_conv_f32": "SpikejaxEventConvF32",
@@ -281,6 +283,37 @@ def event_wgrad_cpu(
         )
     out = jax.ShapeDtypeStruct((x.shape[1], g.shape[1]), jnp.float32)
     return jax.ffi.ffi_call("spikejax_event_wgrad_f32", out, vmap_method="sequential")(x, g)
+
+
+#: The largest array `count_nonzero_cpu` counts (its count is an int32).
+COUNT_LIMIT = 2**31 - 1
+
+
+def count_nonzero_cpu(x: Float[Array, "..."]) -> Array:
+    """The number of nonzero entries of ``x`` as an int32 scalar, by the C++ CPU kernel
+    (float32, CPU only): ``jnp.count_nonzero(x)`` (NaN counts, ``-0.0`` does not) in one pass
+    over ``x``, without the intermediate integer array XLA:CPU writes for it. It is what the
+    event-driven layers compare with their capacity to choose between the events and the dense
+    product. Under ``vmap``, one count per member.
+
+    Raises:
+        RuntimeError: the kernels are not available (`native_status` says why).
+        TypeError: ``x`` is not a float32 array.
+        ValueError: ``x`` has more than ``2**31 - 1`` entries.
+
+    Example:
+        >>> import jax.numpy as jnp, spikejax as sj
+        >>> if sj.kernels.native_status().available:
+        ...     assert int(sj.kernels.count_nonzero_cpu(jnp.array([[0.0, 2.0], [-0.0, 1.0]]))) == 2
+    """
+    require_native("count_nonzero_cpu", ndim=getattr(x, "ndim", 0), x=x)
+    if x.size > COUNT_LIMIT:
+        raise ValueError(
+            f"`count_nonzero_cpu`: `x` may have at most {COUNT_LIMIT} entries (an int32 count); "
+            f"got shape {tuple(x.shape)}."
+        )
+    out = jax.ShapeDtypeStruct((), jnp.int32)
+    return jax.ffi.ffi_call("spikejax_count_nonzero_f32", out, vmap_method="sequential")(x)
 
 
 #: `lif_forward_cpu`'s ``reset`` codes (the kernel's).

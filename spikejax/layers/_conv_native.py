@@ -53,7 +53,7 @@ def _forward(x, kernel, strides, pads, capacity):
 
     if capacity is None:
         return dense(), jnp.zeros((), bool)
-    event = jnp.count_nonzero(x) <= capacity
+    event = kernels.count_nonzero_cpu(x) <= capacity
     y = jax.lax.cond(
         event, lambda: kernels.event_conv_cpu(_padded(x, pads), kernel, strides=strides), dense
     )
@@ -70,7 +70,7 @@ def _kernel_grad(xp, kernel, strides, capacity, event, g):
     ]
 
     def by_cotangent():
-        sparse = jnp.count_nonzero(g) <= math.ceil(SPARSE_COTANGENT * g.size)
+        sparse = kernels.count_nonzero_cpu(g) <= math.ceil(SPARSE_COTANGENT * g.size)
         return sparse.astype(jnp.int32)
 
     if capacity is None:

@@ -246,7 +246,7 @@ def _branch(counts: Array, capacity: int) -> tuple[Array, Array, tuple[int, ...]
 def _fwd(x, w, capacity, precision, method):
     if method == "native":
         # The kernel lists each row's events itself: no tiers, one count for the branch.
-        count = jnp.count_nonzero(x).astype(jnp.int32)
+        count = kernels.count_nonzero_cpu(x)
         y = lax.cond(
             count <= capacity,
             lambda: kernels.event_matmul_cpu(x, w),

@@ -20,6 +20,8 @@ using Matrix = ffi::Buffer<ffi::F32, 2>;
 using Tensor3 = ffi::Buffer<ffi::F32, 3>;
 using MatrixResult = ffi::ResultBuffer<ffi::F32, 2>;
 using Tensor3Result = ffi::ResultBuffer<ffi::F32, 3>;
+using AnyShape = ffi::Buffer<ffi::F32>;  // any rank
+using Int32Scalar = ffi::Buffer<ffi::S32, 0>;
 
 // Eight float lanes; the compiler maps it to the widest vector registers the target has.
 typedef float Lanes __attribute__((vector_size(32)));
