@@ -183,6 +183,42 @@ def test_vmap_over_a_batch_of_inputs():
     np.testing.assert_array_equal(got, jnp.einsum("bij,jk->bik", xs, w))
 
 
+@pytest.mark.parametrize("method", ["loop", "gather", with_native()])
+def test_under_vmap_one_branch_runs_for_every_member(method):
+    # An infinite weight tells the paths apart: the dense product multiplies it by the zero
+    # inputs (NaN), the events never read them. A batched choice would become a select that
+    # runs both; the choice is shared instead: events while every member fits the capacity,
+    # the dense product for all as soon as one does not.
+    rng = np.random.default_rng(14)
+    w = dyadic(rng, (N_IN, N_OUT)).at[0, 0].set(jnp.inf)
+    sparse = jnp.stack([spikes(rng, (6, N_IN), p) for p in (0.0, 0.05, 0.1)]).at[1, 2, 0].set(1.0)
+    dense_member = spikes(rng, (6, N_IN), 0.9)[None]
+
+    def product(x):
+        return layers.event_matmul(x, w, capacity=30, method=method)
+
+    events = jax.jit(jax.vmap(product))(sparse)
+    assert not np.isnan(events).any() and np.isinf(events[1, 2, 0])
+    for member, x in zip(events, sparse, strict=True):
+        np.testing.assert_array_equal(member, product(x))  # each member alone: the events
+    xs = jnp.concatenate([sparse, dense_member])
+    mixed = jax.jit(jax.vmap(product))(xs)
+    # All took the dense product: NaN wherever the input of the infinite weight is 0.
+    np.testing.assert_array_equal(np.isnan(mixed[..., 0]), xs[..., 0] == 0)
+    # The weight gradient follows the same shared choice, and equals each member's own.
+    g = dyadic(rng, (3, 6, N_OUT))
+    w_finite = w.at[0, 0].set(0.5)
+
+    def weight_grad(x, g):
+        return jax.vjp(lambda w: layers.event_matmul(x, w, capacity=30, method=method), w_finite)[
+            1
+        ](g)[0]
+
+    got = jax.jit(jax.vmap(weight_grad))(sparse, g)
+    for member, x, gm in zip(got, sparse, g, strict=True):
+        np.testing.assert_array_equal(member, weight_grad(x, gm))
+
+
 def test_graph_state_and_macs_are_those_of_the_dense_layer():
     event, dense = pair(True, threshold=0.05)
     example = jnp.zeros((T, B, N_IN))

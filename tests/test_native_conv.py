@@ -232,6 +232,32 @@ def test_event_conv_takes_the_event_path_up_to_its_threshold_only():
     np.testing.assert_array_equal(below(silent), jnp.broadcast_to(bias, dense.shape))
 
 
+@needs_kernels
+def test_event_conv_under_vmap_shares_one_choice_between_members():
+    # A population of two models (vmap over the kernel) on inputs on either side of the
+    # threshold: the event path while both are below it, the dense convolution for both once
+    # one is above (an infinite weight tells them apart, as above). Never both paths.
+    case = LAYER_CASES[1]
+    layer = _layer(layers.EventConv, case, threshold=0.2)
+    base = jnp.asarray(np.random.default_rng(10).normal(size=(5, 5, 3, 4)), jnp.float32)
+    kernels = jnp.stack([base, base * 2]).at[:, 0, 0, 0, 0].set(jnp.inf)
+    graphdef, state = nnx.split(layer)
+
+    def call(kernel, x):
+        member = jax.tree.map(lambda a: a, state)
+        member["kernel"] = kernel
+        return nnx.merge(graphdef, member)(x)
+
+    sparse = jnp.stack([_spikes(case, 0.1), _spikes(case, 0.05)])
+    sparse = sparse.reshape(2, -1, *sparse.shape[3:])
+    both = jax.jit(jax.vmap(call))(kernels, sparse)
+    assert not np.isnan(both).any()
+    for member, kernel, x in zip(both, kernels, sparse, strict=True):
+        np.testing.assert_array_equal(member, call(kernel, x))
+    mixed = sparse.at[1].set(_spikes(case, 0.6).reshape(sparse.shape[1:]))
+    assert np.isnan(jax.jit(jax.vmap(call))(kernels, mixed)[0]).any()  # member 0: dense too
+
+
 def test_event_conv_is_conv_where_the_kernels_do_not_run(monkeypatch):
     off = sj.kernels.NativeStatus(False, "turned off for this test")
     monkeypatch.setattr(sj.kernels, "native_status", lambda: off)

@@ -65,8 +65,9 @@ class Conv(nnx.Conv):
     (``\tilde x``: the zero-padded input, ``s``: the strides); their gradients agree up to float
     rounding. Like ``nnx.Conv``, inputs may have several leading batch axes, so a time-major
     ``[T, B, H, W, C]`` input is convolved time-folded in one call. Under ``vmap`` (a population
-    of models) the ``"native"`` kernels run once per member and both sides of each choice
-    between them and XLA run; ``lowering="xla"`` vectorises.
+    of models) each choice between the kernels and XLA is made once for all members (XLA's
+    where any member needs it), and the ``"native"`` kernels then run once per member;
+    ``lowering="xla"`` vectorises every member into one convolution.
 
     Args:
         in_features, out_features, kernel_size, strides: as ``nnx.Conv``.

@@ -11,6 +11,7 @@ from jax.custom_derivatives import SymbolicZero
 from jaxtyping import Array, Float
 
 from spikejax import kernels
+from spikejax.layers._branch import shared_branch
 from spikejax.layers._conv import values_and_need, xla_conv
 
 __all__ = ["SPARSE_COTANGENT", "conv_native"]
@@ -45,17 +46,18 @@ def _dense_kernel_grad(xp, kernel, strides, g):
 
 
 def _forward(x, kernel, strides, pads, capacity):
-    """``(y, whether the event path ran)``. The dense value is XLA's convolution of the
+    """``(y, branch)``: branch 1 where the event path ran, 0 where the dense (under ``vmap``,
+    one for all members: `shared_branch`). The dense value is XLA's convolution of the
     unpadded input with its padding, the operation the network graph reads."""
 
     def dense():
         return xla_conv(x, kernel, None, strides, pads)
 
     if capacity is None:
-        return dense(), jnp.zeros((), bool)
-    event = kernels.count_nonzero_cpu(x) <= capacity
-    y = jax.lax.cond(
-        event, lambda: kernels.event_conv_cpu(_padded(x, pads), kernel, strides=strides), dense
+        return dense(), jnp.zeros((), jnp.int32)
+    event = shared_branch((kernels.count_nonzero_cpu(x) <= capacity).astype(jnp.int32))
+    y = jax.lax.switch(
+        event, [dense, lambda: kernels.event_conv_cpu(_padded(x, pads), kernel, strides=strides)]
     )
     return y, event
 
@@ -76,8 +78,8 @@ def _kernel_grad(xp, kernel, strides, capacity, event, g):
     if capacity is None:
         which = by_cotangent()
     else:
-        which = jax.lax.cond(event, lambda: jnp.int32(2), by_cotangent)
-    return jax.lax.switch(which, branches)
+        which = jax.lax.cond(event == 1, lambda: jnp.int32(2), by_cotangent)
+    return jax.lax.switch(shared_branch(which), branches)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))

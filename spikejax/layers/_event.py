@@ -35,6 +35,7 @@ from jax import lax
 from jaxtyping import Array, Float, Int
 
 from spikejax import kernels
+from spikejax.layers._branch import shared_branch
 
 __all__ = ["EVENT_METHODS", "event_matmul", "event_slots", "resolve_method"]
 
@@ -240,19 +241,17 @@ def _branch(counts: Array, capacity: int) -> tuple[Array, Array, tuple[int, ...]
     ``tiers[i - 1]``, the smallest that holds the ``count`` events."""
     count = jnp.sum(counts, dtype=jnp.int32)
     tiers = _tiers(capacity)
-    return count, sum((count <= c).astype(jnp.int32) for c in tiers), tiers
+    return count, shared_branch(sum((count <= c).astype(jnp.int32) for c in tiers)), tiers
 
 
 def _fwd(x, w, capacity, precision, method):
     if method == "native":
         # The kernel lists each row's events itself: no tiers, one count for the branch.
-        count = kernels.count_nonzero_cpu(x)
-        y = lax.cond(
-            count <= capacity,
-            lambda: kernels.event_matmul_cpu(x, w),
-            lambda: _dense(x, w, precision),
+        events = shared_branch((kernels.count_nonzero_cpu(x) <= capacity).astype(jnp.int32))
+        y = lax.switch(
+            events, [lambda: _dense(x, w, precision), lambda: kernels.event_matmul_cpu(x, w)]
         )
-        return y, (x, w, count)
+        return y, (x, w, events)
     words, counts = _pack(x)
     count, branch, tiers = _branch(counts, capacity)
     shape = (x.shape[0], w.shape[1])
@@ -280,8 +279,7 @@ def _bwd(capacity, precision, method, residuals, g):
         return jax.vjp(lambda w: _dense(x, w, precision), w)[1](g)[0]
 
     if method == "native":
-        count = residuals[2]
-        return dx, lax.cond(count <= capacity, lambda: kernels.event_wgrad_cpu(x, g), dense)
+        return dx, lax.switch(residuals[2], [dense, lambda: kernels.event_wgrad_cpu(x, g)])
     words, counts = residuals[2:]
     count, branch, tiers = _branch(counts, capacity)
 
@@ -327,7 +325,8 @@ def event_matmul(
     Rounding: the events' rows are summed in row order, in at least float32; the dense product
     sums in its own blocked order, so the two agree to the rounding of a sum of ``|E_r|``
     terms per output, and bit for bit when the sums are exact (e.g. weights on a coarse binary
-    grid). Under ``vmap`` the ``lax.cond`` becomes a select and both products run. Forward-mode
+    grid). Under ``vmap`` one branch runs for all members (the dense product if any member
+    has more than ``capacity`` events, else the events; `_branch.shared_branch`). Forward-mode
     differentiation (``jax.jvp``) is not defined (the gradient is a ``custom_vjp``).
 
     Args:
