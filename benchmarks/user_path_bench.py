@@ -265,6 +265,8 @@ def main():
             "xla_flags": os.environ.get("XLA_FLAGS", ""),
             # The glibc malloc settings importing spikejax made (spikejax/_malloc.py).
             "malloc": sj.process_settings()["malloc"],
+            # The JAX options importing spikejax set (spikejax/_dispatch.py).
+            "jax_config": sj.process_settings()["jax_config"],
             # Whether the C++ CPU kernels ran (EventLinear, the LIF forward), and if not why.
             "native_kernels": sj.kernels.native_status().reason or "available",
         },

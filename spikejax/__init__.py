@@ -1,7 +1,9 @@
 """spikejax: spiking neural networks in JAX, deployed bit-exactly to integer neuromorphic chips."""
 
-# First, before JAX starts: XLA:CPU convolutions by Eigen (see spikejax/_xla_flags.py) and
-# XLA:CPU's buffers reused between calls (see spikejax/_malloc.py).
+# First, before JAX starts: XLA:CPU convolutions by Eigen (see spikejax/_xla_flags.py),
+# XLA:CPU's buffers reused between calls (see spikejax/_malloc.py), also those of a train step's
+# temporaries, by running CPU computations on the calling thread (see spikejax/_dispatch.py).
+from spikejax import _dispatch as _dispatch
 from spikejax import _malloc as _malloc
 from spikejax import _xla_flags as _xla_flags
 from spikejax import chip as chip

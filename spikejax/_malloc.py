@@ -16,10 +16,10 @@ sets (``mallopt``)
 The cost is memory kept between calls: up to the largest working set the process had (at most
 1 GiB of it unused at the heap's top), as an accelerator's caching allocator keeps its pool.
 Nothing is computed differently. Where XLA allocates on one of its worker threads, glibc still
-maps buffers above 64 MiB (a thread arena's largest heap) afresh: ``MALLOC_ARENA_MAX=1`` in the
-environment moves those into the main heap too (`conv_nmnist`'s train step, 141 MiB of
-temporaries, about 15 % faster) but makes compilation, whose threads then share one heap, about
-10-15 % slower, so spikejax leaves that choice to the user.
+maps buffers above 64 MiB (a thread arena's largest heap) afresh; `_dispatch` keeps CPU
+computations, and so their allocations, on the calling thread. (``MALLOC_ARENA_MAX=1`` in the
+environment would move them into the main heap too, but makes compilation, whose threads then
+share one heap, 10-25 % slower, so spikejax does not set it.)
 
 The settings are made when the C library is glibc (Linux), unless ``SPIKEJAX_KEEP_MALLOC`` is set
 or the environment already configures glibc's malloc (``MALLOC_*`` variables or a
