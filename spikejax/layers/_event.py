@@ -325,8 +325,8 @@ def event_matmul(
     Rounding: the events' rows are summed in row order, in at least float32; the dense product
     sums in its own blocked order, so the two agree to the rounding of a sum of ``|E_r|``
     terms per output, and bit for bit when the sums are exact (e.g. weights on a coarse binary
-    grid). Under ``vmap`` one branch runs for all members (the dense product if any member
-    has more than ``capacity`` events, else the events; `_branch.shared_branch`). Forward-mode
+    grid). Under ``vmap`` one branch runs for all members: the dense product if any member
+    has more than ``capacity`` events, else the events (each member its own). Forward-mode
     differentiation (``jax.jvp``) is not defined (the gradient is a ``custom_vjp``).
 
     Args:
