@@ -22,10 +22,13 @@ __all__ = ["EVENT_THRESHOLD", "NATIVE_EVENT_THRESHOLD", "EventLinear", "default_
 EVENT_THRESHOLD = 0.025
 
 #: The same break-even for the C++ CPU kernels (``method="native"``, what ``"auto"`` runs for
-#: float32 on the CPU where they are available), measured the same way in three runs on
-#: 2026-12-03: the event train step broke even between 12.5 and 20 % (the forward at 20 % or
-#: above); 12.5 % stays below it in every run. At 512 -> 512 the kernels were faster up to 20 %.
-NATIVE_EVENT_THRESHOLD = 0.125
+#: float32 on the CPU where they are available), measured the same way on 2026-12-03 after the
+#: weight-gradient kernel took one chunk of inputs per thread: the event train step broke even
+#: at about 28 % (full curve) and between 30 and 35 % (5 % steps from 10 to 35 %, nine
+#: repeats), the forward between 20 and 50 % and between 30 and 35 %; at 20 % the event train
+#: step was 13-16 % faster than the dense one in both runs. (Before that change, three runs put
+#: the break-even between 12.5 and 20 %, and the threshold was 12.5 %.)
+NATIVE_EVENT_THRESHOLD = 0.2
 
 
 def check_threshold(layer: str, threshold: Any) -> None:
