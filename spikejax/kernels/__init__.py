@@ -22,13 +22,13 @@ from spikejax.kernels._native import NativeStatus as NativeStatus
 from spikejax.kernels._native import count_nonzero_cpu as count_nonzero_cpu
 from spikejax.kernels._native import event_matmul_cpu as event_matmul_cpu
 from spikejax.kernels._native import event_wgrad_cpu as event_wgrad_cpu
-from spikejax.kernels._native import lif_forward_cpu as lif_forward_cpu
 from spikejax.kernels._native import native_status as native_status
 from spikejax.kernels._native_conv import conv_input_grad_cpu as conv_input_grad_cpu
 from spikejax.kernels._native_conv import conv_kernel_grad_cpu as conv_kernel_grad_cpu
 from spikejax.kernels._native_conv import event_conv_cpu as event_conv_cpu
 from spikejax.kernels._native_conv import event_conv_wgrad_cpu as event_conv_wgrad_cpu
 from spikejax.kernels._native_lif import KERNEL_LIF_FIELDS as KERNEL_LIF_FIELDS
+from spikejax.kernels._native_lif import lif_forward_cpu as lif_forward_cpu
 from spikejax.kernels._native_lif import lif_kernel_refusal as lif_kernel_refusal
 from spikejax.kernels._pallas import DEFAULT_BLOCK as DEFAULT_BLOCK
 from spikejax.kernels._pallas import pallas_unroll as pallas_unroll

@@ -34,7 +34,6 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import jaxlib
-import numpy as np
 from jaxtyping import Array, Float
 
 __all__ = [
@@ -42,8 +41,8 @@ __all__ = [
     "count_nonzero_cpu",
     "event_matmul_cpu",
     "event_wgrad_cpu",
-    "lif_forward_cpu",
     "native_status",
+    "require_native",
 ]
 
 SOURCE_DIR = Path(__file__).parent / "csrc"
@@ -314,96 +313,3 @@ def count_nonzero_cpu(x: Float[Array, "..."]) -> Array:
         )
     out = jax.ShapeDtypeStruct((), jnp.int32)
     return jax.ffi.ffi_call("spikejax_count_nonzero_f32", out, vmap_method="sequential")(x)
-
-
-#: `lif_forward_cpu`'s ``reset`` codes (the kernel's).
-LIF_RESETS = {"subtract": 0, "zero": 1, "none": 2}
-
-
-def lif_forward_cpu(
-    xs: Float[Array, "time neurons"],
-    v0: Float[Array, " neurons"],
-    beta: Float[Array, " neurons"],
-    threshold: Float[Array, " neurons"],
-    *,
-    reset: str,
-    states: bool = False,
-) -> tuple[Float[Array, "time neurons"], Float[Array, " neurons"]] | tuple[Array, Array, Array]:
-    """All ``T`` steps of an LIF layer by the C++ CPU kernel (float32, CPU only):
-    ``(spikes, v_final)``, and with ``states`` also the membrane entering every step ``[T, M]``.
-
-    Per neuron ``m`` and step ``t``, the arithmetic of `spikejax.neurons.LIF`'s step without
-    input resistance, leak or decayed input (``h`` by one fused multiply-add where the CPU has
-    one, as XLA computes it there):
-
-    $$ h = \\beta v + x_t,\\quad s_t = \\Theta(h - \\theta),\\quad
-       v \\leftarrow h - s_t\\theta \\;|\\; h(1 - s_t) \\;|\\; h
-       \\quad(\\text{reset: subtract | zero | none}) $$
-
-    No gradient is defined here: `spikejax.unroll` (``backend="scan_vjp"``, the CPU's default)
-    runs it for the forward pass of an `LIF` it applies to and differentiates by its own
-    backward scan.
-
-    Args:
-        xs: input currents ``[T, M]``.
-        v0: the membrane before the first step ``[M]``.
-        beta: decay per neuron ``[M]``.
-        threshold: threshold per neuron ``[M]``.
-        reset: ``"subtract"``, ``"zero"`` or ``"none"``.
-        states: also return the membrane entering each step.
-
-    Raises:
-        RuntimeError: the kernels are not available (`native_status` says why).
-        TypeError: an argument is not a float32 array (``xs`` 2-d).
-        ValueError: the shapes disagree, or ``reset`` is not one of the three.
-    """
-    require_native("lif_forward_cpu", xs=xs)
-    for arg, value in (("v0", v0), ("beta", beta), ("threshold", threshold)):
-        if getattr(value, "dtype", None) != jnp.float32:
-            raise TypeError(
-                f"`lif_forward_cpu`: `{arg}` must be a float32 array; got "
-                f"{getattr(value, 'dtype', type(value).__name__)}."
-            )
-        if tuple(value.shape) != (xs.shape[1],):
-            raise ValueError(
-                f"`lif_forward_cpu`: `{arg}` must have shape ({xs.shape[1]},) (one entry per "
-                f"neuron of `xs` {tuple(xs.shape)}); got {tuple(value.shape)}."
-            )
-    if reset not in LIF_RESETS:
-        raise ValueError(
-            f"`lif_forward_cpu`: `reset` must be one of {tuple(LIF_RESETS)}; got {reset!r}."
-        )
-    out = _lif_call(reset, states)(xs[None], v0[None], beta[None], threshold[None])
-    return tuple(a[0] for a in out)
-
-
-@functools.cache
-def _lif_call(reset: str, states: bool):
-    """The kernel call on ``P`` independent layers (``xs [P, T, M]``, the rest ``[P, M]``) for
-    one reset mode. Under ``vmap`` the batch joins ``P``: the layers stay where vmap puts them
-    (batch first), so no copy is made, and every batch member runs in the same call."""
-
-    @jax.custom_batching.custom_vmap
-    def call(xs, v0, beta, threshold):
-        out = [
-            jax.ShapeDtypeStruct(xs.shape, jnp.float32),
-            jax.ShapeDtypeStruct(v0.shape, jnp.float32),
-        ]
-        target = "spikejax_lif_forward_f32"
-        if states:
-            out.append(jax.ShapeDtypeStruct(xs.shape, jnp.float32))
-            target = "spikejax_lif_forward_states_f32"
-        ffi = jax.ffi.ffi_call(target, out)
-        return tuple(ffi(xs, v0, beta, threshold, reset=np.int64(LIF_RESETS[reset])))
-
-    @call.def_vmap
-    def _batch_as_layers(axis_size, in_batched, xs, v0, beta, threshold):
-        def layers(a, is_batched):  # [batch, P, ...] -> [batch · P, ...]
-            a = a if is_batched else jnp.broadcast_to(a, (axis_size, *a.shape))
-            return a.reshape(axis_size * a.shape[1], *a.shape[2:])
-
-        out = call(*map(layers, (xs, v0, beta, threshold), in_batched))
-        out = tuple(a.reshape(axis_size, -1, *a.shape[1:]) for a in out)
-        return out, tuple(True for _ in out)
-
-    return call
