@@ -1,12 +1,11 @@
 """The JAX setting spikejax makes at import (synchronous CPU dispatch): when, and its effect."""
 
 import platform
-import subprocess
-import sys
 
 import pytest
 
 from spikejax._dispatch import OPT_OUT, SETTING, apply, should_apply
+from tests.page_faults import faults_per_call
 
 
 def test_made_with_a_plain_environment():
@@ -30,33 +29,11 @@ def test_left_alone(env):
 # holds, so when a worker thread of the CPU client allocates it (asynchronous dispatch) it is
 # mapped afresh and page-faulted on every call; allocated by the calling thread, it comes from
 # the main heap, which spikejax's malloc settings keep between calls.
-_PROBE = """
-import resource, statistics, spikejax
-import jax, jax.numpy as jnp
-f = jax.jit(lambda x: x * 2.0 + 1.0)
-x = jnp.ones((24 * 2**20,), jnp.float32)
-faults = []
-for _ in range(30):
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    f(x).block_until_ready()
-    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-print(statistics.median(faults[-10:]), *spikejax.process_settings()["jax_config"])
-"""
-
-
-def _faults_and_applied(extra_env):
-    env = {"PATH": "", "JAX_PLATFORMS": "cpu", **extra_env}
-    out = subprocess.run(
-        [sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, check=True
-    ).stdout.split()
-    return float(out[0]), out[1:]
-
-
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's arenas and mallopt")
 def test_importing_spikejax_keeps_large_buffers_of_cpu_computations_between_calls():
-    faults, applied = _faults_and_applied({})
+    faults, applied = faults_per_call(96, "jax_config", {})
     assert applied == [SETTING]
-    kept_faults, kept_applied = _faults_and_applied({OPT_OUT: "1"})
+    kept_faults, kept_applied = faults_per_call(96, "jax_config", {OPT_OUT: "1"})
     assert kept_applied == []
     pages = 96 * 2**20 // 4096  # one output
     assert kept_faults > pages // 2, "the control no longer maps its output afresh"

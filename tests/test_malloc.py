@@ -1,12 +1,11 @@
 """The glibc malloc settings spikejax makes at import: when they are made, and their effect."""
 
 import platform
-import subprocess
-import sys
 
 import pytest
 
 from spikejax._malloc import OPT_OUT, SETTINGS, apply, settings_to_apply
+from tests.page_faults import faults_per_call
 
 
 def test_made_on_glibc_with_a_plain_environment():
@@ -49,33 +48,11 @@ def test_reports_only_what_glibc_accepted():
 # (32 MiB), so without the settings every call maps it afresh and page-faults all of it. With
 # them the heap settles after some calls (the first ones grow it) and then reuses the buffer.
 # (48, not more: XLA may allocate on a worker thread, whose arena maps anything above 64 MiB.)
-_PROBE = """
-import resource, statistics, spikejax
-import jax, jax.numpy as jnp
-f = jax.jit(lambda x: x * 2.0 + 1.0)
-x = jnp.ones((12 * 2**20,), jnp.float32)
-faults = []
-for _ in range(40):
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    f(x).block_until_ready()
-    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-print(statistics.median(faults[-10:]), *spikejax.process_settings()["malloc"])
-"""
-
-
-def _faults_and_applied(extra_env):
-    env = {"PATH": "", "JAX_PLATFORMS": "cpu", **extra_env}
-    out = subprocess.run(
-        [sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, check=True
-    ).stdout.split()
-    return float(out[0]), out[1:]
-
-
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's mallopt only")
 def test_importing_spikejax_reuses_large_buffers_between_calls():
-    faults, applied = _faults_and_applied({})
+    faults, applied = faults_per_call(48, "malloc", {})
     assert applied == [name for name, _, _ in SETTINGS]
-    kept_faults, kept_applied = _faults_and_applied({OPT_OUT: "1"})
+    kept_faults, kept_applied = faults_per_call(48, "malloc", {OPT_OUT: "1"})
     assert kept_applied == []
     pages = 48 * 2**20 // 4096  # one output
     assert kept_faults > pages // 2, "the control no longer maps its output afresh"
